@@ -1,0 +1,146 @@
+"""The control cycle, like a PLC scan: read -> freeze a snapshot -> decide -> write -> queue.
+
+Drivers keep the process image current on their own schedules; each cycle freezes it once,
+so every decision in the cycle sees the same data. The decisions are pure functions from
+edge/power; this module only wires them. A cycle that fails applies the safe output and
+does not kick the watchdog: if cycles keep failing, systemd restarts the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from edge.clock import Clock
+from edge.power.site_guard import GridInputs, SiteAssessment, assess_site
+from edge.process_image import ProcessImage
+from edge.readings import Snapshot
+from edge.sdnotify import Notifier
+from edge.siteconf.model import SiteConfig
+
+log = logging.getLogger(__name__)
+
+
+class CycleSink(Protocol):
+    """Where each cycle's record goes for the cloud (the uplink's outbox)."""
+
+    def offer(self, record: dict[str, Any]) -> None: ...
+
+
+class NullSink:
+    """Used while no uplink is configured: records are not kept."""
+
+    def offer(self, record: dict[str, Any]) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    number: int
+    at: float
+    wall: float
+    snapshot: Snapshot
+    assessment: SiteAssessment
+    duration_s: float
+
+
+def grid_inputs(config: SiteConfig, snapshot: Snapshot) -> GridInputs:
+    """Pick, from the snapshot, what the site guard needs (grid import, generation)."""
+    root = config.root_limit()
+    reading = snapshot.reading(root.meter, "power_w") if root.meter else None
+    generation = tuple(
+        (d.id, snapshot.value(d.id, "power_w")) for d in config.devices if d.role in ("pv", "wind")
+    )
+    return GridInputs(
+        limit_id=root.id,
+        import_limit_w=root.import_kw * 1000.0,
+        export_limit_w=None if root.export_kw is None else root.export_kw * 1000.0,
+        fallback_w=root.fallback_kw * 1000.0,
+        meter=root.meter,
+        import_w=reading.value if reading is not None and reading.usable() else None,
+        meter_quality=reading.quality.value if reading is not None else "no reading yet",
+        generation_w=generation,
+    )
+
+
+class ControlCycle:
+    def __init__(
+        self,
+        config: SiteConfig,
+        image: ProcessImage,
+        clock: Clock,
+        notifier: Notifier,
+        sink: CycleSink,
+        summary: Callable[[CycleResult], str],
+        safe_output: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._config = config
+        self._image = image
+        self._clock = clock
+        self._notifier = notifier
+        self._sink = sink
+        self._summary = summary
+        self._safe_output = safe_output
+        self.latest: CycleResult | None = None
+        self.completed = 0
+        self.failed = 0
+        self.overruns = 0
+
+    async def run(self) -> None:
+        period = self._config.control.period_s
+        next_at = self._clock.monotonic()
+        while True:
+            await self.step()
+            next_at += period
+            now = self._clock.monotonic()
+            if next_at < now:  # the cycle overran: skip, do not burst to catch up
+                self.overruns += 1
+                next_at = now + period
+            await self._clock.sleep(next_at - now)
+
+    async def step(self) -> CycleResult | None:
+        started = self._clock.monotonic()
+        try:
+            snapshot = self._image.freeze(started, self._clock.wall())
+            assessment = assess_site(grid_inputs(self._config, snapshot))
+            # Writes: setpoints are added by the power-sharing issue; nothing actuates yet.
+            result = CycleResult(
+                self.completed + 1,
+                started,
+                snapshot.wall,
+                snapshot,
+                assessment,
+                self._clock.monotonic() - started,
+            )
+            self._sink.offer(cycle_record(self._config, result))
+        except Exception:
+            self.failed += 1
+            log.exception("cycle_failed cycle=%d", self.completed + 1)
+            await self._safe_output()
+            return None
+        self.latest = result
+        self.completed += 1
+        status = self._summary(result)
+        if self.completed == 1:
+            self._notifier.ready(status)
+            log.info("ready first_cycle_s=%.3f", result.duration_s)
+        else:
+            self._notifier.watchdog(status)
+        return result
+
+
+def cycle_record(config: SiteConfig, result: CycleResult) -> dict[str, Any]:
+    a = result.assessment
+    return {
+        "site": config.site_id,
+        "cycle": result.number,
+        "ts": result.wall,
+        "mode": a.mode.value,
+        "import_w": a.import_w,
+        "import_limit_w": a.import_limit_w,
+        "headroom_w": a.headroom_w,
+        "generation_w": a.generation_w,
+        "warnings": list(a.warnings),
+    }

@@ -1,0 +1,54 @@
+"""Where profiles are found: the ones shipped in edge/drivers/profiles, plus site folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from edge.drivers.profile import Profile, ProfileError, load_profile
+
+SHIPPED = Path(__file__).parent / "profiles"
+
+
+def profile_dirs() -> tuple[Path, ...]:
+    """Shipped profiles first; EDGE_PROFILE_PATH (colon-separated) adds site-local folders."""
+    extra = [Path(p) for p in os.environ.get("EDGE_PROFILE_PATH", "").split(":") if p]
+    return (SHIPPED, *extra)
+
+
+def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, Profile], list[str]]:
+    """All loadable profiles by id, and an error line for each file that is not."""
+    profiles: dict[str, Profile] = {}
+    errors: list[str] = []
+    for folder in dirs or profile_dirs():
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                profile = load_profile(path)
+            except ProfileError as exc:
+                errors.append(str(exc))
+                continue
+            if profile.id in profiles:
+                errors.append(
+                    f"{path.name}: id: duplicate profile id {profile.id!r} "
+                    f"(also in {profiles[profile.id].source.name})"
+                )
+                continue
+            profiles[profile.id] = profile
+    return profiles, errors
+
+
+@cache
+def shipped_catalog() -> dict[str, Profile]:
+    profiles, _ = load_catalog()
+    return profiles
+
+
+def profile_index() -> dict[str, dict[str, Any]]:
+    """What the site-file checks need: kind and each point's access, per profile id."""
+    return {
+        pid: {"kind": p.kind, "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points}}
+        for pid, p in shipped_catalog().items()
+    }

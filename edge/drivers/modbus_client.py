@@ -1,0 +1,166 @@
+"""The one module that talks to pymodbus's client API, so an upgrade touches one place.
+
+It translates library results into our three failures: `DeviceTimeout` (no answer),
+`DeviceRejected` (a Modbus exception reply) and `LinkDown` (no connection), and it turns
+pymodbus's own retries and reconnect policy off: retries and backoff are link policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from edge.drivers.profile import Table
+
+log = logging.getLogger(__name__)
+
+
+class ModbusFailure(Exception):
+    """Base of the failures a link sees."""
+
+
+class DeviceTimeout(ModbusFailure):
+    pass
+
+
+class DeviceRejected(ModbusFailure):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LinkDown(ModbusFailure):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TcpEndpoint:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class SerialLine:
+    port: str
+    baud: int
+    parity: str
+    stopbits: int
+
+
+class ModbusClient:
+    """One pymodbus client (one TCP connection or one serial port)."""
+
+    def __init__(self, target: TcpEndpoint | SerialLine, timeout_s: float) -> None:
+        self.target = target
+        self.timeout_s = timeout_s
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+
+    def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        if isinstance(self.target, TcpEndpoint):
+            return AsyncModbusTcpClient(
+                self.target.host,
+                port=self.target.port,
+                timeout=self.timeout_s,
+                retries=0,
+                reconnect_delay=0,  # reconnects are the link's decision, with its own backoff
+            )
+        return AsyncModbusSerialClient(
+            self.target.port,
+            framer=FramerType.RTU,
+            baudrate=self.target.baud,
+            parity=self.target.parity,
+            stopbits=self.target.stopbits,
+            bytesize=8,
+            timeout=self.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and bool(self._client.connected)
+
+    async def connect(self) -> None:
+        if self.connected:
+            return
+        await self.close()
+        self._client = self._new_client()
+        try:
+            ok = await asyncio.wait_for(self._client.connect(), timeout=self.timeout_s * 2)
+        except (TimeoutError, OSError, ModbusException) as exc:
+            raise LinkDown(f"connect to {self.describe()} failed: {exc}") from exc
+        if not ok:
+            raise LinkDown(f"connect to {self.describe()} failed")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def describe(self) -> str:
+        if isinstance(self.target, TcpEndpoint):
+            return f"{self.target.host}:{self.target.port}"
+        return f"{self.target.port}@{self.target.baud}"
+
+    async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
+        """Registers (or bits as 0/1) of one read; raises a ModbusFailure."""
+        client = await self._ready()
+        call = {
+            Table.HOLDING: client.read_holding_registers,
+            Table.INPUT: client.read_input_registers,
+            Table.COIL: client.read_coils,
+            Table.DISCRETE: client.read_discrete_inputs,
+        }[table]
+        rr = await self._execute(call(address, count=count, device_id=unit), unit, address)
+        values = rr.registers if table in (Table.HOLDING, Table.INPUT) else rr.bits[:count]
+        if len(values) != count:
+            # A reply of the wrong length is someone else's answer (or garbage): never data.
+            raise DeviceTimeout(
+                f"reply length {len(values)} != requested {count} (unit {unit}, address {address})"
+            )
+        return [int(v) for v in values]
+
+    async def write(self, table: Table, address: int, values: list[int], unit: int) -> None:
+        client = await self._ready()
+        if table is Table.COIL:
+            await self._execute(
+                client.write_coil(address, bool(values[0]), device_id=unit), unit, address
+            )
+        elif len(values) == 1:
+            await self._execute(
+                client.write_register(address, values[0], device_id=unit), unit, address
+            )
+        else:
+            await self._execute(
+                client.write_registers(address, values, device_id=unit), unit, address
+            )
+
+    async def _ready(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        await self.connect()
+        assert self._client is not None
+        return self._client
+
+    async def _execute(self, request: Awaitable[Any], unit: int, address: int) -> Any:
+        try:
+            rr = await request
+        except ModbusIOException as exc:
+            raise DeviceTimeout(
+                f"no reply within {self.timeout_s:g}s (unit {unit}, "
+                f"address {address}, {self.describe()})"
+            ) from exc
+        except ConnectionException as exc:
+            await self.close()
+            raise LinkDown(f"connection to {self.describe()} lost: {exc}") from exc
+        except ModbusException as exc:
+            raise DeviceTimeout(f"bad reply (unit {unit}, address {address}): {exc}") from exc
+        if rr.isError():
+            code = int(getattr(rr, "exception_code", 0))
+            raise DeviceRejected(f"exception {code} (unit {unit}, address {address})", code)
+        return rr

@@ -1,0 +1,1 @@
+"""The daemon's local API on a Unix socket, for the technician CLI."""

@@ -1,0 +1,162 @@
+"""The local API server: bounded, defensive, and unable to disturb the daemon.
+
+Requests are size-limited, clients are counted, idle clients are dropped, and every handler
+error becomes an error reply: a technician's typo or a fuzzer can never stop control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import socket
+import stat
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from edge.local_api.protocol import (
+    MAX_CLIENTS,
+    MAX_REQUEST_BYTES,
+    ProtocolError,
+    parse_request,
+    reply_error,
+    reply_ok,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Any | Awaitable[Any]]
+
+
+class SocketInUse(Exception):
+    pass
+
+
+class LocalApiServer:
+    def __init__(
+        self, path: Path, *, idle_timeout_s: float = 60.0, max_clients: int = MAX_CLIENTS
+    ) -> None:
+        self.path = path
+        self._idle_timeout_s = idle_timeout_s
+        self._max_clients = max_clients
+        self._handlers: dict[str, Handler] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
+        self.stats = {"requests": 0, "errors": 0, "rejected_clients": 0}
+
+    def register(self, method: str, handler: Handler) -> None:
+        if method in self._handlers:
+            raise ValueError(f"local API method {method} registered twice")
+        self._handlers[method] = handler
+
+    @property
+    def methods(self) -> list[str]:
+        return sorted(self._handlers)
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        self._remove_stale_socket()
+        self._server = await asyncio.start_unix_server(
+            self._serve, path=str(self.path), limit=MAX_REQUEST_BYTES
+        )
+        os.chmod(self.path, 0o660)  # the daemon's user and the technicians' group
+        log.info("local_api_listening socket=%s", self.path)
+
+    def _remove_stale_socket(self) -> None:
+        if not self.path.exists():
+            return
+        if not stat.S_ISSOCK(self.path.stat().st_mode):
+            raise SocketInUse(f"{self.path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(self.path))
+        except OSError:
+            self.path.unlink()  # nobody listens: left over from a crash
+            return
+        finally:
+            probe.close()
+        raise SocketInUse(f"another daemon is listening on {self.path}")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._clients):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=1.0)
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            if len(self._clients) >= self._max_clients:
+                self.stats["rejected_clients"] += 1
+                writer.write(
+                    reply_error(None, "busy", f"too many clients (max {self._max_clients})")
+                )
+                await writer.drain()
+                return
+            self._clients.add(task)
+            await self._conversation(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        finally:
+            self._clients.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+
+    async def _conversation(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            try:
+                line = await asyncio.wait_for(reader.readline(), timeout=self._idle_timeout_s)
+            except (ValueError, asyncio.LimitOverrunError):
+                self.stats["errors"] += 1
+                writer.write(
+                    reply_error(None, "too_large", f"request exceeds {MAX_REQUEST_BYTES} bytes")
+                )
+                await writer.drain()
+                # The stream is out of step: close rather than guess where the next line starts.
+                return
+            if not line:
+                return  # half-closed or done
+            if not line.strip():
+                continue
+            writer.write(await self._answer(line))
+            await writer.drain()
+
+    async def _answer(self, line: bytes) -> bytes:
+        self.stats["requests"] += 1
+        try:
+            request = parse_request(line)
+        except ProtocolError as exc:
+            self.stats["errors"] += 1
+            return reply_error(None, exc.code, str(exc))
+        handler = self._handlers.get(request.method)
+        if handler is None:
+            self.stats["errors"] += 1
+            return reply_error(
+                request.id,
+                "unknown_method",
+                f"unknown method {request.method!r} (known: {', '.join(self.methods)})",
+            )
+        try:
+            result = handler(request.params)
+            if inspect.isawaitable(result):
+                result = await result
+        except ProtocolError as exc:
+            self.stats["errors"] += 1
+            return reply_error(request.id, exc.code, str(exc))
+        except Exception as exc:
+            self.stats["errors"] += 1
+            log.exception("local_api_handler_failed method=%s", request.method)
+            return reply_error(request.id, "internal", f"{request.method} failed: {exc}")
+        return reply_ok(request.id, result)

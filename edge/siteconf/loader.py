@@ -1,0 +1,286 @@
+"""Load a site file: parse, validate everything at once, and build frozen `SiteConfig`.
+
+`load_site` either returns a complete, consistent `SiteConfig` or raises `ConfigError` with
+every problem found, each naming the file, line, key path, what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from edge.siteconf.cross_checks import MODBUS_LINKS, check_site
+from edge.siteconf.issues import ConfigError, ConfigIssue, KeyPath
+from edge.siteconf.model import (
+    Bay,
+    Charger,
+    Connector,
+    Control,
+    Device,
+    DeviceKind,
+    GateLane,
+    InletSide,
+    LimitNode,
+    Link,
+    LinkType,
+    Logging,
+    Plot,
+    PointRef,
+    SiteConfig,
+    Storage,
+    Uplink,
+    frozen_mapping,
+)
+from edge.siteconf.schema import SITE_SCHEMA
+from edge.siteconf.toml_lines import index_lines, line_of
+
+# A profile catalogue as the checks need it: name -> {"kind": str, "points": {name: access}}.
+ProfileIndex = Mapping[str, Mapping[str, Any]]
+
+DEFAULT_STATE_DIR = "/var/lib/edge"
+_TOML_POS = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def load_site(path: str | Path, profiles: ProfileIndex | None = None) -> SiteConfig:
+    """Read and validate `path`. Raises ConfigError listing every error."""
+    config, _ = load_site_with_warnings(path, profiles)
+    return config
+
+
+def load_site_with_warnings(
+    path: str | Path, profiles: ProfileIndex | None = None
+) -> tuple[SiteConfig, tuple[ConfigIssue, ...]]:
+    file = Path(path)
+    name = str(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(name, (), f"cannot read: {exc.strerror or exc}")]) from exc
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POS.search(str(exc))
+        line = int(match.group(1)) if match else None
+        raise ConfigError([ConfigIssue(name, (), f"not valid TOML: {exc}", line)]) from exc
+    if profiles is None:
+        from edge.drivers.catalog import profile_index  # noqa: PLC0415 (keeps siteconf light)
+
+        profiles = profile_index()
+    issues = validate(data, text, name, profiles)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise ConfigError(issues)
+    config = _build(data, file.resolve(), hashlib.sha256(raw).hexdigest())
+    return config, tuple(issues)
+
+
+def validate(
+    data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex
+) -> list[ConfigIssue]:
+    """Schema and cross-checks together; sorted by line so the list reads like the file."""
+    lines = index_lines(text)
+    issues: list[ConfigIssue] = []
+
+    def add(path: KeyPath, message: str, severity: str = "error") -> None:
+        issues.append(ConfigIssue(file, path, message, line_of(lines, path), severity))
+
+    validator = jsonschema.Draft202012Validator(SITE_SCHEMA)
+    for err in validator.iter_errors(data):
+        for path, message in _explain(err):
+            add(path, message)
+    check_site(data, profiles, add, lambda p, m: add(p, m, "warning"))
+    issues.sort(key=lambda i: (i.line or 0, str(i.path)))
+    return issues
+
+
+def _explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
+    """Turn a jsonschema error into (path, message) in our words."""
+    path: KeyPath = tuple(err.absolute_path)
+    inst: Any = err.instance
+    wanted: Any = err.validator_value
+    schema: Any = err.schema
+    match err.validator:
+        case "enum":
+            allowed = ", ".join(str(v) for v in wanted)
+            return [(path, f"{inst!r} is not one of {allowed}")]
+        case "required":
+            missing = [k for k in wanted if isinstance(inst, dict) and k not in inst]
+            return [((*path, k), "missing (required)") for k in missing]
+        case "additionalProperties":
+            allowed = ", ".join(sorted(schema.get("properties", {})))
+            extra = [k for k in inst if k not in schema.get("properties", {})]
+            return [((*path, k), f"unknown key (allowed here: {allowed})") for k in extra]
+        case "type":
+            return [(path, f"must be {_kind(wanted)}, got {type(inst).__name__} {inst!r}")]
+        case "exclusiveMinimum":
+            return [(path, f"must be > {wanted}, got {inst!r}")]
+        case "minimum":
+            return [(path, f"must be >= {wanted}, got {inst!r}")]
+        case "maximum":
+            return [(path, f"must be <= {wanted}, got {inst!r}")]
+        case "pattern":
+            return [(path, f"{inst!r} is not allowed here (must match {wanted})")]
+        case _:
+            return [(path, err.message)]
+
+
+def _kind(value: Any) -> str:
+    names = {
+        "number": "a number",
+        "integer": "an integer",
+        "string": "a string",
+        "boolean": "true or false",
+        "object": "a table",
+        "array": "a list",
+    }
+    if isinstance(value, list):
+        return " or ".join(names.get(str(v), str(v)) for v in value)
+    return names.get(str(value), str(value))
+
+
+def _path(base: Path, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    p = Path(os.path.expandvars(value))
+    return p if p.is_absolute() else (base / p)
+
+
+def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
+    base = file.parent
+    site = data["site"]
+    control = data.get("control", {})
+    period = float(control.get("period_s", 1.0))
+    links = tuple(_link(lk) for lk in data.get("links", []))
+    link_types = {lk.id: lk.protocol or lk.type for lk in links}
+    storage = data.get("storage", {})
+    state_dir = storage.get("state_dir") or os.environ.get("STATE_DIRECTORY") or DEFAULT_STATE_DIR
+    uplink = data.get("uplink", {})
+    log = data.get("logging", {})
+    return SiteConfig(
+        path=file,
+        digest=digest,
+        site_id=site["id"],
+        name=site["name"],
+        timezone=site.get("timezone", "UTC"),
+        control=Control(
+            period_s=period, stale_after_s=float(control.get("stale_after_s", 3 * period))
+        ),
+        plots=tuple(Plot(p["id"], p.get("name", p["id"])) for p in data.get("plots", [])),
+        limits=tuple(_limit(n) for n in data["limits"]),
+        links=links,
+        devices=tuple(_device(d, link_types) for d in data.get("devices", [])),
+        chargers=tuple(_charger(c) for c in data.get("chargers", [])),
+        bays=tuple(
+            Bay(
+                b["id"],
+                b["plot"],
+                b["charger"],
+                Connector(b["connector"]),
+                float(b["max_power_kw"]),
+                tuple(InletSide(s) for s in b["inlet_sides"]),
+            )
+            for b in data.get("bays", [])
+        ),
+        gates=tuple(_gate(g) for g in data.get("gates", [])),
+        uplink=Uplink(
+            enabled=bool(uplink.get("enabled", "broker" in uplink)),
+            broker=uplink.get("broker", ""),
+            client_id=uplink.get("client_id", f"edge-{site['id']}"),
+            topic_prefix=uplink.get("topic_prefix", f"hubs/{site['id']}").rstrip("/"),
+            mqtt_version=uplink.get("mqtt_version", "5"),
+            keepalive_s=int(uplink.get("keepalive_s", 30)),
+            ca_file=_path(base, uplink.get("ca_file")),
+            cert_file=_path(base, uplink.get("cert_file")),
+            key_file=_path(base, uplink.get("key_file")),
+        ),
+        storage=Storage(
+            state_dir=_path(base, state_dir) or Path(DEFAULT_STATE_DIR),
+            socket=_path(base, storage.get("socket")),
+            buffer_budget_mb=float(storage.get("buffer_budget_mb", 512)),
+        ),
+        logging=Logging(level=log.get("level", "info"), areas=frozen_mapping(log.get("areas", {}))),
+    )
+
+
+def _limit(n: Mapping[str, Any]) -> LimitNode:
+    import_kw = float(n["import_kw"])
+    return LimitNode(
+        id=n["id"],
+        name=n.get("name", n["id"]),
+        parent=n.get("parent"),
+        import_kw=import_kw,
+        export_kw=float(n["export_kw"]) if "export_kw" in n else None,
+        # Default: half the limit while blind, a conservative guess a site file should replace.
+        fallback_kw=float(n.get("fallback_kw", import_kw / 2)),
+        meter=n.get("meter"),
+        plot=n.get("plot"),
+    )
+
+
+def _link(lk: Mapping[str, Any]) -> Link:
+    kind = LinkType(lk["type"])
+    params = {k: v for k, v in lk.items() if k not in ("id", "type", "protocol", "timeout_s")}
+    default_timeout = 0.5 if kind is LinkType.MODBUS_RTU else 1.0
+    return Link(
+        id=lk["id"],
+        type=kind,
+        params=frozen_mapping(params),
+        timeout_s=float(lk.get("timeout_s", default_timeout)),
+        protocol=LinkType(lk["protocol"]) if "protocol" in lk else None,
+    )
+
+
+def _device(d: Mapping[str, Any], link_types: Mapping[str, LinkType]) -> Device:
+    unit = d.get("unit")
+    if unit is None and link_types.get(d["link"]) in {LinkType(t) for t in MODBUS_LINKS}:
+        unit = 1
+    return Device(
+        id=d["id"],
+        kind=DeviceKind(d["kind"]),
+        profile=d["profile"],
+        link=d["link"],
+        unit=unit,
+        role=d.get("role"),
+        poll_s=float(d["poll_s"]) if "poll_s" in d else None,
+        sim=frozen_mapping(d.get("sim", {})),
+    )
+
+
+def _charger(c: Mapping[str, Any]) -> Charger:
+    return Charger(
+        id=c["id"],
+        limit=c["limit"],
+        max_power_kw=float(c["max_power_kw"]),
+        min_power_kw=float(c.get("min_power_kw", 0.0)),
+        fallback_kw=float(c.get("fallback_kw", 0.0)),
+        device=c.get("device"),
+    )
+
+
+def _ref(text: str | None) -> PointRef | None:
+    if text is None:
+        return None
+    device, point = text.split(":", 1)
+    return PointRef(device, point)
+
+
+def _gate(g: Mapping[str, Any]) -> GateLane:
+    barrier = _ref(g["barrier_output"])
+    assert barrier is not None  # required by the schema
+    return GateLane(
+        id=g["id"],
+        plot=g["plot"],
+        direction=g.get("direction", "entry"),
+        barrier_output=barrier,
+        vehicle_sensor=_ref(g.get("vehicle_sensor")),
+        safety_loop=_ref(g.get("safety_loop")),
+        reader_port=g.get("reader_port"),
+    )

@@ -1,0 +1,191 @@
+"""The site, as plain frozen data: what `load_site` returns and everything else reads.
+
+Powers are in kW here, as a site file states them; the drivers and the core work in W
+(`*_w`) and convert once at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+
+class Connector(StrEnum):
+    CCS = "CCS"
+    MCS = "MCS"
+
+
+class InletSide(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+class LinkType(StrEnum):
+    MODBUS_TCP = "modbus-tcp"
+    MODBUS_RTU = "modbus-rtu"
+    CAN = "can"
+    OCPP = "ocpp"
+    GPIO = "gpio"
+    SIMULATED = "simulated"
+
+
+class DeviceKind(StrEnum):
+    METER = "meter"
+    INVERTER = "inverter"
+    CHARGER = "charger"
+    IO = "io"
+
+
+def frozen_mapping(data: dict[str, Any] | None = None) -> MappingProxyType[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LimitNode:
+    """One node of the power-limit tree (grid connection, plot feeder, transformer...)."""
+
+    id: str
+    name: str
+    parent: str | None
+    import_kw: float
+    export_kw: float | None
+    fallback_kw: float  # what the node may carry while its meter is stale or missing
+    meter: str | None
+    plot: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One physical medium shared by the devices on it (a TCP endpoint, an RS-485 line...)."""
+
+    id: str
+    type: LinkType
+    params: MappingProxyType[str, Any]  # transport settings as written (host, port, baud...)
+    timeout_s: float
+    protocol: LinkType | None = None  # for `simulated`: which real protocol the sim serves
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    kind: DeviceKind
+    profile: str
+    link: str
+    unit: int | None
+    role: str | None  # e.g. "grid", "pv", "wind", "plot-feeder"; what its values stand for
+    poll_s: float | None
+    sim: MappingProxyType[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class Charger:
+    """A power cabinet; its bays (dispensers/connectors) share its power."""
+
+    id: str
+    limit: str  # the limit node it hangs from
+    max_power_kw: float
+    min_power_kw: float
+    fallback_kw: float  # the cabinet's own failsafe power when the controller goes quiet
+    device: str | None  # the device that controls it, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class Bay:
+    id: str
+    plot: str
+    charger: str
+    connector: Connector
+    max_power_kw: float
+    inlet_sides: tuple[InletSide, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PointRef:
+    """`device:point`, e.g. `io-north:barrier_open`."""
+
+    device: str
+    point: str
+
+    def __str__(self) -> str:
+        return f"{self.device}:{self.point}"
+
+
+@dataclass(frozen=True, slots=True)
+class GateLane:
+    id: str
+    plot: str
+    direction: str  # "entry" | "exit" | "both"
+    barrier_output: PointRef
+    vehicle_sensor: PointRef | None
+    safety_loop: PointRef | None
+    reader_port: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    enabled: bool
+    broker: str
+    client_id: str
+    topic_prefix: str
+    mqtt_version: str
+    keepalive_s: int
+    ca_file: Path | None
+    cert_file: Path | None
+    key_file: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    state_dir: Path
+    socket: Path | None  # None: the default in the runtime directory
+    buffer_budget_mb: float
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    period_s: float
+    stale_after_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Logging:
+    level: str
+    areas: MappingProxyType[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    path: Path
+    digest: str  # sha256 of the file, reported in the birth message and `edge status`
+    site_id: str
+    name: str
+    timezone: str
+    control: Control
+    plots: tuple[Plot, ...]
+    limits: tuple[LimitNode, ...]
+    links: tuple[Link, ...]
+    devices: tuple[Device, ...]
+    chargers: tuple[Charger, ...]
+    bays: tuple[Bay, ...]
+    gates: tuple[GateLane, ...]
+    uplink: Uplink
+    storage: Storage
+    logging: Logging
+
+    def device(self, device_id: str) -> Device:
+        return next(d for d in self.devices if d.id == device_id)
+
+    def link(self, link_id: str) -> Link:
+        return next(lk for lk in self.links if lk.id == link_id)
+
+    def root_limit(self) -> LimitNode:
+        return next(n for n in self.limits if n.parent is None)

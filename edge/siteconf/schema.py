@@ -1,0 +1,177 @@
+"""JSON Schema of the site file: the structural rules (types, ranges, allowed words, keys).
+
+Cross-references (a bay naming a charger that exists...) are checked in `cross_checks.py`;
+this schema is what a reader of docs/config.md and an editor plug-in can use as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
+KW = {"type": "number", "exclusiveMinimum": 0}
+KW0 = {"type": "number", "minimum": 0}
+SECONDS = {"type": "number", "exclusiveMinimum": 0}
+POINT_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_]+$"}
+LOG_LEVEL = {"enum": ["debug", "info", "warning", "error", "critical"]}
+LINK_TYPES = ["modbus-tcp", "modbus-rtu", "can", "ocpp", "gpio", "simulated"]
+
+
+def _table(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def _array_of(item: dict[str, Any], *, min_items: int = 0) -> dict[str, Any]:
+    return {"type": "array", "items": item, "minItems": min_items}
+
+
+SITE_SCHEMA: dict[str, Any] = _table(
+    ["site", "limits"],
+    {
+        "site": _table(
+            ["id", "name"],
+            {"id": ID, "name": {"type": "string", "minLength": 1}, "timezone": {"type": "string"}},
+        ),
+        "control": _table(
+            [],
+            {
+                "period_s": {"type": "number", "minimum": 0.05, "maximum": 60},
+                "stale_after_s": SECONDS,
+            },
+        ),
+        "plots": _array_of(_table(["id"], {"id": ID, "name": {"type": "string"}})),
+        "limits": _array_of(
+            _table(
+                ["id", "import_kw"],
+                {
+                    "id": ID,
+                    "name": {"type": "string"},
+                    "parent": ID,
+                    "plot": ID,
+                    "import_kw": KW,
+                    "export_kw": KW0,
+                    "fallback_kw": KW0,
+                    "meter": ID,
+                },
+            ),
+            min_items=1,
+        ),
+        "links": _array_of(
+            _table(
+                ["id", "type"],
+                {
+                    "id": ID,
+                    "type": {"enum": LINK_TYPES},
+                    "protocol": {"enum": ["modbus-tcp"]},
+                    "host": {"type": "string", "minLength": 1},
+                    "port": {"type": ["integer", "string"]},
+                    "baud": {"enum": [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]},
+                    "parity": {"enum": ["N", "E", "O"]},
+                    "stopbits": {"enum": [1, 2]},
+                    "channel": {"type": "string"},
+                    "interface": {"type": "string"},
+                    "bitrate": {"type": "integer", "minimum": 10000, "maximum": 1000000},
+                    "timeout_s": {"type": "number", "minimum": 0.05, "maximum": 30},
+                    "listen": {"type": "string"},
+                    "chip": {"type": "string"},
+                },
+            )
+        ),
+        "devices": _array_of(
+            _table(
+                ["id", "kind", "profile", "link"],
+                {
+                    "id": ID,
+                    "kind": {"enum": ["meter", "inverter", "charger", "io"]},
+                    "profile": ID,
+                    "link": ID,
+                    "unit": {"type": "integer", "minimum": 0, "maximum": 247},
+                    "role": {
+                        "enum": ["grid", "plot-feeder", "pv", "wind", "load", "charger", "io"]
+                    },
+                    "poll_s": {"type": "number", "minimum": 0.05, "maximum": 3600},
+                    "sim": {"type": "object"},
+                },
+            )
+        ),
+        "chargers": _array_of(
+            _table(
+                ["id", "limit", "max_power_kw"],
+                {
+                    "id": ID,
+                    "limit": ID,
+                    "max_power_kw": KW,
+                    "min_power_kw": KW0,
+                    "fallback_kw": KW0,
+                    "device": ID,
+                },
+            )
+        ),
+        "bays": _array_of(
+            _table(
+                ["id", "plot", "charger", "connector", "max_power_kw", "inlet_sides"],
+                {
+                    "id": ID,
+                    "plot": ID,
+                    "charger": ID,
+                    "connector": {"enum": ["CCS", "MCS"]},
+                    "max_power_kw": KW,
+                    "inlet_sides": {
+                        "type": "array",
+                        "items": {"enum": ["left", "right"]},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    },
+                },
+            )
+        ),
+        "gates": _array_of(
+            _table(
+                ["id", "plot", "barrier_output"],
+                {
+                    "id": ID,
+                    "plot": ID,
+                    "direction": {"enum": ["entry", "exit", "both"]},
+                    "barrier_output": POINT_REF,
+                    "vehicle_sensor": POINT_REF,
+                    "safety_loop": POINT_REF,
+                    "reader_port": {"type": "string"},
+                },
+            )
+        ),
+        "uplink": _table(
+            [],
+            {
+                "enabled": {"type": "boolean"},
+                "broker": {"type": "string", "pattern": "^mqtts?://[^/:]+(:[0-9]{1,5})?/?$"},
+                "client_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                "topic_prefix": {"type": "string", "pattern": "^[^#+]+$"},
+                "mqtt_version": {"enum": ["5", "3.1.1"]},
+                "keepalive_s": {"type": "integer", "minimum": 5, "maximum": 3600},
+                "ca_file": {"type": "string"},
+                "cert_file": {"type": "string"},
+                "key_file": {"type": "string"},
+            },
+        ),
+        "storage": _table(
+            [],
+            {
+                "state_dir": {"type": "string"},
+                "socket": {"type": "string"},
+                "buffer_budget_mb": {"type": "number", "minimum": 1},
+            },
+        ),
+        "logging": _table(
+            [],
+            {
+                "level": LOG_LEVEL,
+                "areas": {"type": "object", "additionalProperties": LOG_LEVEL},
+            },
+        ),
+    },
+)
