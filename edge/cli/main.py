@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from edge import __version__
+from edge.cli.top import START_HINT
 from edge.local_api.client import ApiError, DaemonUnreachable, LocalApiClient
 from edge.local_api.protocol import default_socket_path
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-START_HINT = (
-    "start it with `systemctl start edge` on a hub, or `edge run --config PATH` "
-    "(`edge demo` for a simulated hub)"
-)
 
 
 def _socket(args: argparse.Namespace) -> Path:

@@ -11,6 +11,10 @@ from edge.cli.render import status_page
 from edge.local_api.client import ApiError, DaemonUnreachable, LocalApiClient
 
 CLEAR = "\x1b[H\x1b[2J"
+START_HINT = (
+    "start it with `systemctl start edge` on a hub, or `edge run --config PATH` "
+    "(`edge demo` for a simulated hub)"
+)
 
 
 def run_top(
@@ -24,15 +28,17 @@ def run_top(
     interactive = sys.stdout.isatty() and not as_json
     client = LocalApiClient(socket_path, timeout_s=3.0)
     misses = 0
+    seen = False
     try:
         while deadline is None or time.monotonic() < deadline:
             try:
                 status = client.call("status")
-                misses = 0
+                misses, seen = 0, True
             except (DaemonUnreachable, ApiError) as exc:
                 misses += 1
-                if misses >= 3:  # the daemon is gone, not just busy for a moment
-                    print(f"edge top: daemon not reachable: {exc}", file=sys.stderr)
+                # Never reached: say so at once. Reached before: allow a restart's brief gap.
+                if not seen or misses >= 3:
+                    print(f"edge top: daemon not reachable: {exc}\n{START_HINT}", file=sys.stderr)
                     return 3
                 time.sleep(interval_s)
                 continue
@@ -40,9 +46,8 @@ def run_top(
                 print(json.dumps(status, default=str), flush=True)
             else:
                 header = f"edge top  {time.strftime('%H:%M:%S')}  (Ctrl-C to quit)\n\n"
-                print(
-                    (CLEAR if interactive else "") + header + status_page(status) + "\n", flush=True
-                )
+                page = (CLEAR if interactive else "") + header + status_page(status) + "\n"
+                print(page, flush=True)
             time.sleep(interval_s)
     except KeyboardInterrupt:
         pass

@@ -44,7 +44,7 @@ class LocalApiServer:
         self._max_clients = max_clients
         self._handlers: dict[str, Handler] = {}
         self._server: asyncio.AbstractServer | None = None
-        self._clients: set[asyncio.Task[Any]] = set()
+        self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self.stats = {"requests": 0, "errors": 0, "rejected_clients": 0}
 
     def register(self, method: str, handler: Handler) -> None:
@@ -83,8 +83,12 @@ class LocalApiServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._clients):
-                task.cancel()
+            # Closing the transports ends each conversation normally; cancelling the handler
+            # tasks instead makes asyncio log spurious errors.
+            for writer in list(self._clients.values()):
+                writer.close()
+            if self._clients:
+                await asyncio.wait(list(self._clients), timeout=1.0)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=1.0)
             self._server = None
@@ -101,13 +105,17 @@ class LocalApiServer:
                     reply_error(None, "busy", f"too many clients (max {self._max_clients})")
                 )
                 await writer.drain()
+                # Take what the client already sent, or closing would reset the connection
+                # before it reads the reply.
+                with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
+                    await asyncio.wait_for(reader.read(MAX_REQUEST_BYTES), timeout=0.2)
                 return
-            self._clients.add(task)
+            self._clients[task] = writer
             await self._conversation(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         finally:
-            self._clients.discard(task)
+            self._clients.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=1.0)

@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def load_site_with_warnings(
         from edge.drivers.catalog import profile_index  # noqa: PLC0415 (keeps siteconf light)
 
         profiles = profile_index()
-    issues = validate(data, text, name, profiles)
+    issues = validate(data, text, name, profiles, file.resolve().parent)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise ConfigError(issues)
@@ -83,7 +83,7 @@ def load_site_with_warnings(
 
 
 def validate(
-    data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex
+    data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex, base: Path | None = None
 ) -> list[ConfigIssue]:
     """Schema and cross-checks together; sorted by line so the list reads like the file."""
     lines = index_lines(text)
@@ -97,8 +97,25 @@ def validate(
         for path, message in _explain(err):
             add(path, message)
     check_site(data, profiles, add, lambda p, m: add(p, m, "warning"))
+    _check_uplink(data.get("uplink"), base, add)
     issues.sort(key=lambda i: (i.line or 0, str(i.path)))
     return issues
+
+
+def _check_uplink(uplink: Any, base: Path | None, add: Callable[[KeyPath, str], None]) -> None:
+    """TLS files must exist when the uplink is on, so a typo shows at load, not at 3 a.m."""
+    if not isinstance(uplink, dict) or not uplink.get("enabled", "broker" in uplink):
+        return
+    if "broker" not in uplink:
+        add(("uplink", "broker"), "missing: an enabled uplink needs a broker URL")
+    if ("cert_file" in uplink) != ("key_file" in uplink):
+        add(("uplink",), "cert_file and key_file go together (client certificate and its key)")
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = uplink.get(key)
+        if isinstance(value, str) and base is not None:
+            path = _path(base, value)
+            if path is not None and not path.is_file():
+                add(("uplink", key), f"file not found: {path}")
 
 
 def _explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
