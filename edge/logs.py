@@ -54,10 +54,12 @@ def setup_logging(level: str = "info", areas: Mapping[str, str] | None = None) -
     root.setLevel(level.upper())
     for area, area_level in (areas or {}).items():
         logging.getLogger(area).setLevel(area_level.upper())
-    # Library chatter is only interesting when asked for.
-    for noisy in ("pymodbus", "asyncio", "can"):
+    # Library chatter is only interesting when asked for. pymodbus logs an ERROR for every
+    # timeout; the drivers log each device's transitions instead (one line down, one up).
+    quiet = {"pymodbus": logging.CRITICAL, "asyncio": logging.WARNING, "can": logging.WARNING}
+    for noisy, noisy_level in quiet.items():
         if noisy not in (areas or {}):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+            logging.getLogger(noisy).setLevel(noisy_level)
 
 
 def set_area_level(area: str, level: str) -> None:

@@ -102,6 +102,7 @@ class Daemon:
         self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
+        await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
         self.cycle = ControlCycle(
             self.config,
             self.image,

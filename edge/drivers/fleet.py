@@ -6,6 +6,7 @@ module is handed their resolved endpoints and treats them like any other link.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ class Fleet:
         specs = [TaskSpec(f"link:{lid}", link.run, vital=False) for lid, link in self.links.items()]
         specs += [TaskSpec(f"device:{d.id}", d.run, vital=False) for d in self.devices]
         return specs
+
+    async def first_poll(self, timeout_s: float) -> None:
+        """Wait (bounded) until every device has tried its first poll, so the first control
+        cycle sees data rather than starting blind when it need not."""
+        waits = [asyncio.create_task(d.first_poll_done.wait()) for d in self.devices]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
 
     def health(self, now: float) -> list[dict[str, Any]]:
         rows = []

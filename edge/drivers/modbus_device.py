@@ -7,6 +7,7 @@ answering is logged once on the way down and once on the way back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class ModbusDevice:
         self._clock = clock
         self.blocks = plan_reads(profile, poll_s)
         self.health = DeviceHealth()
+        self.first_poll_done = asyncio.Event()  # set after the first attempt, good or bad
         self._previous: dict[str, float] = {}
 
     async def run(self) -> None:
@@ -68,6 +70,8 @@ class ModbusDevice:
             due[index] = max(due[index] + block.period_s, now)
             priority = PRIORITY_CONTROL if block.period_s <= fastest else PRIORITY_BACKGROUND
             await self.poll_block(block, priority)
+            if index == len(self.blocks) - 1 or all(d > now for d in due):
+                self.first_poll_done.set()
 
     async def poll_block(self, block: ReadBlock, priority: int = PRIORITY_CONTROL) -> None:
         self.health.polls += 1

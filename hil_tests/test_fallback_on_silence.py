@@ -1,0 +1,61 @@
+"""A silent grid meter puts the site in fallback within the stale time; recovery returns
+it to normal. The daemon runs in-process here so the test can inject the fault."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from edge.runtime import Daemon
+from edge.siteconf import load_site
+from hil_tests.conftest import REPO
+
+pytestmark = pytest.mark.hil
+
+
+async def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout_s / 0.05)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+async def test_silent_grid_meter_means_fallback_then_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge")
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    config = load_site(REPO / "config" / "demo.toml")
+    config = replace(config, storage=replace(config.storage, state_dir=tmp_path / "state"))
+    daemon = Daemon(config, socket_path=tmp_path / "edge.sock")
+    runner = asyncio.create_task(daemon.run())
+    try:
+        assert await wait_until(
+            lambda: daemon.cycle is not None and daemon.cycle.completed >= 2, 15
+        )
+        assert daemon.status()["site"]["mode"] == "normal"
+
+        grid_unit = daemon.sims.servers["sim-lan"].units[1]
+        grid_unit.fault.silent = True
+        assert await wait_until(lambda: daemon.status()["site"]["mode"] == "fallback", 10)
+        status = daemon.status()
+        assert status["site"]["import_limit_w"] == 400_000.0  # the configured fallback
+        assert status["site"]["headroom_w"] == 0.0
+        assert any("meter grid-meter comm_lost" in w for w in status["warnings"])
+        assert status["devices"]["lost"] == 1
+
+        grid_unit.fault.silent = False
+        assert await wait_until(lambda: daemon.status()["site"]["mode"] == "normal", 20)
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum(m.startswith("device_lost device=grid-meter") for m in messages) == 1
+        assert sum(m.startswith("device_recovered device=grid-meter") for m in messages) == 1
+    finally:
+        daemon.request_stop()
+        with contextlib.suppress(Exception):
+            assert await asyncio.wait_for(runner, timeout=10) == 0
