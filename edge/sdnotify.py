@@ -22,6 +22,10 @@ class Notifier:
         self._sock: socket.socket | None = None
         if self._address:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # Never block the event loop: if the manager stops reading, a kick is dropped
+            # (and logged), and a missed watchdog is systemd's to act on.
+            self._sock.setblocking(False)
+        self._failing = False
 
     @property
     def enabled(self) -> bool:
@@ -35,7 +39,13 @@ class Notifier:
         try:
             self._sock.sendto("\n".join(fields).encode(), self._address)
         except OSError as exc:
-            log.warning("sd_notify_failed fields=%s error=%s", ",".join(fields), exc)
+            if not self._failing:
+                log.warning("sd_notify_failed fields=%s error=%s", ",".join(fields), exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("sd_notify_recovered")
+        self._failing = False
 
     def ready(self, status: str) -> None:
         self.notify("READY=1", f"STATUS={status}")
