@@ -70,3 +70,29 @@ def test_sigint_also_stops_cleanly(demo_daemon: DaemonProcess) -> None:
     demo_daemon.wait_cycles(1)
     demo_daemon.proc.send_signal(signal.SIGINT)
     assert demo_daemon.proc.wait(timeout=10) == 0
+
+
+def test_cli_read_commands_against_the_daemon(
+    demo_daemon: DaemonProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from edge.cli.main import main
+
+    demo_daemon.wait_cycles(2)
+    sock = str(demo_daemon.socket_path)
+    assert main(["--socket", sock, "status"]) == 0
+    page = capsys.readouterr().out
+    assert "Mode      normal" in page
+    assert "Bays      4 total (4 CCS, 0 MCS), 4 unknown" in page
+    assert main(["--socket", sock, "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["site"]["id"] == "demo-hub"
+    assert main(["--socket", sock, "devices"]) == 0
+    table = capsys.readouterr().out
+    assert "grid-meter" in table
+    assert "eastron-sdm630" in table
+    assert "sim-lan" in table
+    assert main(["--socket", sock, "top", "--duration", "1.5", "--interval", "0.5"]) == 0
+    assert capsys.readouterr().out.count("edge top") >= 2
+    assert main(["--socket", sock, "version", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["daemon"]["version"]
