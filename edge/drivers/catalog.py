@@ -8,7 +8,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from edge.drivers.profile import Profile, ProfileError, load_profile
+from edge.drivers.profile import Profile, load_profile
+from edge.drivers.profile_common import ProfileError, read_profile_file
+
+AnyProfile = Profile
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -19,14 +22,23 @@ def profile_dirs() -> tuple[Path, ...]:
     return (SHIPPED, *extra)
 
 
-def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, Profile], list[str]]:
+def load_any_profile(path: Path) -> AnyProfile:
+    """Load a profile file of any protocol (the file's `protocol` key, default modbus)."""
+    data = read_profile_file(path)
+    protocol = data.get("protocol", "modbus")
+    if protocol == "modbus":
+        return load_profile(path, data)
+    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus")
+
+
+def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, AnyProfile], list[str]]:
     """All loadable profiles by id, and an error line for each file that is not."""
-    profiles: dict[str, Profile] = {}
+    profiles: dict[str, AnyProfile] = {}
     errors: list[str] = []
     for folder in dirs or profile_dirs():
         for path in sorted(folder.glob("*.toml")):
             try:
-                profile = load_profile(path)
+                profile = load_any_profile(path)
             except ProfileError as exc:
                 errors.append(str(exc))
                 continue
@@ -41,7 +53,7 @@ def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, Profile]
 
 
 @cache
-def shipped_catalog() -> dict[str, Profile]:
+def shipped_catalog() -> dict[str, AnyProfile]:
     profiles, _ = load_catalog()
     return profiles
 
