@@ -8,8 +8,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from edge.drivers.line_plan import planned_reads
 from edge.drivers.profile import Profile, load_profile
 from edge.drivers.profile_common import ProfileError, read_profile_file
+from edge.drivers.read_plan import plan_reads
 
 AnyProfile = Profile
 
@@ -59,8 +61,13 @@ def shipped_catalog() -> dict[str, AnyProfile]:
 
 
 def profile_index() -> dict[str, dict[str, Any]]:
-    """What the site-file checks need: kind and each point's access, per profile id."""
+    """What the site-file checks need per profile id: kind, each point's access ("rw" for
+    any writable point), and the reads it plans (for the RS-485 capacity check)."""
     return {
-        pid: {"kind": p.kind, "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points}}
+        pid: {
+            "kind": p.kind,
+            "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points},
+            "reads": planned_reads(plan_reads(p)) if isinstance(p, Profile) else [],
+        }
         for pid, p in shipped_catalog().items()
     }

@@ -13,6 +13,8 @@ from typing import Any
 
 from edge.clock import Clock
 from edge.drivers.catalog import shipped_catalog
+from edge.drivers.line_capacity import utilisation
+from edge.drivers.line_plan import framing_of, planned_reads, scaled
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
@@ -73,9 +75,23 @@ class Fleet:
                 "requests": lk.stats.requests,
                 "reconnects": lk.stats.reconnects,
                 "utilisation": round(lk.utilisation(), 4),
+                "planned_utilisation": self.planned_utilisation(lid),
             }
             for lid, lk in self.links.items()
         ]
+
+    def planned_utilisation(self, link_id: str) -> float | None:
+        """Share of an RS-485 line the poll plan needs (None for links without a baud rate)."""
+        framing = self.links[link_id].framing
+        if framing is None:
+            return None
+        plan = [
+            tx
+            for d in self.devices
+            if d.link.id == link_id
+            for tx in scaled(planned_reads(d.blocks), None)
+        ]
+        return round(utilisation(framing, plan), 4)
 
 
 def _client_for(link: Link, endpoints: Mapping[str, TcpEndpoint]) -> ModbusClient | None:
@@ -88,12 +104,8 @@ def _client_for(link: Link, endpoints: Mapping[str, TcpEndpoint]) -> ModbusClien
     if link.type is LinkType.MODBUS_TCP:
         return ModbusClient(TcpEndpoint(str(params["host"]), int(params["port"])), link.timeout_s)
     if link.type is LinkType.MODBUS_RTU:
-        line = SerialLine(
-            str(params["port"]),
-            int(params["baud"]),
-            str(params.get("parity", "E")),
-            int(params.get("stopbits", 1)),
-        )
+        framing = framing_of(params)
+        line = SerialLine(str(params["port"]), framing.baud, framing.parity, framing.stopbits)
         return ModbusClient(line, link.timeout_s)
     return None  # CAN, OCPP and GPIO links are served by their own issues' drivers
 
@@ -108,7 +120,8 @@ def build_fleet(
         if client is None:
             log.warning("link_not_supported_yet link=%s type=%s", link.id, link.type.value)
             continue
-        links[link.id] = ModbusLink(link.id, client, clock)
+        framing = framing_of(link.params) if link.type is LinkType.MODBUS_RTU else None
+        links[link.id] = ModbusLink(link.id, client, clock, framing=framing)
     devices = []
     for dev in config.devices:
         if dev.link not in links or dev.unit is None:
@@ -118,4 +131,14 @@ def build_fleet(
                 dev.id, dev.unit, catalog[dev.profile], links[dev.link], image, clock, dev.poll_s
             )
         )
-    return Fleet(links, devices)
+    fleet = Fleet(links, devices)
+    for link_id in links:
+        planned = fleet.planned_utilisation(link_id)
+        if planned is not None and planned > 1.0:
+            log.warning(
+                "line_overloaded link=%s planned_utilisation=%.2f: the poll plan needs more "
+                "than the line carries; periods will stretch",
+                link_id,
+                planned,
+            )
+    return fleet
