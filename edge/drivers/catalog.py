@@ -12,8 +12,9 @@ from edge.drivers.line_plan import planned_reads
 from edge.drivers.profile import Profile, load_profile
 from edge.drivers.profile_common import ProfileError, read_profile_file
 from edge.drivers.read_plan import plan_reads
+from edge.drivers.sunspec_profile import SunSpecProfile, load_sunspec_profile
 
-AnyProfile = Profile
+AnyProfile = Profile | SunSpecProfile
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -30,7 +31,9 @@ def load_any_profile(path: Path) -> AnyProfile:
     protocol = data.get("protocol", "modbus")
     if protocol == "modbus":
         return load_profile(path, data)
-    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus")
+    if protocol == "sunspec":
+        return load_sunspec_profile(path, data)
+    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec")
 
 
 def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, AnyProfile], list[str]]:

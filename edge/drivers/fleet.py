@@ -14,10 +14,13 @@ from typing import Any
 from edge.clock import Clock
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.line_capacity import utilisation
-from edge.drivers.line_plan import framing_of, planned_reads, scaled
+from edge.drivers.line_plan import framing_of
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
+from edge.drivers.profile import Profile
+from edge.drivers.sunspec_device import SunSpecDevice
+from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
 from edge.siteconf.model import Link, LinkType, SiteConfig
 
@@ -32,7 +35,9 @@ class TaskSpec:
 
 
 class Fleet:
-    def __init__(self, links: dict[str, ModbusLink], devices: list[ModbusDevice]) -> None:
+    def __init__(
+        self, links: dict[str, ModbusLink], devices: list[ModbusDevice | SunSpecDevice]
+    ) -> None:
         self.links = links
         self.devices = devices
 
@@ -85,12 +90,7 @@ class Fleet:
         framing = self.links[link_id].framing
         if framing is None:
             return None
-        plan = [
-            tx
-            for d in self.devices
-            if d.link.id == link_id
-            for tx in scaled(planned_reads(d.blocks), None)
-        ]
+        plan = [tx for d in self.devices if d.link.id == link_id for tx in d.plan()]
         return round(utilisation(framing, plan), 4)
 
 
@@ -110,6 +110,15 @@ def _client_for(link: Link, endpoints: Mapping[str, TcpEndpoint]) -> ModbusClien
     return None  # CAN, OCPP and GPIO links are served by their own issues' drivers
 
 
+def _site_startup(config: SiteConfig, device_id: str, profile: Profile) -> dict[str, float]:
+    """Site values a device must hold from the start: a charger cabinet's fallback power."""
+    names = {p.name for p in profile.points if p.writable}
+    for charger in config.chargers:
+        if charger.device == device_id and "fallback_power_w" in names:
+            return {"fallback_power_w": charger.fallback_kw * 1000.0}
+    return {}
+
+
 def build_fleet(
     config: SiteConfig, image: ProcessImage, clock: Clock, endpoints: Mapping[str, TcpEndpoint]
 ) -> Fleet:
@@ -122,15 +131,22 @@ def build_fleet(
             continue
         framing = framing_of(link.params) if link.type is LinkType.MODBUS_RTU else None
         links[link.id] = ModbusLink(link.id, client, clock, framing=framing)
-    devices = []
+    devices: list[ModbusDevice | SunSpecDevice] = []
     for dev in config.devices:
         if dev.link not in links or dev.unit is None:
             continue
-        devices.append(
-            ModbusDevice(
-                dev.id, dev.unit, catalog[dev.profile], links[dev.link], image, clock, dev.poll_s
+        profile = catalog[dev.profile]
+        if isinstance(profile, SunSpecProfile):
+            devices.append(
+                SunSpecDevice(dev.id, dev.unit, profile, links[dev.link], image, clock, dev.poll_s)
             )
-        )
+        else:
+            startup = _site_startup(config, dev.id, profile)
+            devices.append(
+                ModbusDevice(
+                    dev.id, dev.unit, profile, links[dev.link], image, clock, dev.poll_s, startup
+                )
+            )
     fleet = Fleet(links, devices)
     for link_id in links:
         planned = fleet.planned_utilisation(link_id)

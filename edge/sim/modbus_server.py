@@ -25,7 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge.clock import Clock
 from edge.drivers.profile import Table
-from edge.sim.sim_unit import Fault, SimUnit
+from edge.sim.sim_unit import Fault, ServedUnit, SimUnit
 
 __all__ = ["Fault", "SimModbusServer", "SimSerialServer", "SimUnit"]
 
@@ -61,7 +61,7 @@ class _Image:
 class _SimServerBase:
     _unit_byte = 0  # where the unit id sits in a reply frame
 
-    def __init__(self, units: list[SimUnit], clock: Clock, *, realistic_ids: bool) -> None:
+    def __init__(self, units: list[ServedUnit], clock: Clock, *, realistic_ids: bool) -> None:
         self.units = {u.unit: u for u in units}
         self._clock = clock
         self._realistic_ids = realistic_ids
@@ -75,7 +75,7 @@ class _SimServerBase:
         devices.append(SimDevice(id=0, simdata=[SimData(0, datatype=DataType.INVALID)]))
         return devices
 
-    def _sim_device(self, unit: SimUnit) -> SimDevice:
+    def _sim_device(self, unit: ServedUnit) -> SimDevice:
         spans = unit.spans()
         blocks: list[list[SimData]] = []
         for table in _TUPLE_ORDER:
@@ -102,7 +102,7 @@ class _SimServerBase:
 
     async def _access(
         self,
-        unit: SimUnit,
+        unit: ServedUnit,
         fc: int,
         block_start: int,
         address: int,
@@ -166,7 +166,7 @@ class SimModbusServer(_SimServerBase):
 
     def __init__(
         self,
-        units: list[SimUnit],
+        units: list[ServedUnit],
         clock: Clock,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -210,7 +210,7 @@ class SimSerialServer(_SimServerBase):
 
     def __init__(
         self,
-        units: list[SimUnit],
+        units: list[ServedUnit],
         clock: Clock,
         port: str,
         *,

@@ -33,17 +33,28 @@ def _num(params: Mapping[str, Any], key: str, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
-def build_model(params: Mapping[str, Any]) -> MeterModel:
-    """`grid` (site load minus local generation), `load`, `pv` or `wind`."""
+def power_function(params: Mapping[str, Any]) -> Callable[[float], float]:
+    """Power over wall time for `grid` (site load minus local generation), `load`, `pv` or
+    `wind`; generation devices see their own output as positive."""
     kind = params.get("model", "load")
     base, peak = _num(params, "base_kw", 60.0), _num(params, "peak_kw", 150.0)
     pv, wind = _num(params, "pv_kw", 0.0), _num(params, "wind_kw", 0.0)
     if kind == "grid":
-        return MeterModel(lambda t: site_load_w(t, base, peak) - solar_w(t, pv) - wind_w(t, wind))
+        return lambda t: site_load_w(t, base, peak) - solar_w(t, pv) - wind_w(t, wind)
     if kind == "pv":
-        return MeterModel(lambda t: solar_w(t, _num(params, "peak_kw", 100.0)))
+        return lambda t: solar_w(t, _num(params, "peak_kw", 100.0))
     if kind == "wind":
-        return MeterModel(lambda t: wind_w(t, _num(params, "rated_kw", 800.0)))
+        return lambda t: wind_w(t, _num(params, "rated_kw", 800.0))
     if kind == "load":
-        return MeterModel(lambda t: site_load_w(t, base, peak))
+        return lambda t: site_load_w(t, base, peak)
     raise ValueError(f"sim.model {kind!r} is not one of grid, load, pv, wind")
+
+
+def rated_w(params: Mapping[str, Any]) -> float:
+    """Nameplate power of a simulated generator (what curtailment percentages refer to)."""
+    key = "rated_kw" if params.get("model") == "wind" else "peak_kw"
+    return 1000.0 * _num(params, key, 100.0)
+
+
+def build_model(params: Mapping[str, Any]) -> MeterModel:
+    return MeterModel(power_function(params))

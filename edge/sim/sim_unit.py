@@ -45,6 +45,20 @@ class Fault:
         return self.delay_s if request_number % self.delay_every == 0 else 0.0
 
 
+class ServedUnit(Protocol):
+    """What a simulated server needs of a unit (a profile-built unit, a SunSpec unit...)."""
+
+    unit: int
+    fault: Fault
+    requests: int
+    reads: int
+
+    def spans(self) -> dict[Table, tuple[int, int]]: ...
+    def on_read(self, table: Table, wall: float) -> None: ...
+    def on_write(self, table: Table, address: int, raw: list[int], wall: float) -> None: ...
+    def words(self, table: Table, address: int, count: int) -> list[tuple[int, int]]: ...
+
+
 @dataclass(slots=True)
 class SimUnit:
     unit: int
