@@ -56,5 +56,50 @@ def rated_w(params: Mapping[str, Any]) -> float:
     return 1000.0 * _num(params, key, 100.0)
 
 
-def build_model(params: Mapping[str, Any]) -> MeterModel:
+def build_model(params: Mapping[str, Any]) -> MeterModel | CabinetModel:
+    if params.get("model") == "cabinet":
+        rated = 1000.0 * _num(params, "rated_kw", 400.0)
+        demand = 1000.0 * _num(params, "demand_kw", 350.0)
+        return CabinetModel(rated, lambda t: demand)
     return MeterModel(power_function(params))
+
+
+class CabinetModel:
+    """A DC power cabinet behind the reference map: it delivers what the trucks draw, up to
+    its setpoint (clamped to its rating); without a setpoint write for `watchdog_s` it drops
+    to its fallback power by itself and reports status 5 (fallback)."""
+
+    def __init__(self, rated_w: float, demand_fn: Callable[[float], float]) -> None:
+        self.rated_w = rated_w
+        self._demand_fn = demand_fn
+        self.setpoint_w = 0.0
+        self.fallback_w = 0.0
+        self.watchdog_s = 0.0
+        self._last_setpoint_at: float | None = None
+
+    def in_fallback(self, wall: float) -> bool:
+        last = self._last_setpoint_at
+        return bool(self.watchdog_s) and (last is None or wall - last > self.watchdog_s)
+
+    def values(self, wall: float) -> dict[str, float]:
+        fallback = self.in_fallback(wall)
+        limit = self.fallback_w if fallback else self.setpoint_w
+        power = max(0.0, min(limit, self._demand_fn(wall)))
+        status = 5.0 if fallback else (2.0 if power > 0 else 1.0)
+        return {
+            "status": status,
+            "power_w": power,
+            "max_power_w": self.rated_w,
+            "power_setpoint_w": self.setpoint_w,
+            "fallback_power_w": self.fallback_w,
+            "watchdog_s": self.watchdog_s,
+        }
+
+    def on_write(self, point: str, value: float, wall: float) -> None:
+        if point == "power_setpoint_w":
+            self.setpoint_w = min(value, self.rated_w)  # a cabinet cannot exceed its rating
+            self._last_setpoint_at = wall
+        elif point == "fallback_power_w":
+            self.fallback_w = min(value, self.rated_w)
+        elif point == "watchdog_s":
+            self.watchdog_s = value
