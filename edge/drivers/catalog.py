@@ -8,13 +8,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from edge.drivers.can_profile import CanProfile, load_can_profile
 from edge.drivers.line_plan import planned_reads
 from edge.drivers.profile import Profile, load_profile
 from edge.drivers.profile_common import ProfileError, read_profile_file
 from edge.drivers.read_plan import plan_reads
 from edge.drivers.sunspec_profile import SunSpecProfile, load_sunspec_profile
 
-AnyProfile = Profile | SunSpecProfile
+AnyProfile = Profile | SunSpecProfile | CanProfile
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -33,7 +34,9 @@ def load_any_profile(path: Path) -> AnyProfile:
         return load_profile(path, data)
     if protocol == "sunspec":
         return load_sunspec_profile(path, data)
-    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec")
+    if protocol == "can":
+        return load_can_profile(path, data)
+    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec, can")
 
 
 def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, AnyProfile], list[str]]:

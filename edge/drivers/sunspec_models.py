@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sunspec2 import device as ss_device  # type: ignore[import-untyped]
+from sunspec2 import device as ss_device
 
 SUNS = (0x5375, 0x6E53)  # "SunS"
 BASE_ADDRESSES = (40000, 0, 50000)  # where devices put the SunS marker, in pysunspec2's order

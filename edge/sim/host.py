@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.clock import Clock
+from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import AnyProfile, shipped_catalog
 from edge.drivers.modbus_client import TcpEndpoint
 from edge.drivers.sunspec_profile import SunSpecProfile
@@ -18,6 +19,8 @@ def sim_unit(device: Device, unit: int, profile: AnyProfile) -> ServedUnit:
     if isinstance(profile, SunSpecProfile):
         models = LEGACY if device.sim.get("sunspec") == "legacy" else IEEE1547
         return SunSpecSimUnit(unit, power_function(device.sim), rated_w(device.sim), models=models)
+    if isinstance(profile, CanProfile):
+        raise ValueError(f"device {device.id}: CAN devices are simulated on a CAN channel")
     return SimUnit(unit, profile, build_model(device.sim))
 
 
