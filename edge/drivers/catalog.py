@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from edge.drivers.can_profile import CanProfile, load_can_profile
+from edge.drivers.gpio_profile import GpioProfile, load_gpio_profile
 from edge.drivers.line_plan import planned_reads
 from edge.drivers.profile import Profile, load_profile
 from edge.drivers.profile_common import ProfileError, read_profile_file
 from edge.drivers.read_plan import plan_reads
 from edge.drivers.sunspec_profile import SunSpecProfile, load_sunspec_profile
 
-AnyProfile = Profile | SunSpecProfile | CanProfile
+AnyProfile = Profile | SunSpecProfile | CanProfile | GpioProfile
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -36,7 +37,11 @@ def load_any_profile(path: Path) -> AnyProfile:
         return load_sunspec_profile(path, data)
     if protocol == "can":
         return load_can_profile(path, data)
-    raise ProfileError(f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec, can")
+    if protocol == "gpio":
+        return load_gpio_profile(path, data)
+    raise ProfileError(
+        f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec, can, gpio"
+    )
 
 
 def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, AnyProfile], list[str]]:

@@ -17,6 +17,8 @@ from edge.drivers.can_device import CanDevice
 from edge.drivers.can_link import CanLink
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import AnyProfile, shipped_catalog
+from edge.drivers.gpio_device import GpioDevice, GpioLink
+from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.line_capacity import utilisation
 from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
@@ -31,8 +33,8 @@ from edge.siteconf.model import Device, Link, LinkType, SiteConfig
 
 log = logging.getLogger(__name__)
 
-AnyDevice = ModbusDevice | SunSpecDevice | CanDevice
-AnyLink = ModbusLink | CanLink
+AnyDevice = ModbusDevice | SunSpecDevice | CanDevice | GpioDevice
+AnyLink = ModbusLink | CanLink | GpioLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ class Fleet:
             }
             if isinstance(lk, ModbusLink):
                 row |= {"requests": lk.stats.requests, "reconnects": lk.stats.reconnects}
-            else:
+            elif isinstance(lk, CanLink):
                 row |= {"requests": lk.stats.frames_in + lk.stats.frames_out}
                 row |= {"reconnects": lk.stats.reopens}
             rows.append(row)
@@ -126,7 +128,7 @@ class Fleet:
         plan = [
             tx
             for d in self.devices
-            if d.link.id == link_id and not isinstance(d, CanDevice)
+            if d.link.id == link_id and isinstance(d, ModbusDevice | SunSpecDevice)
             for tx in d.plan()
         ]
         return round(utilisation(link.framing, plan), 4)
@@ -162,6 +164,8 @@ def _links(
                 int(bitrate) if bitrate is not None else None,
             )
             links[link.id] = CanLink(link.id, bus, clock)
+        elif link.type is LinkType.GPIO:
+            links[link.id] = GpioLink(link.id)
         else:
             log.info("link_served_elsewhere link=%s type=%s", link.id, link.type.value)
     return links
@@ -186,6 +190,10 @@ def _device(
 ) -> AnyDevice | None:
     if isinstance(profile, CanProfile):
         return CanDevice(dev.id, profile, link, image, clock) if isinstance(link, CanLink) else None
+    if isinstance(profile, GpioProfile):
+        return (
+            GpioDevice(dev.id, profile, link, image, clock) if isinstance(link, GpioLink) else None
+        )
     if not isinstance(link, ModbusLink) or dev.unit is None:
         return None
     if isinstance(profile, SunSpecProfile):

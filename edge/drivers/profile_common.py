@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("meter", "inverter", "charger", "io")
-PROTOCOLS = ("modbus", "sunspec", "can")
+PROTOCOLS = ("modbus", "sunspec", "can", "gpio")
 HEADER_KEYS = {"id", "kind", "protocol", "vendor", "models", "datasheet", "points"}
 
 

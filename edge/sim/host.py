@@ -5,6 +5,7 @@ from __future__ import annotations
 from edge.clock import Clock
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import AnyProfile, shipped_catalog
+from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.modbus_client import TcpEndpoint
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.sim.modbus_server import SimModbusServer
@@ -19,8 +20,8 @@ def sim_unit(device: Device, unit: int, profile: AnyProfile) -> ServedUnit:
     if isinstance(profile, SunSpecProfile):
         models = LEGACY if device.sim.get("sunspec") == "legacy" else IEEE1547
         return SunSpecSimUnit(unit, power_function(device.sim), rated_w(device.sim), models=models)
-    if isinstance(profile, CanProfile):
-        raise ValueError(f"device {device.id}: CAN devices are simulated on a CAN channel")
+    if isinstance(profile, CanProfile | GpioProfile):
+        raise ValueError(f"device {device.id}: {profile.protocol} devices are not Modbus units")
     return SimUnit(unit, profile, build_model(device.sim))
 
 
