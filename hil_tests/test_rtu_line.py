@@ -80,3 +80,37 @@ async def test_one_dead_unit_costs_the_others_at_most_one_timeout_per_poll(
     lost = [r.getMessage() for r in caplog.records if "device_lost" in r.getMessage()]
     assert len(lost) == 1, "one warning, for the dead unit"
     assert f"device=m{DEAD}" in lost[0]
+
+
+@pytest.mark.parametrize("fault", ["bad_crc", "garbage"])
+async def test_corrupt_replies_on_the_line_are_comm_lost_and_recover(
+    tmp_path: Path, rs485: PtyPair, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge.drivers")
+    profile = write_profile(tmp_path, PROFILE)
+    broken = Fault()
+    units = [
+        SimUnit(1, profile, StaticModel({"power_w": 1, "energy_wh": 1}), broken),
+        SimUnit(2, profile, StaticModel({"power_w": 2, "energy_wh": 2})),
+    ]
+    server = SimSerialServer(units, CLOCK, rs485.peer, baud=19200)
+    await server.start()
+    link = rtu_link(rs485.driver, TIMEOUT_S, baud=19200, backoff_s=0.3, max_backoff_s=0.6)
+    image = CapturingImage()
+    devices = [ModbusDevice(f"m{n}", n, profile, link, image, CLOCK) for n in (1, 2)]
+    try:
+        async with running(link.run, *(d.run for d in devices)):
+            await image.wait_until(lambda: len(image.ok("m1")) >= 2, timeout_s=20)
+            setattr(broken, fault, True)
+            await image.wait_until(lambda: devices[0].health.state == "comm_lost", 20)
+            healthy_before = len(image.ok("m2"))
+            await image.wait_until(lambda: len(image.ok("m2")) >= healthy_before + 10, 20)
+            setattr(broken, fault, False)
+            await image.wait_until(lambda: devices[0].health.state == "ok", timeout_s=20)
+    finally:
+        await server.stop()
+    assert all(r.value in (1.0, 2.0) and r.value == int(d[1]) for d, _, r in image.ok())
+    assert devices[1].health.failures == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("device_lost device=m1 " in m for m in messages) == 1
+    assert sum("device_recovered device=m1 " in m for m in messages) == 1

@@ -54,6 +54,16 @@ class DeviceBase:
             self._previous[name] = value
         return Reading(value, unit, Quality.OK, at)
 
+    def degraded(self, state: str, error: str, names: list[str], at: float) -> None:
+        """The device answers but some values cannot be used: a read it refuses (exception
+        reply) or values that stopped changing (a frozen meter). Those points are invalid."""
+        self.health.last_error = error
+        for name in names:
+            self.put(name, Reading(None, "", Quality.INVALID, at))
+        if self.health.state != state:
+            self.health.state = state
+            log.warning("device_%s device=%s %s error=%s", state, self.id, self.where, error)
+
     def failed(self, error: str) -> None:
         self.health.failures += 1
         self.health.last_error = error
@@ -65,8 +75,8 @@ class DeviceBase:
     def recovered(self, at: float) -> bool:
         """Mark the device answering; True when it comes back after being lost."""
         self.health.last_ok_at = at
-        was_lost = self.health.state == "comm_lost"
-        if was_lost:
-            log.info("device_recovered device=%s %s", self.id, self.where)
+        was = self.health.state
+        if was not in ("ok", "starting"):
+            log.info("device_recovered device=%s %s was=%s", self.id, self.where, was)
         self.health.state = "ok"
-        return was_lost
+        return was == "comm_lost"

@@ -18,9 +18,9 @@ from edge.clock import Clock
 from edge.drivers.codec import DecodeError, decode_words, encode_value
 from edge.drivers.device_base import DeviceBase
 from edge.drivers.line_capacity import Transaction
-from edge.drivers.modbus_client import ModbusFailure
+from edge.drivers.modbus_client import DeviceRejected, ModbusFailure
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
-from edge.drivers.profile import Point, Profile
+from edge.drivers.profile import Point, Profile, Table
 from edge.drivers.read_plan import ReadBlock, plan_reads
 from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading
@@ -52,6 +52,9 @@ class ModbusDevice(DeviceBase):
         # Site values (a cabinet's fallback power) override the profile's startup values.
         self.startup = {**dict(profile.startup), **dict(startup or {})}
         self._startup_due = bool(self.startup)
+        self._last_words: dict[tuple[Table, int], list[int]] = {}
+        self._changed_at: float | None = None
+        self._fastest_s = min(b.period_s for b in self.blocks)
 
     def plan(self) -> list[tuple[Transaction, float]]:
         """The reads this device puts on its link, with their periods (for line capacity)."""
@@ -80,16 +83,44 @@ class ModbusDevice(DeviceBase):
             words = await self.link.read(
                 self.unit, block.table, block.address, block.count, priority
             )
+        except DeviceRejected as exc:  # it answers, but will not give these values
+            self._changed_at = None  # frozen means unchanged across good reads only
+            self.degraded("refused", str(exc), [p.name for p in block.points], self._now())
+            return
         except ModbusFailure as exc:
+            self._changed_at = None
             self.failed(str(exc))
             return
         at = self._clock.monotonic()
+        if self._frozen(block, words, at):
+            names = [p.name for b in self.blocks for p in b.points]
+            self.degraded(
+                "frozen", f"registers unchanged for {self.profile.frozen_after_s:g} s", names, at
+            )
+            return
         for point in block.points:
             self.put(point.name, self._reading(point, block.slice_for(point, words), at))
         if self.recovered(at) and self.startup:
             self._startup_due = True
         if self._startup_due:
             await self._apply_startup()
+
+    def _frozen(self, block: ReadBlock, words: list[int], at: float) -> bool:
+        """True while none of the fast blocks' registers has changed for `frozen_after_s`.
+
+        Device-wide and fast blocks only: a live meter's voltages always jitter, while a
+        single block may legitimately hold still (export energy at a consuming site)."""
+        limit = self.profile.frozen_after_s
+        if limit is None:
+            return False
+        if block.period_s <= self._fastest_s:
+            key = (block.table, block.address)
+            if self._last_words.get(key) != words:
+                self._last_words[key] = words
+                self._changed_at = at
+        if self._changed_at is None:
+            self._changed_at = at
+        return at - self._changed_at >= limit
 
     def _reading(self, point: Point, words: list[int], at: float) -> Reading:
         try:

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 PRIORITY_CONTROL = 0  # setpoints and the reads control depends on
 PRIORITY_NORMAL = 5
 PRIORITY_BACKGROUND = 9  # slow counters, diagnostics
+RECONNECT_S = 0.5  # first retry after the endpoint was unreachable; doubles to 10 s
 
 
 class UnitBackingOff(ModbusFailure):
@@ -118,6 +119,9 @@ class ModbusLink:
             2.0 * client.timeout_s if late_reply_window_s is None else late_reply_window_s
         )
         self._reconnect_after_timeout = reconnect_after_timeout
+        self._down_until = 0.0  # while the endpoint is unreachable, fail requests at once
+        self._reconnect_s = RECONNECT_S
+        self._max_reconnect_s = 10.0
         self.observers: list[Callable[[Served], None]] = []
         self._queue: asyncio.PriorityQueue[tuple[int, int, _Request]] = asyncio.PriorityQueue()
         self._seq = itertools.count()
@@ -153,7 +157,10 @@ class ModbusLink:
         return asyncio.get_running_loop().create_future()
 
     async def _submit(self, request: _Request, priority: int) -> list[int]:
-        if self.unit_health(request.unit).backoff_until > self._clock.monotonic():
+        now = self._clock.monotonic()
+        if self._down_until > now:
+            raise LinkDown(f"link {self.id} down, retrying in {self._down_until - now:.1f}s")
+        if self.unit_health(request.unit).backoff_until > now:
             raise self._backing_off(request.unit)
         self._queue.put_nowait((priority, next(self._seq), request))
         return await request.future
@@ -174,10 +181,13 @@ class ModbusLink:
         started = self._clock.monotonic()
         outcome = "ok"
         try:
-            if health.backoff_until > started:
-                # Queued before its unit failed: fail it without touching the line.
+            if health.backoff_until > started or self._down_until > started:
+                # Queued before its unit (or the link) failed: fail it without the line.
                 outcome = "backoff"
-                self._settle(request, self._backing_off(request.unit))
+                error: ModbusFailure = self._backing_off(request.unit)
+                if self._down_until > started:
+                    error = LinkDown(f"link {self.id} down: {health.last_error}")
+                self._settle(request, error)
                 return
             result = await self._transact(request)
         except DeviceRejected as exc:
@@ -193,6 +203,7 @@ class ModbusLink:
             await self._recover(exc, request)
         else:
             self.connected = True
+            self._reconnect_s = RECONNECT_S
             health.ok += 1
             health.consecutive_failures = 0
             health.backoff_until = 0.0
@@ -233,9 +244,11 @@ class ModbusLink:
             observer(served)
 
     def _record_failure(self, health: UnitHealth, exc: ModbusFailure, sent_at: float) -> None:
+        health.last_error = str(exc)
+        if isinstance(exc, LinkDown):
+            return  # the medium is down, not the unit: the link retries, the unit keeps its rank
         health.timeouts += 1
         health.consecutive_failures += 1
-        health.last_error = str(exc)
         delay = min(self._max_backoff_s, self._backoff_s * 2 ** (health.consecutive_failures - 1))
         # Never before the late-reply window has passed: the unit's late answer must not be
         # mistaken for the answer to its next request (RTU has no transaction id).
@@ -245,8 +258,10 @@ class ModbusLink:
 
     async def _recover(self, exc: ModbusFailure, request: _Request) -> None:
         if isinstance(exc, LinkDown):
+            # Every request fails at once until the next attempt: none waits in the queue.
             self.connected = False
-            await self._clock.sleep(min(self._backoff_s, 1.0))
+            self._down_until = self._clock.monotonic() + self._reconnect_s
+            self._reconnect_s = min(self._max_reconnect_s, self._reconnect_s * 2)
         elif self._is_tcp:
             if self._reconnect_after_timeout:
                 await self._client.close()  # a late reply cannot reach a new connection

@@ -98,6 +98,9 @@ class Profile:
     max_gap: int = DEFAULT_MAX_GAP
     # Written once when the driver starts, in file order: safe outputs and device watchdogs.
     startup: tuple[tuple[str, float], ...] = ()
+    # A block whose registers do not change at all for this long is a frozen device (its
+    # analog values always jitter when it is alive); None: no such check for this model.
+    frozen_after_s: float | None = None
     protocol: str = "modbus"
 
     def point(self, name: str) -> Point:
@@ -108,6 +111,7 @@ class Profile:
 
 
 _PROFILE_KEYS = HEADER_KEYS | {"max_registers_per_read", "max_gap", "defaults", "startup"}
+_PROFILE_KEYS |= {"frozen_after_s"}
 _POINT_KEYS = {
     "table",
     "address",
@@ -144,6 +148,9 @@ def load_profile(path: Path, data: Mapping[str, Any] | None = None) -> Profile:
     max_gap = top.get("max_gap", int, DEFAULT_MAX_GAP)
     if not 0 <= max_gap < max_regs:
         raise ProfileError(f"{where}: max_gap: must be 0..{max_regs - 1}, got {max_gap!r}")
+    frozen = top.number("frozen_after_s")
+    if frozen is not None and frozen <= 0:
+        raise ProfileError(f"{where}: frozen_after_s: must be > 0, got {frozen:g}")
     points = tuple(_point(where, n, {**defaults, **s}) for n, s in data["points"].items())
     _check_points(where, points)
     return Profile(
@@ -157,6 +164,7 @@ def load_profile(path: Path, data: Mapping[str, Any] | None = None) -> Profile:
         source=path,
         max_gap=max_gap,
         startup=_startup(where, data.get("startup", {}), points),
+        frozen_after_s=frozen,
     )
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from edge.sim.physics import EnergyCounter, site_load_w, solar_w, three_phase, wind_w
+from edge.sim.physics import (
+    EnergyCounter,
+    grid_voltage,
+    site_load_w,
+    solar_w,
+    three_phase,
+    wind_w,
+)
 
 
 class MeterModel:
@@ -22,7 +29,7 @@ class MeterModel:
     def values(self, wall: float) -> dict[str, float]:
         power = self._power_fn(wall)
         self._energy.advance(wall, power)
-        values = three_phase(power)
+        values = three_phase(power, grid_voltage(wall))
         values["energy_import_wh"] = self._energy.import_wh
         values["energy_export_wh"] = self._energy.export_wh
         return values

@@ -60,6 +60,11 @@ class EnergyCounter:
         self._last_wall = wall
 
 
+def grid_voltage(wall: float, nominal_v: float = 230.0) -> float:
+    """A live grid's voltage wanders a little; a meter whose voltage never moves is frozen."""
+    return nominal_v + 1.5 * math.sin(wall / 37.0) + 0.3 * math.sin(wall / 3.1)
+
+
 def three_phase(power_w: float, voltage_v: float = 230.0) -> dict[str, float]:
     """Per-phase values of a balanced load; the phase powers add up to the total."""
     per_phase = power_w / 3.0
