@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli.device_commands import devices_page
 from edge.drivers.catalog import SHIPPED, shipped_catalog
+from edge.local_api.client import LocalApiClient
 from edge.readings import Quality
 from edge.runtime import Daemon
 from edge.sim.modbus_server import SimModbusServer
@@ -133,3 +135,21 @@ async def test_endpoint_down_flags_every_unit_and_all_recover(daemon: Daemon) ->
     await until(
         daemon, lambda: all(quality(daemon, n) is Quality.OK for n in DEVICES), timeout_s=60
     )
+
+
+async def test_edge_devices_shows_health_values_and_links(daemon: Daemon) -> None:
+    await until(daemon, lambda: all(quality(daemon, n) is Quality.OK for n in DEVICES))
+
+    def ask() -> dict[str, object]:
+        with LocalApiClient(daemon.socket_path) as client:
+            result = client.call("devices")
+        assert isinstance(result, dict)
+        return result
+
+    data = await asyncio.to_thread(ask)  # the CLI's blocking client, off the daemon's loop
+    page = devices_page(data)
+    assert "steady" in page
+    assert "power_w" in page
+    assert "sim-lan" in page
+    rows = {d["device"]: d for d in data["devices"]}  # type: ignore[attr-defined]
+    assert rows["steady"]["values"]["power_w"][2] == "ok"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,32 @@ async def running(*jobs: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterat
 
 async def bounded(awaitable: Awaitable[Any], timeout_s: float) -> Any:
     return await asyncio.wait_for(awaitable, timeout=timeout_s)
+
+
+@contextlib.contextmanager
+def sim_in_thread(units: list[Any]) -> Iterator[int]:
+    """A Modbus TCP simulator on its own event loop in a thread, for code under test that
+    runs its own loop (the CLI's `asyncio.run`). Yields the port; stopped on exit."""
+    from edge.sim.modbus_server import SimModbusServer
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def serve() -> None:
+        server = SimModbusServer(units, CLOCK)
+        holder["port"] = await server.start()
+        holder["stop"] = asyncio.Event()
+        started.set()
+        await holder["stop"].wait()
+        await server.stop()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    try:
+        assert started.wait(timeout=10), "simulator did not start"
+        yield int(holder["port"])
+    finally:
+        loop.call_soon_threadsafe(holder["stop"].set)
+        thread.join(timeout=10)
+        loop.close()
