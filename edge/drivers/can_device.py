@@ -57,7 +57,8 @@ class CanDevice(DeviceBase):
             if point.polled and point.message == info.name and point.signal in signals:
                 value = signals[point.signal] * point.scale + point.offset
                 self._latest[point.name] = value
-                self.put(point.name, self.judge(point.name, value, point.unit, point, at))
+                fresh = self.profile.timeout_s  # cyclic frames: fresh until the timeout
+                self.put(point.name, self.judge(point.name, value, point.unit, point, at, fresh))
         self.recovered(at)
         self._received.set()
 

@@ -39,20 +39,27 @@ class DeviceBase:
         self._image.put(self.id, point, reading)
 
     def judge(
-        self, name: str, value: float | None, unit: str, spec: HasRange, at: float
+        self,
+        name: str,
+        value: float | None,
+        unit: str,
+        spec: HasRange,
+        at: float,
+        fresh_for_s: float | None = None,
     ) -> Reading:
         """A reading with its quality: invalid when missing, NaN, out of range or a counter
-        that went backwards; never usable for control then."""
+        that went backwards; never usable for control then. `fresh_for_s`: how long it stays
+        fresh (points polled slower than the control period)."""
         why = "not implemented by the device" if value is None else None
         if value is not None:
             why = plausible(value, spec, self._previous.get(name))
         if why is not None:
             self.health.invalid_values += 1
             log.debug("implausible device=%s point=%s reason=%s", self.id, name, why)
-            return Reading(value, unit, Quality.INVALID, at)
+            return Reading(value, unit, Quality.INVALID, at, fresh_for_s)
         if spec.counter and value is not None:
             self._previous[name] = value
-        return Reading(value, unit, Quality.OK, at)
+        return Reading(value, unit, Quality.OK, at, fresh_for_s)
 
     def degraded(self, state: str, error: str, names: list[str], at: float) -> None:
         """The device answers but some values cannot be used: a read it refuses (exception

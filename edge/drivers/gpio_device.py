@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 from edge.clock import Clock
@@ -84,7 +85,9 @@ class GpioDevice(DeviceBase):
         at = self._clock.monotonic()
         point = self.profile.point(name)
         self.health.polls += 1
-        self.put(name, self.judge(name, 1.0 if active else 0.0, point.unit, point, at))
+        # Reported on every edge: a contact's state holds until the next edge.
+        value = 1.0 if active else 0.0
+        self.put(name, self.judge(name, value, point.unit, point, at, math.inf))
         self.recovered(at)
 
     async def write_point(self, name: str, value: float) -> None:

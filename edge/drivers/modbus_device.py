@@ -27,6 +27,8 @@ from edge.readings import Quality, Reading
 
 log = logging.getLogger(__name__)
 
+FRESH_PERIODS = 2.5  # a value stays fresh for this many of its poll periods (one miss allowed)
+
 
 class WriteFailed(Exception):
     """A write was refused, not answered, or not confirmed by its read-back."""
@@ -99,7 +101,10 @@ class ModbusDevice(DeviceBase):
             )
             return
         for point in block.points:
-            self.put(point.name, self._reading(point, block.slice_for(point, words), at))
+            reading = self._reading(
+                point, block.slice_for(point, words), at, FRESH_PERIODS * block.period_s
+            )
+            self.put(point.name, reading)
         if self.recovered(at) and self.startup:
             self._startup_due = True
         if self._startup_due:
@@ -122,14 +127,14 @@ class ModbusDevice(DeviceBase):
             self._changed_at = at
         return at - self._changed_at >= limit
 
-    def _reading(self, point: Point, words: list[int], at: float) -> Reading:
+    def _reading(self, point: Point, words: list[int], at: float, fresh_for_s: float) -> Reading:
         try:
             value = decode_words(words, point)
         except DecodeError as exc:
             self.health.invalid_values += 1
             log.debug("decode_failed device=%s point=%s error=%s", self.id, point.name, exc)
             return Reading(None, point.unit, Quality.INVALID, at)
-        return self.judge(point.name, value, point.unit, point, at)
+        return self.judge(point.name, value, point.unit, point, at, fresh_for_s)
 
     async def write_point(self, name: str, value: float) -> None:
         """Write one point and, where the profile allows, confirm it by reading it back.

@@ -17,7 +17,7 @@ from edge.drivers import sunspec_models
 from edge.drivers.device_base import DeviceBase
 from edge.drivers.line_capacity import Transaction
 from edge.drivers.modbus_client import ModbusFailure
-from edge.drivers.modbus_device import WriteFailed
+from edge.drivers.modbus_device import FRESH_PERIODS, WriteFailed
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
 from edge.drivers.profile import MAX_REGISTERS_PER_READ, Table
 from edge.drivers.sunspec_models import ModelLocation, SunSpecError
@@ -49,6 +49,7 @@ class SunSpecDevice(DeviceBase):
         self.models: dict[int, ModelLocation] = {}
         self.sources: dict[str, Source] = {}  # point -> the model point it is read from
         self.last_words: dict[int, list[int]] = {}
+        self._periods: dict[int, float] = {}
 
     async def _read(
         self, address: int, count: int, priority: int = PRIORITY_BACKGROUND
@@ -105,6 +106,7 @@ class SunSpecDevice(DeviceBase):
                 self.failed(f"discovery: {exc}")
                 await self._clock.sleep(REDISCOVER_S)
         plan = self.schedule()
+        self._periods = {location.model_id: period for location, period in plan}
         if not plan:
             self.failed("none of the profile's models is on the device")
             return
@@ -135,7 +137,8 @@ class SunSpecDevice(DeviceBase):
                 continue
             value = values.get(source.point)
             number = value if isinstance(value, float) else None
-            self.put(point.name, self.judge(point.name, number, point.unit, point, at))
+            fresh = FRESH_PERIODS * self._periods.get(location.model_id, point.period_s)
+            self.put(point.name, self.judge(point.name, number, point.unit, point, at, fresh))
         self.recovered(at)
 
     async def curtail(self, limit_pct: float | None, revert_after_s: float) -> None:

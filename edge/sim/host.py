@@ -22,7 +22,7 @@ def sim_unit(device: Device, unit: int, profile: AnyProfile) -> ServedUnit:
         return SunSpecSimUnit(unit, power_function(device.sim), rated_w(device.sim), models=models)
     if isinstance(profile, CanProfile | GpioProfile):
         raise ValueError(f"device {device.id}: {profile.protocol} devices are not Modbus units")
-    return SimUnit(unit, profile, build_model(device.sim))
+    return SimUnit(unit, profile, build_model(device.sim, profile.kind))
 
 
 class SimHost:

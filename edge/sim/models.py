@@ -63,7 +63,25 @@ def rated_w(params: Mapping[str, Any]) -> float:
     return 1000.0 * _num(params, key, 100.0)
 
 
-def build_model(params: Mapping[str, Any]) -> MeterModel | CabinetModel:
+class GeneratorModel(MeterModel):
+    """An inverter feeding a generator's power in (generation view: output positive), with
+    the values inverter maps add to a meter's: DC side, total energy and a run status."""
+
+    def values(self, wall: float) -> dict[str, float]:
+        values = super().values(wall)
+        power = values["power_w"]
+        values["dc_power_w"] = power / 0.97 if power > 0 else 0.0
+        values["dc_voltage_v"] = 650.0 if power > 0 else 0.0
+        values["energy_total_wh"] = values["energy_import_wh"]
+        values["status"] = 3.0 if power > 0 else 0.0  # generating / waiting
+        return values
+
+
+def build_model(params: Mapping[str, Any], kind: str = "meter") -> MeterModel | CabinetModel:
+    """The behaviour for a simulated device: `sim.model` from the site file, and the
+    profile's kind (an inverter gets the inverter values a meter does not have)."""
+    if kind == "inverter":
+        return GeneratorModel(power_function(params))
     if params.get("model") == "cabinet":
         rated = 1000.0 * _num(params, "rated_kw", 400.0)
         demand = 1000.0 * _num(params, "demand_kw", 350.0)

@@ -69,7 +69,8 @@ def three_phase(power_w: float, voltage_v: float = 230.0) -> dict[str, float]:
     """Per-phase values of a balanced load; the phase powers add up to the total."""
     per_phase = power_w / 3.0
     current = abs(per_phase) / voltage_v
-    values = {"power_w": power_w, "frequency_hz": 50.0}
+    values = {"power_w": power_w, "frequency_hz": 50.0, "power_factor": 1.0}
+    values |= {"apparent_power_va": abs(power_w), "reactive_power_var": 0.0}
     for n in (1, 2, 3):
         values[f"voltage_l{n}_v"] = voltage_v
         values[f"current_l{n}_a"] = current

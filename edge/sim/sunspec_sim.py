@@ -56,12 +56,19 @@ class SunSpecSimUnit:
         address = self.base
         self._put(address, list(sm.SUNS))
         address += 2
+        # Power registers are 16 bit: pick the power scale factor the rating needs.
+        sf = 0
+        while self.rated_w / 10**sf > 32767:
+            sf += 1
+        rating = round(self.rated_w / 10**sf)
         for model_id in self.models:
             static = dict(_STATIC.get(model_id, {}))
-            if model_id in (120, 702):
-                static["WRtg" if model_id == 120 else "WMaxRtg"] = int(self.rated_w)
-                if model_id == 702:
-                    static["WMax"] = int(self.rated_w)
+            if model_id in (103, 701, 702):
+                static["W_SF"] = sf
+            if model_id == 120:
+                static |= {"WRtg": rating, "WRtg_SF": sf}
+            if model_id == 702:
+                static |= {"WMaxRtg": rating, "WMax": rating}
             words = sm.model_words(model_id, static)
             self.locations[model_id] = sm.ModelLocation(model_id, address, len(words) - 2)
             self._put(address, words)
