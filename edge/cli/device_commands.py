@@ -210,43 +210,33 @@ def _value(entry: list[Any]) -> str:
     return f"{shown} ({quality}, {age:.1f}s)"
 
 
+DEVICE_COLUMNS = "DEVICE PROFILE LINK UNIT STATE LAST_OK POLLS FAILS TIMEOUTS INVALID WRITES/FAILED"
+LINK_COLUMNS = "LINK ENDPOINT LINE CONNECTED REQUESTS RECONNECTS BUSY PLANNED"
+
+
+def _device_row(x: dict[str, Any]) -> tuple[Any, ...]:
+    age = x["last_ok_age_s"]
+    return (
+        x["device"], x["profile"], x["link"], "-" if x["unit"] is None else x["unit"],
+        x["state"], "-" if age is None else f"{age:.1f}s", x["polls"], x["failures"],
+        x["timeouts"], x["invalid_values"], f"{x['writes']}/{x['write_failures']}",
+    )  # fmt: skip
+
+
+def _link_row(x: dict[str, Any]) -> tuple[Any, ...]:
+    planned = x.get("planned_utilisation")
+    return (
+        x["link"], x["endpoint"], x.get("line") or "-", "yes" if x["connected"] else "no",
+        x["requests"], x["reconnects"], f"{100 * x['utilisation']:.1f}%",
+        "-" if planned is None else f"{100 * planned:.0f}%",
+    )  # fmt: skip
+
+
 def devices_page(d: dict[str, Any]) -> str:
     """`edge devices`: health and error counts per device, its last values with their age,
     then each link with its traffic and (RS-485) line utilisation, measured and planned."""
-    rows = [
-        (
-            x["device"],
-            x["profile"],
-            x["link"],
-            "-" if x["unit"] is None else x["unit"],
-            x["state"],
-            "-" if x["last_ok_age_s"] is None else f"{x['last_ok_age_s']:.1f}s",
-            x["polls"],
-            x["failures"],
-            x["timeouts"],
-            x["invalid_values"],
-            f"{x['writes']}/{x['write_failures']}",
-        )
-        for x in d["devices"]
-    ]
-    out = [
-        table(
-            (
-                "DEVICE",
-                "PROFILE",
-                "LINK",
-                "UNIT",
-                "STATE",
-                "LAST OK",
-                "POLLS",
-                "FAILS",
-                "TIMEOUTS",
-                "INVALID",
-                "WRITES/FAILED",
-            ),
-            rows,
-        )
-    ]
+    headers = [h.replace("_", " ") for h in DEVICE_COLUMNS.split()]
+    out = [table(headers, [_device_row(x) for x in d["devices"]])]
     for x in d["devices"]:
         values = x.get("values") or {}
         if values:
@@ -254,26 +244,5 @@ def devices_page(d: dict[str, Any]) -> str:
             out.append(f"  {x['device']}: {shown}")
         if x["last_error"] and x["state"] != "ok":
             out.append(f"  {x['device']}: last error: {x['last_error']}")
-    links = [
-        (
-            x["link"],
-            x["endpoint"],
-            x.get("line") or "-",
-            "yes" if x["connected"] else "no",
-            x["requests"],
-            x["reconnects"],
-            f"{100 * x['utilisation']:.1f}%",
-            "-"
-            if x.get("planned_utilisation") is None
-            else f"{100 * x['planned_utilisation']:.0f}%",
-        )
-        for x in d["links"]
-    ]
-    out.append("")
-    out.append(
-        table(
-            ("LINK", "ENDPOINT", "LINE", "CONNECTED", "REQUESTS", "RECONNECTS", "BUSY", "PLANNED"),
-            links,
-        )
-    )
+    out += ["", table(LINK_COLUMNS.split(), [_link_row(x) for x in d["links"]])]
     return "\n".join(out)

@@ -186,9 +186,7 @@ def _point(where: str, name: str, spec: dict[str, Any]) -> Point:
     scale = float(f.get("scale", (int, float), 1.0))
     if scale == 0:
         raise f.fail("scale", "must not be 0")
-    lo, hi = f.number("min"), f.number("max")
-    if lo is not None and hi is not None and lo > hi:
-        raise f.fail("min", f"{lo:g} is above max {hi:g}")
+    lo, hi = _range(f)
     confirm = f.get("confirm", str)
     if confirm is None and access == "rw":
         confirm = name  # a holding register or coil written and polled confirms itself
@@ -210,6 +208,13 @@ def _point(where: str, name: str, spec: dict[str, Any]) -> Point:
         confirm=confirm,
         labels=f.labels(),
     )
+
+
+def _range(f: FieldReader) -> tuple[float | None, float | None]:
+    lo, hi = f.number("min"), f.number("max")
+    if lo is not None and hi is not None and lo > hi:
+        raise f.fail("min", f"{lo:g} is above max {hi:g}")
+    return lo, hi
 
 
 def _check_points(where: str, points: tuple[Point, ...]) -> None:
