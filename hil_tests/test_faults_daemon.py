@@ -46,7 +46,7 @@ def site(tmp_path: Path) -> Path:
     )
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "sdm630-fast-freeze.toml").write_text(profile, encoding="utf-8")
-    text = DEMO.read_text(encoding="utf-8").replace("timeout_s = 0.5", "timeout_s = 0.2")
+    text = DEMO.read_text(encoding="utf-8").replace("timeout_s = 0.5", "timeout_s = 0.4")
     text = text.replace('state_dir = "/tmp/edge-demo-state"', f'state_dir = "{tmp_path / "state"}"')
     for name, unit in DEVICES.items():
         text += (
@@ -101,7 +101,7 @@ async def test_each_fault_flags_its_points_and_recovers(
     await until(daemon, lambda: all(quality(daemon, n) is Quality.OK for n in DEVICES))
     f = faults(daemon)
     f["silent"].silent = True
-    f["late"].delay_s = 0.5  # 2.5 timeouts
+    f["late"].delay_s = 1.0  # 2.5 timeouts
     f["refusing"].exception = 4
     f["garbage"].garbage = True
     f["frozen"].frozen = True

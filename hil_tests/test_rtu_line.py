@@ -18,7 +18,7 @@ from hil_tests.conftest import PtyPair
 from tests.peers import CLOCK, CapturingImage, rtu_link, running, write_profile
 
 pytestmark = pytest.mark.hil
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.5
 PERIOD_S = 0.1
 PROFILE = """
 id = "line"

@@ -101,7 +101,7 @@ def shipped() -> SunSpecProfile:
 async def test_discovery_polling_and_curtailment_with_reversion(models: tuple[int, ...]) -> None:
     sim = SunSpecSimUnit(1, lambda wall: 8000.0, 10_000.0, models)
     server = SimModbusServer([sim], CLOCK)
-    link = tcp_link(await server.start(), 0.5)
+    link = tcp_link(await server.start(), 1.0)
     image = CapturingImage()
     device = SunSpecDevice("pv", 1, shipped(), link, image, CLOCK, poll_s=0.1)
 
@@ -130,7 +130,7 @@ async def test_discovery_polling_and_curtailment_with_reversion(models: tuple[in
 async def test_a_device_without_sunspec_is_comm_lost_with_the_reason() -> None:
     meter = shipped_catalog()["eastron-sdm630"]
     server = SimModbusServer([SimUnit(1, meter, StaticModel({}))], CLOCK)  # type: ignore[arg-type]
-    link = tcp_link(await server.start(), 0.5)
+    link = tcp_link(await server.start(), 1.0)
     device = SunSpecDevice("pv", 1, shipped(), link, CapturingImage(), CLOCK)
     try:
         async with running(link.run):

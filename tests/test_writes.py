@@ -27,7 +27,7 @@ async def cabinet_session(
     cabinet = profile("edgehub-dc-cabinet")
     unit = SimUnit(1, cabinet, CabinetModel(400_000.0, lambda wall: 350_000.0), fault or Fault())
     server = SimModbusServer([unit], CLOCK)
-    link = tcp_link(await server.start(), 0.3)
+    link = tcp_link(await server.start(), 1.0)
     device = ModbusDevice("cab", 1, cabinet, link, CapturingImage(), CLOCK, startup={})
     return server, unit, device
 
@@ -86,7 +86,7 @@ async def test_relay_command_is_confirmed_by_its_read_back_coil() -> None:
     dio = profile("wago-750-352-dio")
     unit = SimUnit(1, dio, StaticModel({}))
     server = SimModbusServer([unit], CLOCK)
-    link = tcp_link(await server.start(), 0.3)
+    link = tcp_link(await server.start(), 1.0)
     device = ModbusDevice("io", 1, dio, link, CapturingImage(), CLOCK, startup={})
     try:
         async with running(link.run):
@@ -103,7 +103,7 @@ async def test_startup_values_are_written_first_and_again_after_a_loss() -> None
     fault = Fault()
     unit = SimUnit(1, dio, StaticModel({}), fault)
     server = SimModbusServer([unit], CLOCK)
-    link = tcp_link(await server.start(), 0.2, backoff_s=0.3, max_backoff_s=0.3)
+    link = tcp_link(await server.start(), 0.5, backoff_s=0.3, max_backoff_s=0.3)
     image = CapturingImage()
     device = ModbusDevice("io", 1, dio, link, image, CLOCK)
     startup = [("watchdog_fc_mask", 65535.0), ("watchdog_time_s", 5.0)]
