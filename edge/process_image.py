@@ -31,7 +31,8 @@ class ProcessImage:
         for device, points in self._points.items():
             out: dict[str, Reading] = {}
             for name, r in points.items():
-                if r.quality is Quality.OK and now - r.at > self._stale_after_s:
+                limit = max(self._stale_after_s, r.stale_after_s or 0.0)
+                if r.quality is Quality.OK and now - r.at > limit:
                     out[name] = Reading(r.value, r.unit, Quality.STALE, r.at)
                 else:
                     out[name] = r

@@ -25,6 +25,9 @@ class Reading:
     unit: str
     quality: Quality
     at: float  # monotonic seconds when read (or when the failure was seen)
+    # A point read less often than the control period (energy counters every 10 s), or only
+    # on change (a GPIO contact), is fresh for longer; None: the site's stale_after_s.
+    stale_after_s: float | None = None
 
     def usable(self) -> bool:
         return self.quality is Quality.OK and self.value is not None

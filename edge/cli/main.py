@@ -133,7 +133,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from edge.cli.render import devices_page  # noqa: PLC0415
+    from edge.cli.device_commands import devices_page  # noqa: PLC0415
 
     return _ask(args, "devices", devices_page)
 
@@ -194,12 +194,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_config_check)
 
+    _device_commands(sub)
+
     demo = sub.add_parser("demo", help="run a simulated hub and show it live (no hardware needed)")
     demo.add_argument("--config", help="site file (default: config/demo.toml)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temp dir (logs, state)")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _device_commands(sub: Any) -> None:
+    """`edge probe` and `edge profiles`; implemented in edge/cli/device_commands.py."""
+
+    def lazy(name: str) -> Callable[[argparse.Namespace], int]:
+        def run(args: argparse.Namespace) -> int:
+            from edge.cli import device_commands  # noqa: PLC0415
+
+            return int(getattr(device_commands, name)(args))
+
+        return run
+
+    probe = sub.add_parser("probe", help="read one device once, decode and print (no daemon)")
+    probe.add_argument("target", help="modbus-tcp://HOST:PORT or modbus-rtu:///dev/ttyX?baud=9600")
+    probe.add_argument("--unit", type=int, default=1, help="Modbus unit id (default 1)")
+    probe.add_argument("--profile", help="profile id; without it, SunSpec discovery")
+    probe.add_argument("--timeout", type=float, default=1.0, help="seconds per request")
+    probe.add_argument("--json", action="store_true", help="machine-readable output")
+    probe.set_defaults(func=lazy("cmd_probe"))
+    profiles = sub.add_parser("profiles", help="list and validate the device profiles")
+    profiles.add_argument("--dir", action="append", help="only this folder (repeatable)")
+    profiles.add_argument("--json", action="store_true", help="machine-readable output")
+    profiles.set_defaults(func=lazy("cmd_profiles"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

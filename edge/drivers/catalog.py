@@ -8,7 +8,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from edge.drivers.profile import Profile, ProfileError, load_profile
+from edge.drivers.can_profile import CanProfile, load_can_profile
+from edge.drivers.gpio_profile import GpioProfile, load_gpio_profile
+from edge.drivers.line_plan import planned_reads
+from edge.drivers.profile import Profile, load_profile
+from edge.drivers.profile_common import ProfileError, read_profile_file
+from edge.drivers.read_plan import plan_reads
+from edge.drivers.sunspec_profile import SunSpecProfile, load_sunspec_profile
+
+AnyProfile = Profile | SunSpecProfile | CanProfile | GpioProfile
 
 SHIPPED = Path(__file__).parent / "profiles"
 
@@ -19,14 +27,31 @@ def profile_dirs() -> tuple[Path, ...]:
     return (SHIPPED, *extra)
 
 
-def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, Profile], list[str]]:
+def load_any_profile(path: Path) -> AnyProfile:
+    """Load a profile file of any protocol (the file's `protocol` key, default modbus)."""
+    data = read_profile_file(path)
+    protocol = data.get("protocol", "modbus")
+    if protocol == "modbus":
+        return load_profile(path, data)
+    if protocol == "sunspec":
+        return load_sunspec_profile(path, data)
+    if protocol == "can":
+        return load_can_profile(path, data)
+    if protocol == "gpio":
+        return load_gpio_profile(path, data)
+    raise ProfileError(
+        f"{path.name}: protocol: {protocol!r} is not one of modbus, sunspec, can, gpio"
+    )
+
+
+def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, AnyProfile], list[str]]:
     """All loadable profiles by id, and an error line for each file that is not."""
-    profiles: dict[str, Profile] = {}
+    profiles: dict[str, AnyProfile] = {}
     errors: list[str] = []
     for folder in dirs or profile_dirs():
         for path in sorted(folder.glob("*.toml")):
             try:
-                profile = load_profile(path)
+                profile = load_any_profile(path)
             except ProfileError as exc:
                 errors.append(str(exc))
                 continue
@@ -41,14 +66,19 @@ def load_catalog(dirs: Iterable[Path] | None = None) -> tuple[dict[str, Profile]
 
 
 @cache
-def shipped_catalog() -> dict[str, Profile]:
+def shipped_catalog() -> dict[str, AnyProfile]:
     profiles, _ = load_catalog()
     return profiles
 
 
 def profile_index() -> dict[str, dict[str, Any]]:
-    """What the site-file checks need: kind and each point's access, per profile id."""
+    """What the site-file checks need per profile id: kind, each point's access ("rw" for
+    any writable point), and the reads it plans (for the RS-485 capacity check)."""
     return {
-        pid: {"kind": p.kind, "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points}}
+        pid: {
+            "kind": p.kind,
+            "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points},
+            "reads": planned_reads(plan_reads(p)) if isinstance(p, Profile) else [],
+        }
         for pid, p in shipped_catalog().items()
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Protocol
 
 from edge.drivers.profile import Point
 
@@ -61,7 +62,18 @@ def encode_value(value: float, point: Point) -> list[int]:
     return words if point.word_order == "big" else list(reversed(words))
 
 
-def plausible(value: float, point: Point, previous: float | None) -> str | None:
+class HasRange(Protocol):
+    """What plausibility needs of a point, whatever its protocol."""
+
+    @property
+    def min(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
+    @property
+    def counter(self) -> bool: ...
+
+
+def plausible(value: float, point: HasRange, previous: float | None) -> str | None:
     """Why a decoded value cannot be used for control, or None if it can."""
     if math.isnan(value) or math.isinf(value):
         return "not a number"

@@ -13,14 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.clock import Clock
-from edge.drivers.catalog import shipped_catalog
+from edge.drivers.can_bus import CanBus
+from edge.drivers.can_device import CanDevice
+from edge.drivers.can_link import CanLink
+from edge.drivers.can_profile import CanProfile
+from edge.drivers.catalog import AnyProfile, shipped_catalog
+from edge.drivers.gpio_device import GpioDevice, GpioLink
+from edge.drivers.gpio_profile import GpioProfile
+from edge.drivers.line_capacity import utilisation
+from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
+from edge.drivers.profile import Profile
+from edge.drivers.sunspec_device import SunSpecDevice
+from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
-from edge.siteconf.model import Link, LinkType, SiteConfig
+from edge.readings import Reading
+from edge.siteconf.model import Device, Link, LinkType, SiteConfig
 
 log = logging.getLogger(__name__)
+
+AnyDevice = ModbusDevice | SunSpecDevice | CanDevice | GpioDevice
+AnyLink = ModbusLink | CanLink | GpioLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +46,18 @@ class TaskSpec:
 
 
 class Fleet:
-    def __init__(self, links: dict[str, ModbusLink], devices: list[ModbusDevice]) -> None:
-        self.links = links
+    def __init__(
+        self,
+        links: Mapping[str, AnyLink],
+        devices: list[AnyDevice],
+        image: ProcessImage | None = None,
+    ) -> None:
+        self.links = dict(links)
         self.devices = devices
+        self._image = image
+
+    def device(self, device_id: str) -> AnyDevice:
+        return next(d for d in self.devices if d.id == device_id)
 
     def tasks(self) -> list[TaskSpec]:
         specs = [TaskSpec(f"link:{lid}", link.run, vital=False) for lid, link in self.links.items()]
@@ -50,82 +74,172 @@ class Fleet:
                 task.cancel()
 
     def health(self, now: float) -> list[dict[str, Any]]:
+        """Per device: link, health, error counts, and every last value with its age."""
+        snapshot = self._image.freeze(now, 0.0) if self._image is not None else None
         rows = []
         for d in self.devices:
-            unit = d.link.unit_health(d.unit)
+            unit = getattr(d, "unit", None)
+            counts = d.link.unit_health(unit) if isinstance(d.link, ModbusLink) and unit else None
+            values: Mapping[str, Reading] = (
+                snapshot.points.get(d.id, {}) if snapshot is not None else {}
+            )
             rows.append(
                 {
                     "device": d.id,
                     "profile": d.profile.id,
+                    "protocol": d.profile.protocol,
                     "link": d.link.id,
                     "endpoint": d.link.describe(),
-                    "unit": d.unit,
+                    "unit": unit,
                     "state": d.health.state,
                     "polls": d.health.polls,
                     "failures": d.health.failures,
-                    "timeouts": unit.timeouts,
-                    "rejected": unit.rejected,
+                    "timeouts": counts.timeouts if counts else 0,
+                    "rejected": counts.rejected if counts else 0,
                     "invalid_values": d.health.invalid_values,
+                    "writes": d.health.writes,
+                    "write_failures": d.health.write_failures,
                     "last_ok_age_s": None
                     if d.health.last_ok_at is None
                     else round(now - d.health.last_ok_at, 3),
                     "last_error": d.health.last_error,
+                    "values": {
+                        name: [r.value, r.unit, r.quality.value, round(r.age(now), 3)]
+                        for name, r in values.items()
+                    },
                 }
             )
         return rows
 
     def link_stats(self) -> list[dict[str, Any]]:
-        return [
-            {
+        rows = []
+        for lid, lk in self.links.items():
+            row: dict[str, Any] = {
                 "link": lid,
                 "endpoint": lk.describe(),
                 "connected": lk.connected,
-                "requests": lk.stats.requests,
-                "reconnects": lk.stats.reconnects,
                 "utilisation": round(lk.utilisation(), 4),
+                "planned_utilisation": self.planned_utilisation(lid),
+                "line": describe(lk.framing) if lk.framing is not None else None,
             }
-            for lid, lk in self.links.items()
+            if isinstance(lk, ModbusLink):
+                row |= {"requests": lk.stats.requests, "reconnects": lk.stats.reconnects}
+            elif isinstance(lk, CanLink):
+                row |= {"requests": lk.stats.frames_in + lk.stats.frames_out}
+                row |= {"reconnects": lk.stats.reopens}
+            rows.append(row)
+        return rows
+
+    def planned_utilisation(self, link_id: str) -> float | None:
+        """Share of an RS-485 line the poll plan needs (None for links without a baud rate)."""
+        link = self.links[link_id]
+        if not isinstance(link, ModbusLink) or link.framing is None:
+            return None
+        plan = [
+            tx
+            for d in self.devices
+            if d.link.id == link_id and isinstance(d, ModbusDevice | SunSpecDevice)
+            for tx in d.plan()
         ]
+        return round(utilisation(link.framing, plan), 4)
 
 
-def _client_for(link: Link, endpoints: Mapping[str, TcpEndpoint]) -> ModbusClient | None:
+def _modbus_link(link: Link, clock: Clock, endpoints: Mapping[str, TcpEndpoint]) -> ModbusLink:
     params = link.params
     if link.type is LinkType.SIMULATED:
         endpoint = endpoints.get(link.id)
         if endpoint is None:
             raise RuntimeError(f"link {link.id}: simulated link has no running simulator")
-        return ModbusClient(endpoint, link.timeout_s)
+        return ModbusLink(link.id, ModbusClient(endpoint, link.timeout_s), clock)
     if link.type is LinkType.MODBUS_TCP:
-        return ModbusClient(TcpEndpoint(str(params["host"]), int(params["port"])), link.timeout_s)
-    if link.type is LinkType.MODBUS_RTU:
-        line = SerialLine(
-            str(params["port"]),
-            int(params["baud"]),
-            str(params.get("parity", "E")),
-            int(params.get("stopbits", 1)),
+        endpoint = TcpEndpoint(str(params["host"]), int(params["port"]))
+        return ModbusLink(link.id, ModbusClient(endpoint, link.timeout_s), clock)
+    framing = framing_of(params)
+    line = SerialLine(str(params["port"]), framing.baud, framing.parity, framing.stopbits)
+    return ModbusLink(link.id, ModbusClient(line, link.timeout_s), clock, framing=framing)
+
+
+def _links(
+    config: SiteConfig, clock: Clock, endpoints: Mapping[str, TcpEndpoint]
+) -> dict[str, AnyLink]:
+    links: dict[str, AnyLink] = {}
+    for link in config.links:
+        if link.type in (LinkType.SIMULATED, LinkType.MODBUS_TCP, LinkType.MODBUS_RTU):
+            links[link.id] = _modbus_link(link, clock, endpoints)
+        elif link.type is LinkType.CAN:
+            bitrate = link.params.get("bitrate")
+            bus = CanBus(
+                str(link.params.get("interface", "socketcan")),
+                str(link.params["channel"]),
+                int(bitrate) if bitrate is not None else None,
+            )
+            links[link.id] = CanLink(link.id, bus, clock)
+        elif link.type is LinkType.GPIO:
+            links[link.id] = GpioLink(link.id)
+        else:
+            log.info("link_served_elsewhere link=%s type=%s", link.id, link.type.value)
+    return links
+
+
+def _site_startup(config: SiteConfig, device_id: str, profile: Profile) -> dict[str, float]:
+    """Site values a device must hold from the start: a charger cabinet's fallback power."""
+    names = {p.name for p in profile.points if p.writable}
+    for charger in config.chargers:
+        if charger.device == device_id and "fallback_power_w" in names:
+            return {"fallback_power_w": charger.fallback_kw * 1000.0}
+    return {}
+
+
+def _device(
+    config: SiteConfig,
+    dev: Device,
+    profile: AnyProfile,
+    link: AnyLink,
+    image: ProcessImage,
+    clock: Clock,
+) -> AnyDevice | None:
+    if isinstance(profile, CanProfile):
+        return CanDevice(dev.id, profile, link, image, clock) if isinstance(link, CanLink) else None
+    if isinstance(profile, GpioProfile):
+        return (
+            GpioDevice(dev.id, profile, link, image, clock) if isinstance(link, GpioLink) else None
         )
-        return ModbusClient(line, link.timeout_s)
-    return None  # CAN, OCPP and GPIO links are served by their own issues' drivers
+    if not isinstance(link, ModbusLink) or dev.unit is None:
+        return None
+    if isinstance(profile, SunSpecProfile):
+        return SunSpecDevice(dev.id, dev.unit, profile, link, image, clock, dev.poll_s)
+    startup = _site_startup(config, dev.id, profile)
+    return ModbusDevice(dev.id, dev.unit, profile, link, image, clock, dev.poll_s, startup)
 
 
 def build_fleet(
     config: SiteConfig, image: ProcessImage, clock: Clock, endpoints: Mapping[str, TcpEndpoint]
 ) -> Fleet:
     catalog = shipped_catalog()
-    links: dict[str, ModbusLink] = {}
-    for link in config.links:
-        client = _client_for(link, endpoints)
-        if client is None:
-            log.warning("link_not_supported_yet link=%s type=%s", link.id, link.type.value)
-            continue
-        links[link.id] = ModbusLink(link.id, client, clock)
-    devices = []
+    links = _links(config, clock, endpoints)
+    devices: list[AnyDevice] = []
     for dev in config.devices:
-        if dev.link not in links or dev.unit is None:
-            continue
-        devices.append(
-            ModbusDevice(
-                dev.id, dev.unit, catalog[dev.profile], links[dev.link], image, clock, dev.poll_s
-            )
+        link = links.get(dev.link)
+        built = (
+            None if link is None else _device(config, dev, catalog[dev.profile], link, image, clock)
         )
-    return Fleet(links, devices)
+        if built is None:
+            log.warning(
+                "device_not_driven device=%s profile=%s link=%s: no driver for this pairing",
+                dev.id,
+                dev.profile,
+                dev.link,
+            )
+            continue
+        devices.append(built)
+    fleet = Fleet(links, devices, image)
+    for link_id in links:
+        planned = fleet.planned_utilisation(link_id)
+        if planned is not None and planned > 1.0:
+            log.warning(
+                "line_overloaded link=%s planned_utilisation=%.2f: the poll plan needs more "
+                "than the line carries; periods will stretch",
+                link_id,
+                planned,
+            )
+    return fleet

@@ -20,6 +20,11 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from edge.drivers.profile import Table
 
 log = logging.getLogger(__name__)
+# pymodbus logs an ERROR for every unanswered request; the link reports device trouble as
+# one warning per drop instead. `logging.areas = { pymodbus = "debug" }` turns it back on.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+_READ_FUNCTION = {Table.COIL: 1, Table.DISCRETE: 2, Table.HOLDING: 3, Table.INPUT: 4}
 
 
 class ModbusFailure(Exception):
@@ -119,7 +124,13 @@ class ModbusClient:
             Table.DISCRETE: client.read_discrete_inputs,
         }[table]
         rr = await self._execute(call(address, count=count, device_id=unit), unit, address)
-        values = rr.registers if table in (Table.HOLDING, Table.INPUT) else rr.bits[:count]
+        if rr.function_code != _READ_FUNCTION[table]:
+            # RTU has no transaction id: a late reply to another read can arrive here.
+            raise DeviceTimeout(
+                f"reply of function {rr.function_code} to a function {_READ_FUNCTION[table]} "
+                f"read (unit {unit}, address {address})"
+            )
+        values = rr.registers if table.is_register else rr.bits[:count]
         if len(values) != count:
             # A reply of the wrong length is someone else's answer (or garbage): never data.
             raise DeviceTimeout(

@@ -1,39 +1,40 @@
 """The generic Modbus device driver: executes any profile's read plan on a shared link.
 
 It holds no policy about what the values mean: it reads, decodes, checks plausibility, and
-writes timestamped readings with a quality into the process image. A device that stops
-answering is logged once on the way down and once on the way back.
+writes timestamped readings with a quality into the process image. Writes are confirmed by
+reading back the point's `confirm` register where the profile names one. The profile's
+`startup` values (safe outputs, device watchdogs) are written when the driver starts and
+again whenever the device comes back after being lost: its state is unknown then, and an
+old command is never replayed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
 
 from edge.clock import Clock
-from edge.drivers.codec import DecodeError, decode_words, plausible
-from edge.drivers.modbus_client import ModbusFailure
+from edge.drivers.codec import DecodeError, decode_words, encode_value
+from edge.drivers.device_base import DeviceBase
+from edge.drivers.line_capacity import Transaction
+from edge.drivers.modbus_client import DeviceRejected, ModbusFailure
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
-from edge.drivers.profile import Point, Profile
+from edge.drivers.profile import Point, Profile, Table
 from edge.drivers.read_plan import ReadBlock, plan_reads
 from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class DeviceHealth:
-    state: str = "starting"  # starting | ok | comm_lost
-    polls: int = 0
-    failures: int = 0
-    invalid_values: int = 0
-    last_ok_at: float | None = None
-    last_error: str = ""
+FRESH_PERIODS = 2.5  # a value stays fresh for this many of its poll periods (one miss allowed)
 
 
-class ModbusDevice:
+class WriteFailed(Exception):
+    """A write was refused, not answered, or not confirmed by its read-back."""
+
+
+class ModbusDevice(DeviceBase):
     def __init__(
         self,
         device_id: str,
@@ -43,20 +44,27 @@ class ModbusDevice:
         image: ProcessImage,
         clock: Clock,
         poll_s: float | None = None,
+        startup: Mapping[str, float] | None = None,
     ) -> None:
-        self.id = device_id
+        super().__init__(device_id, f"link={link.id} unit={unit}", image, clock)
         self.unit = unit
         self.profile = profile
         self.link = link
-        self._image = image
-        self._clock = clock
         self.blocks = plan_reads(profile, poll_s)
-        self.health = DeviceHealth()
-        self.first_poll_done = asyncio.Event()  # set after the first attempt, good or bad
-        self._previous: dict[str, float] = {}
+        # Site values (a cabinet's fallback power) override the profile's startup values.
+        self.startup = {**dict(profile.startup), **dict(startup or {})}
+        self._startup_due = bool(self.startup)
+        self._last_words: dict[tuple[Table, int], list[int]] = {}
+        self._changed_at: float | None = None
+        self._fastest_s = min(b.period_s for b in self.blocks)
+
+    def plan(self) -> list[tuple[Transaction, float]]:
+        """The reads this device puts on its link, with their periods (for line capacity)."""
+        return [(Transaction(b.table, b.count), b.period_s) for b in self.blocks]
 
     async def run(self) -> None:
         """Poll every block at its period, forever; never raises for device trouble."""
+        await self._apply_startup()
         due = [self._clock.monotonic()] * len(self.blocks)
         fastest = min(b.period_s for b in self.blocks)
         while True:
@@ -70,8 +78,6 @@ class ModbusDevice:
             due[index] = max(due[index] + block.period_s, now)
             priority = PRIORITY_CONTROL if block.period_s <= fastest else PRIORITY_BACKGROUND
             await self.poll_block(block, priority)
-            if index == len(self.blocks) - 1 or all(d > now for d in due):
-                self.first_poll_done.set()
 
     async def poll_block(self, block: ReadBlock, priority: int = PRIORITY_CONTROL) -> None:
         self.health.polls += 1
@@ -79,48 +85,110 @@ class ModbusDevice:
             words = await self.link.read(
                 self.unit, block.table, block.address, block.count, priority
             )
+        except DeviceRejected as exc:  # it answers, but will not give these values
+            self._changed_at = None  # frozen means unchanged across good reads only
+            self.degraded("refused", str(exc), [p.name for p in block.points], self._now())
+            return
         except ModbusFailure as exc:
-            self._failed(str(exc))
+            self._changed_at = None
+            self.failed(str(exc))
             return
         at = self._clock.monotonic()
-        for point in block.points:
-            self._image.put(
-                self.id, point.name, self._reading(point, block.slice_for(point, words), at)
+        if self._frozen(block, words, at):
+            names = [p.name for b in self.blocks for p in b.points]
+            self.degraded(
+                "frozen", f"registers unchanged for {self.profile.frozen_after_s:g} s", names, at
             )
-        self._recovered(at)
+            return
+        for point in block.points:
+            reading = self._reading(
+                point, block.slice_for(point, words), at, FRESH_PERIODS * block.period_s
+            )
+            self.put(point.name, reading)
+        if self.recovered(at) and self.startup:
+            self._startup_due = True
+        if self._startup_due:
+            await self._apply_startup()
 
-    def _reading(self, point: Point, words: list[int], at: float) -> Reading:
+    def _frozen(self, block: ReadBlock, words: list[int], at: float) -> bool:
+        """True while none of the fast blocks' registers has changed for `frozen_after_s`.
+
+        Device-wide and fast blocks only: a live meter's voltages always jitter, while a
+        single block may legitimately hold still (export energy at a consuming site)."""
+        limit = self.profile.frozen_after_s
+        if limit is None:
+            return False
+        if block.period_s <= self._fastest_s:
+            key = (block.table, block.address)
+            if self._last_words.get(key) != words:
+                self._last_words[key] = words
+                self._changed_at = at
+        if self._changed_at is None:
+            self._changed_at = at
+        return at - self._changed_at >= limit
+
+    def _reading(self, point: Point, words: list[int], at: float, fresh_for_s: float) -> Reading:
         try:
             value = decode_words(words, point)
         except DecodeError as exc:
             self.health.invalid_values += 1
             log.debug("decode_failed device=%s point=%s error=%s", self.id, point.name, exc)
             return Reading(None, point.unit, Quality.INVALID, at)
-        why = plausible(value, point, self._previous.get(point.name))
-        if why is not None:
-            self.health.invalid_values += 1
-            log.debug("implausible device=%s point=%s reason=%s", self.id, point.name, why)
-            return Reading(value, point.unit, Quality.INVALID, at)
-        if point.counter:
-            self._previous[point.name] = value
-        return Reading(value, point.unit, Quality.OK, at)
+        return self.judge(point.name, value, point.unit, point, at, fresh_for_s)
 
-    def _failed(self, error: str) -> None:
-        self.health.failures += 1
-        self.health.last_error = error
-        self._image.mark_device(self.id, Quality.COMM_LOST, self._clock.monotonic())
-        if self.health.state != "comm_lost":
-            self.health.state = "comm_lost"
-            log.warning(
-                "device_lost device=%s link=%s unit=%d error=%s",
-                self.id,
-                self.link.id,
-                self.unit,
-                error,
+    async def write_point(self, name: str, value: float) -> None:
+        """Write one point and, where the profile allows, confirm it by reading it back.
+
+        Raises WriteFailed naming the device, the value and why."""
+        where = f"device {self.id}: write {name}={value:g}"
+        try:
+            point = self.profile.point(name)
+        except KeyError as exc:
+            raise WriteFailed(f"{where}: no such point ({self.profile.id})") from exc
+        if not point.writable:
+            raise WriteFailed(f"{where}: point is read-only ({self.profile.id})")
+        try:
+            words = encode_value(value, point)
+            await self.link.write(self.unit, point.table, point.address, words)
+        except (DecodeError, ModbusFailure) as exc:
+            self.health.write_failures += 1
+            raise WriteFailed(f"{where}: {exc} ({self.where})") from exc
+        self.health.writes += 1
+        if point.confirm is not None:
+            await self._confirm(where, self.profile.point(point.confirm), value)
+
+    async def _confirm(self, where: str, target: Point, value: float) -> None:
+        try:
+            words = await self.link.read(
+                self.unit, target.table, target.address, target.words, PRIORITY_CONTROL
+            )
+            got = decode_words(words, target)
+        except (DecodeError, ModbusFailure) as exc:
+            self.health.write_failures += 1
+            raise WriteFailed(f"{where}: read-back failed: {exc} ({self.where})") from exc
+        self.put(target.name, self.judge(target.name, got, target.unit, target, self._now()))
+        # The register holds the value rounded to the point's resolution.
+        if not math.isclose(got, value, rel_tol=1e-6, abs_tol=abs(target.scale) / 2):
+            self.health.write_failures += 1
+            raise WriteFailed(
+                f"{where}: not confirmed, {target.name} reads back {got:g} ({self.where})"
             )
 
-    def _recovered(self, at: float) -> None:
-        self.health.last_ok_at = at
-        if self.health.state == "comm_lost":
-            log.info("device_recovered device=%s link=%s unit=%d", self.id, self.link.id, self.unit)
-        self.health.state = "ok"
+    async def _apply_startup(self) -> None:
+        for name, value in self.startup.items():
+            try:
+                await self.write_point(name, value)
+            except WriteFailed as exc:
+                log.debug("startup_write_deferred device=%s error=%s", self.id, exc)
+                self._startup_due = True  # retried when the device answers again
+                return
+        if self.startup:
+            log.info(
+                "startup_values_written device=%s %s",
+                self.id,
+                " ".join(f"{k}={v:g}" for k, v in self.startup.items()),
+            )
+        self._startup_due = False
+
+    def _now(self) -> float:
+        return self._clock.monotonic()

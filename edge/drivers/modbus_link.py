@@ -4,11 +4,17 @@ Every device on the medium shares the link. Requests queue by priority (control-
 first) and run one at a time, as the bus demands. The link owns the retry policy:
 
 * **Late replies never become data.** After any timeout a TCP connection is dropped and
-  reopened (a late reply dies with the old socket); an RTU line stays quiet for
-  `quiet_after_timeout_s` so a late answer has passed before the next request is sent.
-  Replies of the wrong length are treated as timeouts.
-* **A dead unit costs the others at most its own timeout**: after a failure a unit backs off
-  (`backoff_s` doubling to `max_backoff_s`) and its requests fail at once meanwhile.
+  reopened: a late reply dies with the old socket. On an RTU line there is no transaction
+  id, so three rules together make a late reply harmless: the line stays quiet after a
+  timeout until a reply already on its way has passed (its frame time at the line's baud);
+  a reply from another unit is discarded by its unit id; and the unit that timed out is not
+  asked again before its late-reply window (at least twice the timeout) has passed, so its
+  late answer cannot be taken for the answer to its next request. Replies of the wrong
+  length or function are treated as timeouts.
+* **A dead unit costs the others at most its own timeout** (plus one reply frame time on
+  RTU): after a failure a unit backs off (`backoff_s` doubling to `max_backoff_s`) and its
+  requests fail at once meanwhile, without touching the line.
+* **Retries are link policy**: none inside a poll; a device's next poll is its retry.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.clock import Clock
+from edge.drivers.line_capacity import Framing, Transaction, reply_s
 from edge.drivers.modbus_client import (
     DeviceRejected,
     DeviceTimeout,
@@ -34,6 +42,7 @@ log = logging.getLogger(__name__)
 PRIORITY_CONTROL = 0  # setpoints and the reads control depends on
 PRIORITY_NORMAL = 5
 PRIORITY_BACKGROUND = 9  # slow counters, diagnostics
+RECONNECT_S = 0.5  # first retry after the endpoint was unreachable; doubles to 10 s
 
 
 class UnitBackingOff(ModbusFailure):
@@ -48,6 +57,20 @@ class _Request:
     count: int
     values: list[int] | None  # None: a read
     future: asyncio.Future[list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One request as the line saw it, for observers (tests, benchmarks, diagnostics)."""
+
+    unit: int
+    table: Table
+    address: int
+    count: int
+    write: bool
+    outcome: str  # ok | timeout | rejected | down | backoff
+    started: float
+    ended: float
 
 
 @dataclass(slots=True)
@@ -76,17 +99,30 @@ class ModbusLink:
         client: ModbusClient,
         clock: Clock,
         *,
+        framing: Framing | None = None,
         quiet_after_timeout_s: float | None = None,
         backoff_s: float = 2.0,
         max_backoff_s: float = 60.0,
+        late_reply_window_s: float | None = None,
+        reconnect_after_timeout: bool = True,
     ) -> None:
         self.id = link_id
         self._client = client
         self._clock = clock
         self._is_tcp = isinstance(client.target, TcpEndpoint)
-        self._quiet_s = client.timeout_s if quiet_after_timeout_s is None else quiet_after_timeout_s
+        self.framing = framing
+        self._quiet_s = quiet_after_timeout_s
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
+        # A unit that timed out is not asked again before this has passed since its request.
+        self.late_reply_window_s = (
+            2.0 * client.timeout_s if late_reply_window_s is None else late_reply_window_s
+        )
+        self._reconnect_after_timeout = reconnect_after_timeout
+        self._down_until = 0.0  # while the endpoint is unreachable, fail requests at once
+        self._reconnect_s = RECONNECT_S
+        self._max_reconnect_s = 10.0
+        self.observers: list[Callable[[Served], None]] = []
         self._queue: asyncio.PriorityQueue[tuple[int, int, _Request]] = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self.stats = LinkStats(started_at=clock.monotonic())
@@ -121,9 +157,11 @@ class ModbusLink:
         return asyncio.get_running_loop().create_future()
 
     async def _submit(self, request: _Request, priority: int) -> list[int]:
-        health = self.unit_health(request.unit)
-        if health.backoff_until > self._clock.monotonic():
-            raise UnitBackingOff(f"unit {request.unit} backing off after: {health.last_error}")
+        now = self._clock.monotonic()
+        if self._down_until > now:
+            raise LinkDown(f"link {self.id} down, retrying in {self._down_until - now:.1f}s")
+        if self.unit_health(request.unit).backoff_until > now:
+            raise self._backing_off(request.unit)
         self._queue.put_nowait((priority, next(self._seq), request))
         return await request.future
 
@@ -141,51 +179,104 @@ class ModbusLink:
     async def _serve(self, request: _Request) -> None:
         health = self.unit_health(request.unit)
         started = self._clock.monotonic()
+        outcome = "ok"
         try:
-            if request.values is None:
-                result = await self._client.read(
-                    request.table, request.address, request.count, request.unit
-                )
-            else:
-                await self._client.write(
-                    request.table, request.address, request.values, request.unit
-                )
-                result = request.values
+            if health.backoff_until > started or self._down_until > started:
+                # Queued before its unit (or the link) failed: fail it without the line.
+                outcome = "backoff"
+                error: ModbusFailure = self._backing_off(request.unit)
+                if self._down_until > started:
+                    error = LinkDown(f"link {self.id} down: {health.last_error}")
+                self._settle(request, error)
+                return
+            result = await self._transact(request)
         except DeviceRejected as exc:
             # The device answered: the line is healthy, only the request was refused.
+            outcome = "rejected"
             health.rejected += 1
             health.last_error = str(exc)
             self._settle(request, exc)
         except (DeviceTimeout, LinkDown) as exc:
-            self._record_failure(health, exc)
+            outcome = "down" if isinstance(exc, LinkDown) else "timeout"
+            self._record_failure(health, exc, started)
             self._settle(request, exc)
-            await self._recover(exc)
+            await self._recover(exc, request)
         else:
             self.connected = True
+            self._reconnect_s = RECONNECT_S
             health.ok += 1
             health.consecutive_failures = 0
             health.backoff_until = 0.0
             self._settle(request, result)
         finally:
-            self.stats.requests += 1
-            self.stats.busy_s += self._clock.monotonic() - started
+            ended = self._clock.monotonic()
+            if outcome != "backoff":
+                self.stats.requests += 1
+                self.stats.busy_s += ended - started
+            self._notify(request, outcome, started, ended)
 
-    def _record_failure(self, health: UnitHealth, exc: ModbusFailure) -> None:
+    async def _transact(self, request: _Request) -> list[int]:
+        if request.values is None:
+            return await self._client.read(
+                request.table, request.address, request.count, request.unit
+            )
+        await self._client.write(request.table, request.address, request.values, request.unit)
+        return request.values
+
+    def _backing_off(self, unit: int) -> UnitBackingOff:
+        health = self.unit_health(unit)
+        return UnitBackingOff(f"unit {unit} backing off after: {health.last_error}")
+
+    def _notify(self, request: _Request, outcome: str, started: float, ended: float) -> None:
+        if not self.observers:
+            return
+        served = Served(
+            request.unit,
+            request.table,
+            request.address,
+            request.count,
+            request.values is not None,
+            outcome,
+            started,
+            ended,
+        )
+        for observer in self.observers:
+            observer(served)
+
+    def _record_failure(self, health: UnitHealth, exc: ModbusFailure, sent_at: float) -> None:
+        health.last_error = str(exc)
+        if isinstance(exc, LinkDown):
+            return  # the medium is down, not the unit: the link retries, the unit keeps its rank
         health.timeouts += 1
         health.consecutive_failures += 1
-        health.last_error = str(exc)
         delay = min(self._max_backoff_s, self._backoff_s * 2 ** (health.consecutive_failures - 1))
-        health.backoff_until = self._clock.monotonic() + delay
+        # Never before the late-reply window has passed: the unit's late answer must not be
+        # mistaken for the answer to its next request (RTU has no transaction id).
+        health.backoff_until = max(
+            self._clock.monotonic() + delay, sent_at + self.late_reply_window_s
+        )
 
-    async def _recover(self, exc: ModbusFailure) -> None:
+    async def _recover(self, exc: ModbusFailure, request: _Request) -> None:
         if isinstance(exc, LinkDown):
+            # Every request fails at once until the next attempt: none waits in the queue.
             self.connected = False
-            await self._clock.sleep(min(self._backoff_s, 1.0))
+            self._down_until = self._clock.monotonic() + self._reconnect_s
+            self._reconnect_s = min(self._max_reconnect_s, self._reconnect_s * 2)
         elif self._is_tcp:
-            await self._client.close()  # a late reply cannot reach a new connection
-            self.stats.reconnects += 1
+            if self._reconnect_after_timeout:
+                await self._client.close()  # a late reply cannot reach a new connection
+                self.stats.reconnects += 1
         else:
-            await self._clock.sleep(self._quiet_s)  # let any late reply pass the line
+            await self._clock.sleep(self.quiet_after_timeout_s(request))
+
+    def quiet_after_timeout_s(self, request: _Request) -> float:
+        """RTU: let a reply already on its way pass the line before the next request."""
+        if self._quiet_s is not None:
+            return self._quiet_s
+        if self.framing is None:
+            return self._client.timeout_s
+        tx = Transaction(request.table, request.count, request.values is not None)
+        return reply_s(self.framing, tx) + 0.01  # + scheduling slack of the adapter
 
     @staticmethod
     def _settle(request: _Request, outcome: list[int] | BaseException) -> None:

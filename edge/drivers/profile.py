@@ -1,17 +1,31 @@
-"""Device profiles: a device model as data (register map, types, scaling, units, periods).
+"""Modbus device profiles: a device model as data (register map, types, scaling, units, periods).
 
 One generic driver executes any profile, so adding a meter is adding a TOML file. Addresses
 are PDU addresses (0-based) as sent on the wire; a datasheet's 30001/40001 register numbers
 are converted once, when the profile is written, and kept in `ref` for the reader.
+The format is described in docs/drivers.md; the loader rejects anything else, naming the
+file and the key.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from edge.drivers.profile_common import (
+    HEADER_KEYS,
+    FieldReader,
+    ProfileError,
+    header,
+    no_unknown,
+    read_profile_file,
+)
+
+__all__ = ["MAX_REGISTERS_PER_READ", "Point", "Profile", "ProfileError", "Table", "load_profile"]
 
 REGISTER_WORDS = {
     "int16": 1,
@@ -25,6 +39,7 @@ REGISTER_WORDS = {
     "bool": 1,
 }
 MAX_REGISTERS_PER_READ = 125  # Modbus FC3/FC4 limit
+DEFAULT_MAX_GAP = 16  # unused registers worth reading through rather than sending one more request
 
 
 class Table(StrEnum):
@@ -33,9 +48,9 @@ class Table(StrEnum):
     COIL = "coil"  # FC1 read, FC5/15 write
     DISCRETE = "discrete"  # FC2
 
-
-class ProfileError(Exception):
-    """A profile file is malformed; the message names the file and the key."""
+    @property
+    def is_register(self) -> bool:
+        return self in (Table.HOLDING, Table.INPUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +64,25 @@ class Point:
     offset: float
     unit: str
     period_s: float
-    writable: bool
+    access: str  # r: polled; rw: polled and written; w: written only (never polled)
     min: float | None  # physical range; outside it the reading is invalid
     max: float | None
     counter: bool  # a monotonic energy counter: going backwards marks it invalid
     ref: str  # where in the datasheet
+    confirm: str | None = None  # the point read back to confirm a write (None: no read-back)
+    labels: Mapping[int, str] = field(default_factory=dict)  # status code -> word
 
     @property
     def words(self) -> int:
-        return REGISTER_WORDS[self.type] if self.table in (Table.HOLDING, Table.INPUT) else 1
+        return REGISTER_WORDS[self.type] if self.table.is_register else 1
+
+    @property
+    def writable(self) -> bool:
+        return self.access in ("rw", "w")
+
+    @property
+    def polled(self) -> bool:
+        return self.access != "w"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +95,13 @@ class Profile:
     max_registers_per_read: int
     points: tuple[Point, ...]
     source: Path
+    max_gap: int = DEFAULT_MAX_GAP
+    # Written once when the driver starts, in file order: safe outputs and device watchdogs.
+    startup: tuple[tuple[str, float], ...] = ()
+    # A block whose registers do not change at all for this long is a frozen device (its
+    # analog values always jitter when it is alive); None: no such check for this model.
+    frozen_after_s: float | None = None
+    protocol: str = "modbus"
 
     def point(self, name: str) -> Point:
         for p in self.points:
@@ -78,16 +110,8 @@ class Profile:
         raise KeyError(f"profile {self.id}: no point {name!r}")
 
 
-_PROFILE_KEYS = {
-    "id",
-    "kind",
-    "vendor",
-    "models",
-    "datasheet",
-    "max_registers_per_read",
-    "defaults",
-    "points",
-}
+_PROFILE_KEYS = HEADER_KEYS | {"max_registers_per_read", "max_gap", "defaults", "startup"}
+_PROFILE_KEYS |= {"frozen_after_s"}
 _POINT_KEYS = {
     "table",
     "address",
@@ -102,106 +126,142 @@ _POINT_KEYS = {
     "max",
     "counter",
     "ref",
+    "confirm",
+    "labels",
 }
 
 
-def load_profile(path: Path) -> Profile:
-    """Parse and check one profile file; every problem raises ProfileError with file and key."""
+def load_profile(path: Path, data: Mapping[str, Any] | None = None) -> Profile:
+    """Parse and check one Modbus profile file; every problem raises ProfileError."""
     where = path.name
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{where}: cannot read profile: {exc}") from exc
-    _no_unknown(where, "", data, _PROFILE_KEYS)
-    for key in ("id", "kind", "points"):
-        if key not in data:
-            raise ProfileError(f"{where}: {key}: missing (required)")
-    if data["kind"] not in ("meter", "inverter", "charger", "io"):
-        raise ProfileError(
-            f"{where}: kind: {data['kind']!r} is not one of meter, inverter, charger, io"
-        )
+    data = read_profile_file(path) if data is None else data
+    head = header(path, data)
+    no_unknown(where, "", data, _PROFILE_KEYS)
     defaults = data.get("defaults", {})
-    _no_unknown(where, "defaults.", defaults, _POINT_KEYS)
-    points = data["points"]
-    if not isinstance(points, dict) or not points:
-        raise ProfileError(f"{where}: points: must be a table of at least one point")
-    max_regs = data.get("max_registers_per_read", MAX_REGISTERS_PER_READ)
-    if not isinstance(max_regs, int) or not 1 <= max_regs <= MAX_REGISTERS_PER_READ:
+    if not isinstance(defaults, dict):
+        raise ProfileError(f"{where}: defaults: must be a table")
+    no_unknown(where, "defaults.", defaults, _POINT_KEYS)
+    top = FieldReader(where, "(profile)", data)
+    max_regs = top.get("max_registers_per_read", int, MAX_REGISTERS_PER_READ)
+    if not 1 <= max_regs <= MAX_REGISTERS_PER_READ:
         raise ProfileError(f"{where}: max_registers_per_read: must be 1..125, got {max_regs!r}")
+    max_gap = top.get("max_gap", int, DEFAULT_MAX_GAP)
+    if not 0 <= max_gap < max_regs:
+        raise ProfileError(f"{where}: max_gap: must be 0..{max_regs - 1}, got {max_gap!r}")
+    frozen = top.number("frozen_after_s")
+    if frozen is not None and frozen <= 0:
+        raise ProfileError(f"{where}: frozen_after_s: must be > 0, got {frozen:g}")
+    points = tuple(_point(where, n, {**defaults, **s}) for n, s in data["points"].items())
+    _check_points(where, points)
     return Profile(
-        id=str(data["id"]),
-        kind=str(data["kind"]),
-        vendor=str(data.get("vendor", "")),
-        models=tuple(data.get("models", ())),
-        datasheet=str(data.get("datasheet", "")),
+        id=head.id,
+        kind=head.kind,
+        vendor=head.vendor,
+        models=head.models,
+        datasheet=head.datasheet,
         max_registers_per_read=max_regs,
-        points=tuple(_point(where, name, {**defaults, **spec}) for name, spec in points.items()),
+        points=points,
         source=path,
+        max_gap=max_gap,
+        startup=_startup(where, data.get("startup", {}), points),
+        frozen_after_s=frozen,
     )
-
-
-def _no_unknown(where: str, prefix: str, table: dict[str, Any], allowed: set[str]) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ProfileError(
-                f"{where}: {prefix}{key}: unknown key (allowed: {', '.join(sorted(allowed))})"
-            )
 
 
 def _point(where: str, name: str, spec: dict[str, Any]) -> Point:
     key = f"points.{name}"
-    _no_unknown(where, key + ".", spec, _POINT_KEYS)
-
-    def get(field: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        value = spec.get(field, default)
-        if value is None and default is None and field in ("address", "table"):
-            raise ProfileError(f"{where}: {key}.{field}: missing (required)")
-        if value is not None and not isinstance(value, kind):
-            raise ProfileError(
-                f"{where}: {key}.{field}: wrong type {type(value).__name__} {value!r}"
-            )
-        return value
-
-    try:
-        table = Table(get("table", str))
-    except ValueError as exc:
-        raise ProfileError(
-            f"{where}: {key}.table: {spec['table']!r} is not one of "
-            f"{', '.join(t.value for t in Table)}"
-        ) from exc
-    dtype = get("type", str, "bool" if table in (Table.COIL, Table.DISCRETE) else "uint16")
-    if dtype not in REGISTER_WORDS:
-        raise ProfileError(
-            f"{where}: {key}.type: {dtype!r} is not one of {', '.join(REGISTER_WORDS)}"
-        )
-    address = get("address", int)
+    no_unknown(where, key + ".", spec, _POINT_KEYS)
+    f = FieldReader(where, key, spec)
+    f.required("table", str)
+    table = Table(f.choice("table", tuple(t.value for t in Table), ""))
+    dtype = f.choice("type", tuple(REGISTER_WORDS), "uint16" if table.is_register else "bool")
+    if table.is_register == (dtype == "bool"):
+        raise f.fail("type", f"{dtype!r} does not fit a {table.value} point")
+    address = f.required("address", int)
     if not 0 <= address <= 0xFFFF:
-        raise ProfileError(f"{where}: {key}.address: must be 0..65535 (PDU address), got {address}")
-    word_order = get("word_order", str, "big")
-    if word_order not in ("big", "little"):
-        raise ProfileError(f"{where}: {key}.word_order: {word_order!r} is not one of big, little")
-    access = get("access", str, "r")
-    if access not in ("r", "rw"):
-        raise ProfileError(f"{where}: {key}.access: {access!r} is not one of r, rw")
-    if access == "rw" and table in (Table.INPUT, Table.DISCRETE):
-        raise ProfileError(f"{where}: {key}.access: {table.value} registers cannot be written")
-    period = float(get("period_s", (int, float), 1.0))
-    if period <= 0:
-        raise ProfileError(f"{where}: {key}.period_s: must be > 0, got {period}")
-    lo, hi = get("min", (int, float)), get("max", (int, float))
+        raise f.fail("address", f"must be 0..65535 (PDU address), got {address}")
+    access = f.choice("access", ("r", "rw", "w"), "r")
+    if access != "r" and table in (Table.INPUT, Table.DISCRETE):
+        raise f.fail("access", f"{table.value} registers cannot be written")
+    scale = float(f.get("scale", (int, float), 1.0))
+    if scale == 0:
+        raise f.fail("scale", "must not be 0")
+    lo, hi = _range(f)
+    confirm = f.get("confirm", str)
+    if confirm is None and access == "rw":
+        confirm = name  # a holding register or coil written and polled confirms itself
     return Point(
         name=name,
         table=table,
         address=address,
         type=dtype,
-        word_order=word_order,
-        scale=float(get("scale", (int, float), 1.0)),
-        offset=float(get("offset", (int, float), 0.0)),
-        unit=str(get("unit", str, "")),
-        period_s=period,
-        writable=access == "rw",
-        min=float(lo) if lo is not None else None,
-        max=float(hi) if hi is not None else None,
-        counter=bool(get("counter", bool, False)),
-        ref=str(get("ref", str, "")),
+        word_order=f.choice("word_order", ("big", "little"), "big"),
+        scale=scale,
+        offset=float(f.get("offset", (int, float), 0.0)),
+        unit=str(f.get("unit", str, "")),
+        period_s=f.positive("period_s", 1.0),
+        access=access,
+        min=lo,
+        max=hi,
+        counter=bool(f.get("counter", bool, False)),
+        ref=str(f.get("ref", str, "")),
+        confirm=confirm,
+        labels=f.labels(),
     )
+
+
+def _range(f: FieldReader) -> tuple[float | None, float | None]:
+    lo, hi = f.number("min"), f.number("max")
+    if lo is not None and hi is not None and lo > hi:
+        raise f.fail("min", f"{lo:g} is above max {hi:g}")
+    return lo, hi
+
+
+def _check_points(where: str, points: tuple[Point, ...]) -> None:
+    by_name = {p.name: p for p in points}
+    if not any(p.polled for p in points):
+        raise ProfileError(f"{where}: points: at least one point must be readable")
+    for p in points:
+        if p.confirm is None:
+            continue
+        target = by_name.get(p.confirm)
+        if p.access == "r":
+            raise ProfileError(f"{where}: points.{p.name}.confirm: only written points confirm")
+        if target is None or not target.polled:
+            raise ProfileError(
+                f"{where}: points.{p.name}.confirm: {p.confirm!r} is not a readable point"
+            )
+        if target.table.is_register != p.table.is_register:
+            raise ProfileError(
+                f"{where}: points.{p.name}.confirm: {p.confirm!r} holds a different kind of value"
+            )
+    _check_overlaps(where, [p for p in points if p.polled])
+
+
+def _check_overlaps(where: str, points: list[Point]) -> None:
+    """Two polled points sharing a register are almost always a typo in an address."""
+    for table in Table:
+        ordered = sorted((p for p in points if p.table is table), key=lambda p: p.address)
+        for a, b in itertools.pairwise(ordered):
+            if b.address < a.address + a.words:
+                raise ProfileError(
+                    f"{where}: points.{b.name}.address: {b.address} overlaps points.{a.name} "
+                    f"({a.address}..{a.address + a.words - 1}, {table.value})"
+                )
+
+
+def _startup(where: str, raw: Any, points: tuple[Point, ...]) -> tuple[tuple[str, float], ...]:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: startup: must be a table of point = value")
+    writable = {p.name for p in points if p.writable}
+    out: list[tuple[str, float]] = []
+    for name, value in raw.items():
+        if name not in writable:
+            raise ProfileError(
+                f"{where}: startup.{name}: not a writable point "
+                f"(writable: {', '.join(sorted(writable)) or 'none'})"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProfileError(f"{where}: startup.{name}: must be a number, got {value!r}")
+        out.append((name, float(value)))
+    return tuple(out)

@@ -7,10 +7,6 @@ from dataclasses import dataclass
 
 from edge.drivers.profile import Point, Profile, Table
 
-# Registers between two points that are still worth reading through rather than splitting:
-# one extra request costs far more than a few unused words on the wire.
-MAX_GAP = 16
-
 
 @dataclass(frozen=True, slots=True)
 class ReadBlock:
@@ -31,25 +27,26 @@ def plan_reads(profile: Profile, period_override_s: float | None = None) -> tupl
     `period_override_s` (a site's `poll_s`) replaces the fastest period; slower points keep
     their ratio to it, so a meter's energy counters stay slower than its power.
     """
-    fastest = min(p.period_s for p in profile.points)
+    polled = [p for p in profile.points if p.polled]
+    fastest = min(p.period_s for p in polled)
     groups: dict[tuple[Table, float], list[Point]] = defaultdict(list)
-    for point in profile.points:
+    for point in polled:
         period = point.period_s
         if period_override_s is not None:
             period = period_override_s * point.period_s / fastest
         groups[(point.table, period)].append(point)
     blocks: list[ReadBlock] = []
     for (table, period), points in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        max_count = (
-            profile.max_registers_per_read if table in (Table.HOLDING, Table.INPUT) else 2000
-        )
+        # Registers between two points are read through when the gap is small (`max_gap`):
+        # one extra request costs far more than a few unused words on the wire.
+        max_count = profile.max_registers_per_read if table.is_register else 2000
         current: list[Point] = []
         for point in sorted(points, key=lambda p: p.address):
             if current:
                 start = current[0].address
                 end = point.address + point.words
                 gap = point.address - (current[-1].address + current[-1].words)
-                if gap > MAX_GAP or end - start > max_count:
+                if gap > profile.max_gap or end - start > max_count:
                     blocks.append(_block(table, period, current))
                     current = []
             current.append(point)

@@ -60,11 +60,17 @@ class EnergyCounter:
         self._last_wall = wall
 
 
+def grid_voltage(wall: float, nominal_v: float = 230.0) -> float:
+    """A live grid's voltage wanders a little; a meter whose voltage never moves is frozen."""
+    return nominal_v + 1.5 * math.sin(wall / 37.0) + 0.3 * math.sin(wall / 3.1)
+
+
 def three_phase(power_w: float, voltage_v: float = 230.0) -> dict[str, float]:
     """Per-phase values of a balanced load; the phase powers add up to the total."""
     per_phase = power_w / 3.0
     current = abs(per_phase) / voltage_v
-    values = {"power_w": power_w, "frequency_hz": 50.0}
+    values = {"power_w": power_w, "frequency_hz": 50.0, "power_factor": 1.0}
+    values |= {"apparent_power_va": abs(power_w), "reactive_power_var": 0.0}
     for n in (1, 2, 3):
         values[f"voltage_l{n}_v"] = voltage_v
         values[f"current_l{n}_a"] = current

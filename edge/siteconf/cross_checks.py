@@ -79,6 +79,9 @@ def check_site(
     _check_bays(data, plots, chargers, report)
     _check_gates(data, plots, devices, profiles, report)
     _check_fallback_budget(data, limits, report)
+    from edge.drivers.line_plan import site_line_warnings  # noqa: PLC0415 (keeps siteconf light)
+
+    site_line_warnings(data, profiles, warn)
 
 
 def _check_devices(

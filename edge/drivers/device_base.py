@@ -1,0 +1,94 @@
+"""What every polled device shares, whatever its protocol: health, quality, and the rule
+"one warning when a device drops, one info when it is back"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from edge.clock import Clock
+from edge.drivers.codec import HasRange, plausible
+from edge.process_image import ProcessImage
+from edge.readings import Quality, Reading
+
+log = logging.getLogger("edge.drivers.device")
+
+
+@dataclass(slots=True)
+class DeviceHealth:
+    state: str = "starting"  # starting | ok | comm_lost
+    polls: int = 0
+    failures: int = 0
+    invalid_values: int = 0
+    writes: int = 0
+    write_failures: int = 0
+    last_ok_at: float | None = None
+    last_error: str = ""
+
+
+class DeviceBase:
+    def __init__(self, device_id: str, where: str, image: ProcessImage, clock: Clock) -> None:
+        self.id = device_id
+        self.where = where  # "link=rs485-1 unit=5", for log lines
+        self._image = image
+        self._clock = clock
+        self.health = DeviceHealth()
+        # Set by the first outcome, good or bad, so the first control cycle can wait for it.
+        self.first_poll_done = asyncio.Event()
+        self._previous: dict[str, float] = {}  # last valid counter values
+
+    def put(self, point: str, reading: Reading) -> None:
+        self._image.put(self.id, point, reading)
+
+    def judge(
+        self,
+        name: str,
+        value: float | None,
+        unit: str,
+        spec: HasRange,
+        at: float,
+        fresh_for_s: float | None = None,
+    ) -> Reading:
+        """A reading with its quality: invalid when missing, NaN, out of range or a counter
+        that went backwards; never usable for control then. `fresh_for_s`: how long it stays
+        fresh (points polled slower than the control period)."""
+        why = "not implemented by the device" if value is None else None
+        if value is not None:
+            why = plausible(value, spec, self._previous.get(name))
+        if why is not None:
+            self.health.invalid_values += 1
+            log.debug("implausible device=%s point=%s reason=%s", self.id, name, why)
+            return Reading(value, unit, Quality.INVALID, at, fresh_for_s)
+        if spec.counter and value is not None:
+            self._previous[name] = value
+        return Reading(value, unit, Quality.OK, at, fresh_for_s)
+
+    def degraded(self, state: str, error: str, names: list[str], at: float) -> None:
+        """The device answers but some values cannot be used: a read it refuses (exception
+        reply) or values that stopped changing (a frozen meter). Those points are invalid."""
+        self.health.last_error = error
+        for name in names:
+            self.put(name, Reading(None, "", Quality.INVALID, at))
+        if self.health.state != state:
+            self.health.state = state
+            log.warning("device_%s device=%s %s error=%s", state, self.id, self.where, error)
+
+    def failed(self, error: str) -> None:
+        self.first_poll_done.set()
+        self.health.failures += 1
+        self.health.last_error = error
+        self._image.mark_device(self.id, Quality.COMM_LOST, self._clock.monotonic())
+        if self.health.state != "comm_lost":
+            self.health.state = "comm_lost"
+            log.warning("device_lost device=%s %s error=%s", self.id, self.where, error)
+
+    def recovered(self, at: float) -> bool:
+        """Mark the device answering; True when it comes back after being lost."""
+        self.first_poll_done.set()
+        self.health.last_ok_at = at
+        was = self.health.state
+        if was not in ("ok", "starting"):
+            log.info("device_recovered device=%s %s was=%s", self.id, self.where, was)
+        self.health.state = "ok"
+        return was == "comm_lost"

@@ -1,0 +1,134 @@
+"""What every profile file shares, whatever its protocol: the header keys and the checks.
+
+A profile file is TOML. Every problem is a `ProfileError` naming the file and the key path,
+e.g. `janitza-umg604.toml: points.power_w.type: 'float' is not one of int16, ...`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KINDS = ("meter", "inverter", "charger", "io")
+PROTOCOLS = ("modbus", "sunspec", "can", "gpio")
+HEADER_KEYS = {"id", "kind", "protocol", "vendor", "models", "datasheet", "points"}
+
+
+class ProfileError(Exception):
+    """A profile file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    id: str
+    kind: str  # meter | inverter | charger | io
+    protocol: str  # modbus | sunspec | can
+    vendor: str
+    models: tuple[str, ...]
+    datasheet: str
+    source: Path
+
+
+def read_profile_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path.name}: cannot read profile: {exc}") from exc
+    return data
+
+
+def no_unknown(where: str, prefix: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ProfileError(
+                f"{where}: {prefix}{key}: unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
+
+
+def header(path: Path, data: Mapping[str, Any]) -> Header:
+    where = path.name
+    for key in ("id", "kind", "points"):
+        if key not in data:
+            raise ProfileError(f"{where}: {key}: missing (required)")
+    if not isinstance(data["id"], str) or not data["id"]:
+        raise ProfileError(f"{where}: id: must be a non-empty string, got {data['id']!r}")
+    if data["kind"] not in KINDS:
+        raise ProfileError(f"{where}: kind: {data['kind']!r} is not one of {', '.join(KINDS)}")
+    protocol = data.get("protocol", "modbus")
+    if protocol not in PROTOCOLS:
+        raise ProfileError(f"{where}: protocol: {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    models = data.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise ProfileError(f"{where}: models: must be a list of strings")
+    points = data["points"]
+    if not isinstance(points, dict) or not points:
+        raise ProfileError(f"{where}: points: must be a table of at least one point")
+    for name, spec in points.items():
+        if not isinstance(spec, dict):
+            raise ProfileError(f"{where}: points.{name}: must be a table")
+    return Header(
+        id=data["id"],
+        kind=data["kind"],
+        protocol=protocol,
+        vendor=str(data.get("vendor", "")),
+        models=tuple(models),
+        datasheet=str(data.get("datasheet", "")),
+        source=path,
+    )
+
+
+class FieldReader:
+    """Typed access to one table of a profile, with errors naming file and key path."""
+
+    def __init__(self, where: str, key: str, spec: Mapping[str, Any]) -> None:
+        self.where, self.key, self.spec = where, key, spec
+
+    def fail(self, field: str, why: str) -> ProfileError:
+        return ProfileError(f"{self.where}: {self.key}.{field}: {why}")
+
+    def get(self, field: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value = self.spec.get(field, default)
+        # bool is an int in Python; a profile saying `scale = true` is a mistake, not 1.0.
+        wrong_bool = isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind)
+        if value is not None and (wrong_bool or not isinstance(value, kind)):
+            raise self.fail(field, f"wrong type {type(value).__name__} {value!r}")
+        return value
+
+    def required(self, field: str, kind: type | tuple[type, ...]) -> Any:
+        if field not in self.spec:
+            raise self.fail(field, "missing (required)")
+        return self.get(field, kind)
+
+    def choice(self, field: str, allowed: tuple[str, ...], default: str) -> str:
+        value = str(self.get(field, str, default))
+        if value not in allowed:
+            raise self.fail(field, f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def number(self, field: str, default: float | None = None) -> float | None:
+        value = self.get(field, (int, float), default)
+        return None if value is None else float(value)
+
+    def positive(self, field: str, default: float) -> float:
+        value = float(self.get(field, (int, float), default))
+        if value <= 0:
+            raise self.fail(field, f"must be > 0, got {value:g}")
+        return value
+
+    def labels(self, field: str = "labels") -> dict[int, str]:
+        """`labels = { "0" = "off", "3" = "generating" }`: raw code -> word, for status points."""
+        raw = self.get(field, dict, {})
+        out: dict[int, str] = {}
+        for code, word in raw.items():
+            try:
+                out[int(code, 0)] = str(word)
+            except ValueError as exc:
+                raise self.fail(f"{field}.{code}", "label keys must be integers") from exc
+        return out
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)

@@ -1,0 +1,111 @@
+"""The fleet builds the right link and driver for every link type and profile protocol, hands
+a cabinet the site's fallback power, and an absent unit id on a simulated line stays silent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.clock import SystemClock
+from edge.drivers.can_device import CanDevice
+from edge.drivers.can_link import CanLink
+from edge.drivers.fleet import build_fleet
+from edge.drivers.gpio_device import GpioDevice, GpioLink
+from edge.drivers.modbus_client import DeviceTimeout, TcpEndpoint
+from edge.drivers.modbus_device import ModbusDevice
+from edge.drivers.modbus_link import ModbusLink
+from edge.drivers.profile import Table
+from edge.drivers.sunspec_device import SunSpecDevice
+from edge.process_image import ProcessImage
+from edge.sim.modbus_server import SimModbusServer
+from edge.sim.sim_unit import SimUnit, StaticModel
+from edge.siteconf import load_site
+from tests.peers import CLOCK, running, tcp_link
+from tests.test_writes import profile
+
+DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
+EXTRA = """
+[[links]]
+id = "rs485-1"
+type = "modbus-rtu"
+port = "/dev/ttyUSB9"
+baud = 9600
+
+[[links]]
+id = "can0"
+type = "can"
+interface = "virtual"
+channel = "fleet-test"
+
+[[links]]
+id = "board"
+type = "gpio"
+
+[[devices]]
+id = "sub-1"
+kind = "meter"
+profile = "carlo-gavazzi-em340"
+link = "rs485-1"
+unit = 4
+
+[[devices]]
+id = "cab-1"
+kind = "charger"
+profile = "edgehub-dc-cabinet"
+link = "rs485-1"
+unit = 5
+
+[[devices]]
+id = "cab-can"
+kind = "charger"
+profile = "edgehub-can-cabinet"
+link = "can0"
+
+[[devices]]
+id = "gate"
+kind = "io"
+profile = "pi-gate-io"
+link = "board"
+"""
+
+
+def test_every_link_type_and_protocol_gets_its_driver(tmp_path: Path) -> None:
+    text = DEMO.read_text(encoding="utf-8").replace(
+        'fallback_kw = 50\n\n[[chargers]]\nid = "ch02"',
+        'fallback_kw = 50\ndevice = "cab-1"\n\n[[chargers]]\nid = "ch02"',
+    )
+    path = tmp_path / "site.toml"
+    path.write_text(text + EXTRA, encoding="utf-8")
+    config = load_site(path)
+    endpoints = {"sim-lan": TcpEndpoint("127.0.0.1", 1)}
+    fleet = build_fleet(config, ProcessImage(3.0), SystemClock(), endpoints)
+    kinds = {d.id: type(d) for d in fleet.devices}
+    assert kinds["grid-meter"] is ModbusDevice
+    assert kinds["pv-inverter"] is SunSpecDevice
+    assert kinds["cab-can"] is CanDevice
+    assert kinds["gate"] is GpioDevice
+    assert isinstance(fleet.links["rs485-1"], ModbusLink)
+    assert isinstance(fleet.links["can0"], CanLink)
+    assert isinstance(fleet.links["board"], GpioLink)
+    cabinet = fleet.device("cab-1")
+    assert isinstance(cabinet, ModbusDevice)
+    assert cabinet.startup == {"watchdog_s": 30.0, "fallback_power_w": 50_000.0}
+    planned = fleet.planned_utilisation("rs485-1")
+    assert planned is not None
+    assert 0 < planned < 1
+    assert fleet.planned_utilisation("sim-lan") is None  # TCP: no line to fill
+
+
+async def test_an_absent_unit_stays_silent_like_on_a_real_bus() -> None:
+    unit = SimUnit(1, profile("edgehub-dc-cabinet"), StaticModel({}))
+    server = SimModbusServer([unit], CLOCK)
+    link = tcp_link(await server.start(), 0.2)
+    try:
+        async with running(link.run):
+            assert await link.read(1, Table.HOLDING, 0, 1) == [0]
+            with pytest.raises(DeviceTimeout):
+                await link.read(9, Table.HOLDING, 0, 1)
+    finally:
+        await server.stop()
+    assert link.unit_health(9).rejected == 0  # no exception reply: silence
