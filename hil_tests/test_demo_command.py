@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from edge.siteconf import load_site
 from hil_tests.conftest import REPO
 
 pytestmark = pytest.mark.hil
@@ -24,5 +25,6 @@ def test_demo_runs_shows_the_hub_and_cleans_up() -> None:
     assert out.returncode == 0, out.stderr + out.stdout
     assert "Demo hub (simulated)" in out.stdout
     assert "Grid      import" in out.stdout
-    assert "Devices   2/2 ok" in out.stdout
+    devices = len(load_site(REPO / "config" / "demo.toml").devices)
+    assert f"Devices   {devices}/{devices} ok" in out.stdout
     assert "daemon stopped (exit 0)" in out.stdout

@@ -71,7 +71,7 @@ def test_every_error_is_reported_at_once(write_site, demo_text: str) -> None:
         .replace('charger = "ch02"', 'charger = "ch99"', 1)
         .replace("fallback_kw = 400 ", "fallback_kw = 1400 ")
         .replace('name = "Main plot"', 'name = "Main plot"\ncolour = "red"')
-        .replace('profile = "eastron-sdm630"', 'profile = "no-such-meter"', 1)
+        .replace('profile = "janitza-umg604"', 'profile = "no-such-meter"', 1)
     )
     errors = "\n".join(errors_of(write_site(text)))
     assert "bays[0].connector: 'MSC' is not one of CCS, MCS" in errors
@@ -121,7 +121,7 @@ def test_limit_tree_must_have_one_root_and_no_cycle(write_site, demo_text: str) 
 
 
 def test_warnings_do_not_stop_the_load(write_site, demo_text: str) -> None:
-    text = demo_text.replace("import_kw = 1000\n\n", "import_kw = 1200\n\n")
+    text = demo_text.replace('plot = "main"\nimport_kw = 1000', 'plot = "main"\nimport_kw = 1200')
     config, issues = load_site_with_warnings(write_site(text))
     assert config.site_id == "demo-hub"
     assert any("can never be reached" in str(i) and i.severity == "warning" for i in issues)
@@ -158,8 +158,10 @@ def test_enabled_uplink_needs_existing_tls_files(write_site, demo_text: str) -> 
 
 def test_gate_points_must_exist_and_be_writable(write_site) -> None:
     text = (REPO / "config" / "antwerp-bruges.toml").read_text()
-    text = text.replace('barrier_output = "io-goordijk:do1"', 'barrier_output = "io-goordijk:di3"')
-    text = text.replace('vehicle_sensor = "io-ketenis:di1"', 'vehicle_sensor = "io-ketenis:x9"')
+    text = text.replace(
+        'barrier_output = "io-goordijk:output_1"', 'barrier_output = "io-goordijk:input_3"'
+    )
+    text = text.replace('vehicle_sensor = "io-ketenis:input_1"', 'vehicle_sensor = "io-ketenis:x9"')
     errors = "\n".join(errors_of(write_site(text)))
-    assert "gates[0].barrier_output: point 'io-goordijk:di3' is read-only" in errors
-    assert "gates[1].vehicle_sensor: profile 'generic-dio-8' has no point 'x9'" in errors
+    assert "gates[0].barrier_output: point 'io-goordijk:input_3' is read-only" in errors
+    assert "gates[1].vehicle_sensor: profile 'wago-750-352-dio' has no point 'x9'" in errors
