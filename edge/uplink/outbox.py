@@ -90,6 +90,7 @@ class Outbox:
         self._urgent = asyncio.Event()
         self._corrupt = False
         self._last_ttl = 0.0
+        self.fresh: set[MsgClass] = set(MsgClass)  # classes with rows the drain has not read
 
     # --- producers -------------------------------------------------------------------
     def offer(self, stream: str, payload: Any) -> None:
@@ -295,6 +296,7 @@ class Outbox:
         u = self.usage
         self.usage = Usage(u.event_bytes + ev, u.state_bytes + st, u.telemetry_bytes + te)
         self.counters["accepted"] += len(rows)
+        self.fresh.update(r.cls for r in rows)
         self._removed(gone)
         self.counters["superseded"] += len(gone)
         self.committed.set()
@@ -362,6 +364,7 @@ class Outbox:
                 await self.db.commit(rows, _next_seqs(rows), durable=True)
             await self._load()
         self.generation += 1
+        self.fresh.update(MsgClass)
         self._corrupt = False
         self.counters["salvaged"] += len(rows)
         log.warning("outbox_replaced quarantined=%s salvaged=%d", target, len(rows))

@@ -55,6 +55,7 @@ class OutRow:
     cls: MsgClass
     size: int
     body: str
+    created: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +188,14 @@ class OutboxDb:
             raise translate(exc, "delete") from exc
 
     async def read(self, cls: MsgClass, after_id: int, limit: int) -> list[OutRow]:
-        sql = "SELECT id, stream, size, body FROM outbox WHERE cls=? AND id>? ORDER BY id LIMIT ?"
+        sql = (
+            "SELECT id, stream, size, body, created FROM outbox WHERE cls=? AND id>? "
+            "ORDER BY id LIMIT ?"
+        )
         try:
             async with self.db.execute(sql, (int(cls), after_id, limit)) as cur:
-                return [OutRow(int(i), str(s), cls, int(z), str(b)) async for i, s, z, b in cur]
+                rows = await cur.fetchall()
+            return [OutRow(int(i), str(s), cls, int(z), str(b), float(c)) for i, s, z, b, c in rows]
         except sqlite3.Error as exc:
             raise translate(exc, "read") from exc
 
