@@ -52,8 +52,10 @@ async def hub(
 
 
 @asynccontextmanager
-async def tail(url: str, name: str = "tail", **kw: object) -> AsyncIterator[Tail]:
-    t = Tail(link_settings(url, name, **kw), PREFIX)
+async def tail(
+    url: str, name: str = "tail", prefix: str = PREFIX, **kw: object
+) -> AsyncIterator[Tail]:
+    t = Tail(link_settings(url, name, **kw), prefix)
     task = asyncio.create_task(t.link.run())
     await asyncio.wait_for(t.link.connected.wait(), 20)
     try:

@@ -91,6 +91,7 @@ class MqttLink:
         self._ack_scheduled = False
         self._connack: asyncio.Future[tuple[bool, str, int]] | None = None
         self._closed: asyncio.Event = asyncio.Event()
+        self._closing = False
 
     @property
     def where(self) -> str:
@@ -181,7 +182,10 @@ class MqttLink:
             client.disconnect()
         with contextlib.suppress(Exception):
             await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
-        if was_up:
+        if was_up and self._closing:
+            self.last_error = ""
+            log.info("uplink_closed broker=%s", self.where)
+        elif was_up:
             log.warning("uplink_disconnected broker=%s error=%s", self.where, self.last_error)
             self.on_disconnected()
 
@@ -278,6 +282,7 @@ class MqttLink:
         client = self._client
         if client is None:
             return
+        self._closing = True
         if final is not None:
             info = client.publish(final[0], final[1], qos=1, retain=True)
             with contextlib.suppress(Exception):

@@ -370,6 +370,24 @@ class Outbox:
         log.warning("outbox_replaced quarantined=%s salvaged=%d", target, len(rows))
         self.committed.set()
 
+    # --- small durable records beside the outbox (commands, availability) --------------
+    async def command_state(self, request_id: str) -> str | None:
+        async with self.lock:
+            return await self.db.command_state(request_id)
+
+    async def record_command(self, request_id: str, name: str, state: str, result: str) -> None:
+        sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?)"
+        async with self.lock:
+            await self.db.durable_write(sql, (request_id, name, self._wall(), state, result))
+
+    async def kv_get(self, key: str) -> str | None:
+        async with self.lock:
+            return await self.db.kv_get(key)
+
+    async def kv_put(self, key: str, value: str) -> None:
+        async with self.lock:
+            await self.db.durable_write("INSERT OR REPLACE INTO kv VALUES (?,?)", (key, value))
+
     async def stats(self) -> dict[str, Any]:
         oldest: dict[MsgClass, float] = {}
         if self.ready.is_set():
