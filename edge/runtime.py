@@ -197,6 +197,8 @@ class Daemon:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.uplink.flush(), timeout=1.5)
                 await self.supervisor.stop(timeout_s=1.5)
+                if self.uplink is not None:
+                    await self.uplink.close()
                 await self.sims.stop()
         except TimeoutError:
             log.error("shutdown_overran budget_s=%.1f", SHUTDOWN_BUDGET_S)

@@ -83,6 +83,7 @@ class Drain:
         return len(self._inflight)
 
     async def run(self) -> None:
+        await self.outbox.ready.wait()
         while True:
             await self.link.connected.wait()
             self._conn = self.link.connections

@@ -215,6 +215,7 @@ class Outbox:
             await self._replace_file(str(exc))
         async with self.lock:
             await self._load()
+        self.fresh.update(MsgClass)  # everything on file is new to the drain
         self.ready.set()
         self.committed.set()
         log.info("outbox_open path=%s rows=%d", self.settings.path, sum(self.counts.values()))

@@ -207,6 +207,10 @@ class Uplink:
         await self.link.close((status_topic(self.prefix), self._presence("offline", "shutdown")))
         await self.outbox.flush()
 
+    async def close(self) -> None:
+        """After the tasks stopped: close the database (its thread keeps a process alive)."""
+        await self.outbox.close()
+
     def status(self) -> dict[str, Any]:
         return {
             "configured": True,
