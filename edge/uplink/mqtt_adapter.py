@@ -258,7 +258,9 @@ class MqttLink:
             return
         self.last_error = f"mqtt: connection lost: {rc} ({self.where})"
         if self._connack is not None and not self._connack.done():
-            self._connack.set_result((False, f"closed before CONNACK: {rc}", 0))
+            # TLS brokers close without a CONNACK when they reject the client certificate.
+            hint = " (TLS: client certificate refused?)" if self.tls else ""
+            self._connack.set_result((False, f"closed before CONNACK: {rc}{hint}", 0))
         self._closed.set()
 
     # --- used by the drain and the command handler ------------------------------------------
