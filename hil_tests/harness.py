@@ -15,6 +15,7 @@ from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget
 
 PREFIX = "hubs/test-hub"
+BIG = Budget(10**9, 10**7)
 
 
 @dataclass
@@ -32,9 +33,14 @@ def link_settings(url: str, client_id: str, **kw: object) -> LinkSettings:
 
 @asynccontextmanager
 async def hub(
-    url: str, state: Path, *, mqtt_version: str = "5", **kw: object
+    url: str,
+    state: Path,
+    *,
+    mqtt_version: str = "5",
+    budget: Budget = BIG,
+    **kw: object,
 ) -> AsyncIterator[Hub]:
-    settings = OutboxSettings(state / "outbox.db", Budget(10**9, 10**7), commit_window_s=0.02)
+    settings = OutboxSettings(state / "outbox.db", budget, commit_window_s=0.02)
     box = Outbox(settings, site="test-hub", boot_id="boot-1")
     link = MqttLink(link_settings(url, "hub-under-test", mqtt_version=mqtt_version, **kw))
     drain = Drain(box, link, DrainSettings(PREFIX, "test-hub"))

@@ -37,6 +37,7 @@ from edge.uplink.policy import (
 
 log = logging.getLogger(__name__)
 Pending = tuple[NewRow, "asyncio.Future[None] | None"]
+BUDGET_ALARM_QUIET_S = 600.0  # the budget alarm clears after this long without relief
 
 
 class OutboxRefused(Exception):
@@ -90,6 +91,7 @@ class Outbox:
         self._urgent = asyncio.Event()
         self._corrupt = False
         self._last_ttl = 0.0
+        self._last_relief = -BUDGET_ALARM_QUIET_S
         self.fresh: set[MsgClass] = set(MsgClass)  # classes with rows the drain has not read
 
     # --- producers -------------------------------------------------------------------
@@ -320,10 +322,12 @@ class Outbox:
             self._removed(await self.db.delete(plan.ids))
             self.counters["downsampled"] += len(plan.downsampled)
             self.counters["evicted"] += len(plan.evicted)
-            if plan.evicted:
-                self.alarms.raise_("buffer_budget", "telemetry evicted to stay within budget")
-        elif self.usage.telemetry_bytes < 0.8 * budget.total_bytes - budget.event_reserve_bytes:
-            self.alarms.clear("buffer_budget")
+            if plan.ids:
+                self._last_relief = time.monotonic()
+                what = "evicted" if plan.evicted else "downsampled"
+                self.alarms.raise_("buffer_budget", f"budget reached: telemetry {what}")
+        elif time.monotonic() - self._last_relief > BUDGET_ALARM_QUIET_S:
+            self.alarms.clear("buffer_budget")  # quiet for a while: not flapping per commit
         if events_over_budget(self.usage, budget):
             self.alarms.raise_("buffer_events_over_budget", "events alone exceed the budget")
         else:
