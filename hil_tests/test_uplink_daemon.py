@@ -14,6 +14,7 @@ import pytest
 from edge.local_api.client import LocalApiClient
 from edge.runtime import Daemon
 from edge.siteconf import load_site
+from edge.uplink.api_schemas import check_message
 from edge.uplink.commands import load_schema
 from edge.uplink.mqtt_adapter import MqttLink
 from hil_tests.broker import Broker
@@ -143,6 +144,10 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
             for r in t.checker.records:
                 if r["stream"] == "cmd-reply":
                     validator.validate(r["payload"])
+            await until(lambda: "telemetry/buffer" in t.checker.streams, 30, "buffer stats")
+            await until(lambda: "telemetry/health" in t.checker.streams, 30, "device health")
+            for topic_name, payload in list(t.raw):  # everything published obeys the API
+                assert check_message(PREFIX, topic_name, payload) == [], topic_name
             # Availability: persisted, published (retained state) and in `edge status`.
             await until(lambda: "state/bay-availability" in t.checker.streams, 30, "state")
             with LocalApiClient(tmp_path / "edge.sock") as api:
