@@ -39,6 +39,10 @@ class DrainSettings:
     read_ahead: int = 500
     live_s: float = 5.0
     max_failures: int = 3
+    # Publishes handed to paho beyond its in-flight window wait in paho's queue of the live
+    # connection (discarded with it on disconnect, so never an offline queue); paho sends
+    # them as PUBACKs free the window, without a thread hop back to the event loop.
+    queue_factor: int = 4
 
 
 class Drain:
