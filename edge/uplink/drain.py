@@ -24,7 +24,7 @@ from edge.uplink.mqtt_adapter import Ack, MqttLink
 from edge.uplink.ordering import Head, batch_size, bucket, pick_class, pick_stream
 from edge.uplink.outbox import Outbox
 from edge.uplink.outbox_db import OutRow
-from edge.uplink.policy import MsgClass
+from edge.uplink.policy import MsgClass, class_of
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ class Drain:
         link.on_disconnected = self._wake.set
         self._queues: dict[MsgClass, dict[str, collections.deque[OutRow]]] = {}
         self._queued: dict[MsgClass, int] = {}
-        self._cursor: dict[MsgClass, int] = {}
-        self._more: set[MsgClass] = set()
+        self._cursor: dict[str, int] = {}  # per stream: last id read
+        self._more: set[str] = set()  # streams that may have rows not read yet
         self._inflight: dict[int, list[OutRow]] = {}
         self._failures: collections.Counter[int] = collections.Counter()
         self._dead: list[list[OutRow]] = []
@@ -102,8 +102,9 @@ class Drain:
     def _reset(self) -> None:
         self._queues = {c: {} for c in MsgClass}
         self._queued = dict.fromkeys(MsgClass, 0)
-        self._cursor = dict.fromkeys(MsgClass, 0)
-        self._more = set(MsgClass)
+        self._cursor = {}
+        self._more = set()
+        self.outbox.rescan = True
         self._streak = 0
 
     async def _restart_reading(self) -> None:
@@ -122,13 +123,18 @@ class Drain:
 
     async def _fill(self) -> None:
         """Publish until the window is full or nothing is left to send."""
-        self._more |= self.outbox.fresh
-        self.outbox.fresh.clear()
+        if self.outbox.rescan:
+            self.outbox.rescan = False
+            self._more |= set(await self.outbox.stream_names())
+        fresh, self.outbox.fresh = self.outbox.fresh, set()
+        self._more |= fresh
+        if fresh:  # live rows of an idle stream go ahead of queued backlog
+            await self._refill(fresh)
         while len(self._inflight) < self.link.window and not self._resync:
             ready = {c: self._queued[c] > 0 for c in MsgClass}
             cls = pick_class(ready, self._streak)
             if cls is None:
-                if not await self._refill():
+                if not await self._refill(self._more):
                     return
                 continue
             if not self._rate_ok():
@@ -138,18 +144,21 @@ class Drain:
             waiting = ready[MsgClass.TELEMETRY] and cls is not MsgClass.TELEMETRY
             self._streak = self._streak + 1 if waiting else 0
 
-    async def _refill(self) -> bool:
+    async def _refill(self, streams: set[str]) -> bool:
+        """Read the next page of each given stream whose queue is empty."""
         got = False
-        for cls in sorted(self._more):
-            if self._queued[cls] > 0:
+        for stream in sorted(streams & self._more):
+            cls = class_of(stream)
+            if self._queues[cls].get(stream):
                 continue
-            rows = await self.outbox.read(cls, self._cursor[cls], self.s.read_ahead)
+            rows = await self.outbox.read_stream(
+                stream, self._cursor.get(stream, 0), self.s.read_ahead
+            )
             if len(rows) < self.s.read_ahead:
-                self._more.discard(cls)
-            for row in rows:
-                self._queues[cls].setdefault(row.stream, collections.deque()).append(row)
+                self._more.discard(stream)
             if rows:
-                self._cursor[cls] = rows[-1].id
+                self._queues[cls].setdefault(stream, collections.deque()).extend(rows)
+                self._cursor[stream] = rows[-1].id
                 self._queued[cls] += len(rows)
                 got = True
         return got and self.link.connected.is_set()

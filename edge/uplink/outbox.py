@@ -92,7 +92,8 @@ class Outbox:
         self._corrupt = False
         self._last_ttl = 0.0
         self._last_relief = -BUDGET_ALARM_QUIET_S
-        self.fresh: set[MsgClass] = set(MsgClass)  # classes with rows the drain has not read
+        self.fresh: set[str] = set()  # streams with rows committed since the drain last looked
+        self.rescan = True  # the drain should list every stream again (open, replaced file)
 
     # --- producers -------------------------------------------------------------------
     def offer(self, stream: str, payload: Any) -> None:
@@ -159,6 +160,22 @@ class Outbox:
             self._flag_corrupt(exc)
             return []
 
+    async def read_stream(self, stream: str, after_id: int, limit: int) -> list[OutRow]:
+        if not self.ready.is_set():
+            return []
+        try:
+            async with self.lock:
+                return await self.db.read_stream(stream, after_id, limit)
+        except StoreCorrupt as exc:
+            self._flag_corrupt(exc)
+            return []
+
+    async def stream_names(self) -> list[str]:
+        if not self.ready.is_set():
+            return []
+        async with self.lock:
+            return await self.db.stream_names()
+
     async def dead_letter(self, row: OutRow, why: str) -> None:
         async with self.lock:
             await self.db.dead_letter(row, why)
@@ -217,7 +234,7 @@ class Outbox:
             await self._replace_file(str(exc))
         async with self.lock:
             await self._load()
-        self.fresh.update(MsgClass)  # everything on file is new to the drain
+        self.rescan = True  # everything on file is new to the drain
         self.ready.set()
         self.committed.set()
         log.info("outbox_open path=%s rows=%d", self.settings.path, sum(self.counts.values()))
@@ -299,7 +316,7 @@ class Outbox:
         u = self.usage
         self.usage = Usage(u.event_bytes + ev, u.state_bytes + st, u.telemetry_bytes + te)
         self.counters["accepted"] += len(rows)
-        self.fresh.update(r.cls for r in rows)
+        self.fresh.update(r.stream for r in rows)
         self._removed(gone)
         self.counters["superseded"] += len(gone)
         self.committed.set()
@@ -369,7 +386,7 @@ class Outbox:
                 await self.db.commit(rows, _next_seqs(rows), durable=True)
             await self._load()
         self.generation += 1
-        self.fresh.update(MsgClass)
+        self.rescan = True
         self._corrupt = False
         self.counters["salvaged"] += len(rows)
         log.warning("outbox_replaced quarantined=%s salvaged=%d", target, len(rows))

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS outbox(
     stream TEXT NOT NULL, seq INTEGER NOT NULL, cls INTEGER NOT NULL,
     created REAL NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_cls ON outbox(cls, id);
+CREATE INDEX IF NOT EXISTS outbox_stream ON outbox(stream, id);  -- per-stream reading
 CREATE TABLE IF NOT EXISTS streams(stream TEXT PRIMARY KEY, next_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead(id INTEGER PRIMARY KEY, stream TEXT, body TEXT, why TEXT);
 CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -198,6 +199,25 @@ class OutboxDb:
             return [OutRow(int(i), str(s), cls, int(z), str(b), float(c)) for i, s, z, b, c in rows]
         except sqlite3.Error as exc:
             raise translate(exc, "read") from exc
+
+    async def read_stream(self, stream: str, after_id: int, limit: int) -> list[OutRow]:
+        sql = (
+            "SELECT id, cls, size, body, created FROM outbox WHERE stream=? AND id>? "
+            "ORDER BY id LIMIT ?"
+        )
+        try:
+            async with self.db.execute(sql, (stream, after_id, limit)) as cur:
+                rows = await cur.fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, "read") from exc
+        return [
+            OutRow(int(i), stream, MsgClass(int(c)), int(z), str(b), float(t))
+            for i, c, z, b, t in rows
+        ]
+
+    async def stream_names(self) -> list[str]:
+        async with self.db.execute("SELECT stream FROM streams") as cur:
+            return [str(s) async for (s,) in cur]
 
     async def oldest_telemetry(self, limit: int) -> list[StoredRow]:
         sql = "SELECT id, stream, created, size FROM outbox WHERE cls=2 ORDER BY id LIMIT ?"
