@@ -15,14 +15,14 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from edge.uplink.alarms import Alarms
 from edge.uplink.envelope import check_stream, new_msg_id, record_json
-from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow, StoreCorrupt, StoreFull, salvage
+from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow, StoreCorrupt, StoreFull, next_seqs
 from edge.uplink.policy import (
     Budget,
     MsgClass,
@@ -33,9 +33,11 @@ from edge.uplink.policy import (
     relief_plan,
     telemetry_excess,
     ttl_cutoff,
+    usage_change,
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 Pending = tuple[NewRow, "asyncio.Future[None] | None"]
 BUDGET_ALARM_QUIET_S = 600.0  # the budget alarm clears after this long without relief
 
@@ -73,7 +75,7 @@ class Outbox:
         self.settings = settings
         self.site = site
         self.boot_id = boot_id
-        self._wall = wall
+        self.wall = wall
         self.alarms = alarms or Alarms()
         self.db = OutboxDb(settings.path, max_pages=settings.max_pages)
         self.lock = asyncio.Lock()  # one transaction at a time on the one connection
@@ -131,7 +133,7 @@ class Outbox:
         cls = class_of(stream)
         seq = self._seqs.get(stream, 1)
         self._seqs[stream] = seq + 1
-        wall = self._wall()
+        wall = self.wall()
         body = record_json(
             site=self.site,
             stream=stream,
@@ -144,6 +146,14 @@ class Outbox:
         )
         return NewRow(stream, seq, cls, wall, body)
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def spilled(self) -> int:
+        return len(self._spill)
+
     # --- the drain ---------------------------------------------------------------------
     def ack(self, ids: Iterable[int]) -> None:
         """Rows whose PUBACK said success: deleted with the next group commit."""
@@ -151,30 +161,24 @@ class Outbox:
         self._wake.set()
 
     async def read(self, cls: MsgClass, after_id: int, limit: int) -> list[OutRow]:
-        if not self.ready.is_set():
-            return []
-        try:
-            async with self.lock:
-                return await self.db.read(cls, after_id, limit)
-        except StoreCorrupt as exc:
-            self._flag_corrupt(exc)
-            return []
+        return await self._reading(lambda: self.db.read(cls, after_id, limit))
 
     async def read_stream(self, stream: str, after_id: int, limit: int) -> list[OutRow]:
+        return await self._reading(lambda: self.db.read_stream(stream, after_id, limit))
+
+    async def stream_names(self) -> list[str]:
+        return await self._reading(self.db.stream_names)
+
+    async def _reading(self, query: Callable[[], Awaitable[list[T]]]) -> list[T]:
+        """Reads see committed rows only (the lock keeps them out of open transactions)."""
         if not self.ready.is_set():
             return []
         try:
             async with self.lock:
-                return await self.db.read_stream(stream, after_id, limit)
+                return await query()
         except StoreCorrupt as exc:
             self._flag_corrupt(exc)
             return []
-
-    async def stream_names(self) -> list[str]:
-        if not self.ready.is_set():
-            return []
-        async with self.lock:
-            return await self.db.stream_names()
 
     async def dead_letter(self, row: OutRow, why: str) -> None:
         async with self.lock:
@@ -277,7 +281,7 @@ class Outbox:
             part = rows[done:]
             while part:
                 try:
-                    gone = await self.db.commit(part, _next_seqs(part), durable=_durable(part))
+                    gone = await self.db.commit(part, next_seqs(part), durable=_durable(part))
                 except StoreFull:
                     if not relieved:
                         relieved = True
@@ -297,24 +301,21 @@ class Outbox:
         keep = [(r, f) for r, f in batch if r.cls is not MsgClass.TELEMETRY]
         self.counters["dropped_disk_full"] += len(batch) - len(keep)
         self._spill = keep[: self.settings.spill_max]
-        self.counters["refused_spill_full"] += len(keep) - len(self._spill)
+        refused = keep[self.settings.spill_max :]
         self.alarms.raise_("buffer_disk_full", f"{why}; {len(self._spill)} event(s) in memory")
-        for _, fut in batch:
+        if refused:  # beyond the memory bound: refused loudly, never silently
+            self.counters["refused_spill_full"] += len(refused)
+            self.alarms.raise_("buffer_refusing", f"{len(refused)} event(s) refused: spill full")
+            log.error("outbox_refused events=%d why=%s", len(refused), why)
+        for row, fut in batch:
             if fut is not None and not fut.done():
-                fut.set_exception(OutboxSpilled(why))
+                err = OutboxRefused(why) if (row, fut) in refused else OutboxSpilled(why)
+                fut.set_exception(err)
 
     def _added(self, rows: list[NewRow], gone: list[tuple[int, int]]) -> None:
-        ev = st = te = 0
         for r in rows:
             self.counts[r.cls] += 1
-            if r.cls is MsgClass.EVENT:
-                ev += r.size
-            elif r.cls is MsgClass.STATE:
-                st += r.size
-            else:
-                te += r.size
-        u = self.usage
-        self.usage = Usage(u.event_bytes + ev, u.state_bytes + st, u.telemetry_bytes + te)
+        self.usage = usage_change(self.usage, ((int(r.cls), r.size) for r in rows), 1)
         self.counters["accepted"] += len(rows)
         self.fresh.update(r.stream for r in rows)
         self._removed(gone)
@@ -322,14 +323,9 @@ class Outbox:
         self.committed.set()
 
     def _removed(self, gone: list[tuple[int, int]]) -> None:
-        sizes = [0, 0, 0]
-        for cls, size in gone:
-            sizes[cls] += size
+        for cls, _ in gone:
             self.counts[MsgClass(cls)] -= 1
-        u = self.usage
-        self.usage = Usage(
-            u.event_bytes - sizes[0], u.state_bytes - sizes[1], u.telemetry_bytes - sizes[2]
-        )
+        self.usage = usage_change(self.usage, gone, -1)
 
     async def _housekeep(self) -> None:
         budget = self.settings.budget
@@ -352,7 +348,7 @@ class Outbox:
         await self._expire()
 
     async def _expire(self) -> None:
-        now = self._wall()
+        now = self.wall()
         cutoff = ttl_cutoff(now, self.settings.telemetry_ttl_s)
         if cutoff is None or now - self._last_ttl < 60.0:
             return
@@ -376,14 +372,10 @@ class Outbox:
         """Quarantine the file, start a fresh one and replay what can be read from it."""
         stamp = time.strftime("%Y%m%dT%H%M%S")
         async with self.lock:
-            target = await self.db.quarantine(stamp)
+            target, rows = await self.db.replace_and_salvage(stamp)
             self.alarms.raise_("buffer_corrupt", f"{why}; quarantined as {target.name}")
-            rows = await salvage(target)
-            await self.db.open()
             for r in rows:
                 self._seqs[r.stream] = max(self._seqs.get(r.stream, 1), r.seq + 1)
-            if rows:
-                await self.db.commit(rows, _next_seqs(rows), durable=True)
             await self._load()
         self.generation += 1
         self.rescan = True
@@ -391,53 +383,6 @@ class Outbox:
         self.counters["salvaged"] += len(rows)
         log.warning("outbox_replaced quarantined=%s salvaged=%d", target, len(rows))
         self.committed.set()
-
-    # --- small durable records beside the outbox (commands, availability) --------------
-    async def command_state(self, request_id: str) -> str | None:
-        async with self.lock:
-            return await self.db.command_state(request_id)
-
-    async def record_command(self, request_id: str, name: str, state: str, result: str) -> None:
-        sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?)"
-        async with self.lock:
-            await self.db.durable_write(sql, (request_id, name, self._wall(), state, result))
-
-    async def kv_get(self, key: str) -> str | None:
-        async with self.lock:
-            return await self.db.kv_get(key)
-
-    async def kv_put(self, key: str, value: str) -> None:
-        async with self.lock:
-            await self.db.durable_write("INSERT OR REPLACE INTO kv VALUES (?,?)", (key, value))
-
-    async def stats(self) -> dict[str, Any]:
-        oldest: dict[MsgClass, float] = {}
-        if self.ready.is_set():
-            async with self.lock:
-                oldest = await self.db.oldest_created()
-        now = self._wall()
-        return {
-            "depth": {c.label: self.counts[c] for c in MsgClass},
-            "bytes": {
-                "event": self.usage.event_bytes,
-                "state": self.usage.state_bytes,
-                "telemetry": self.usage.telemetry_bytes,
-            },
-            "oldest_age_s": {c.label: round(now - t, 1) for c, t in oldest.items()},
-            "budget_bytes": self.settings.budget.total_bytes,
-            "event_reserve_bytes": self.settings.budget.event_reserve_bytes,
-            "disk_bytes": self.db.file_bytes(),
-            "pending": len(self._pending),
-            "spill": len(self._spill),
-            "counters": dict(self.counters),
-        }
-
-
-def _next_seqs(rows: list[NewRow]) -> dict[str, int]:
-    seqs: dict[str, int] = {}
-    for r in rows:
-        seqs[r.stream] = max(seqs.get(r.stream, 0), r.seq + 1)
-    return seqs
 
 
 def _durable(rows: list[NewRow]) -> bool:

@@ -72,6 +72,14 @@ class NewRow:
         return len(self.body)
 
 
+def next_seqs(rows: Sequence[NewRow]) -> dict[str, int]:
+    """Each stream's next sequence number after `rows`."""
+    seqs: dict[str, int] = {}
+    for r in rows:
+        seqs[r.stream] = max(seqs.get(r.stream, 0), r.seq + 1)
+    return seqs
+
+
 def translate(exc: sqlite3.Error, where: str) -> Exception:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in CORRUPT_CODES:
@@ -125,6 +133,15 @@ class OutboxDb:
         """Move the file (and its WAL) aside; the caller opens a fresh one."""
         await self.close()
         return move_aside(self.path, stamp)
+
+    async def replace_and_salvage(self, stamp: str) -> tuple[Path, list[NewRow]]:
+        """Quarantine the file, open a fresh one and replay the readable rows into it."""
+        target = await self.quarantine(stamp)
+        rows = await salvage(target)
+        await self.open()
+        if rows:
+            await self.commit(rows, next_seqs(rows), durable=True)
+        return target, rows
 
     async def load(self) -> tuple[dict[str, int], Usage, dict[MsgClass, int]]:
         """Next seq per stream, bytes per class, rows per class."""

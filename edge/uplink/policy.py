@@ -12,7 +12,7 @@ a closing charging session without room.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -74,6 +74,14 @@ class Relief:
     @property
     def ids(self) -> tuple[int, ...]:
         return self.downsampled + self.evicted
+
+
+def usage_change(usage: Usage, rows: Iterable[tuple[int, int]], sign: int) -> Usage:
+    """`usage` after adding (sign 1) or removing (sign -1) rows given as (class, size)."""
+    sizes = [usage.event_bytes, usage.state_bytes, usage.telemetry_bytes]
+    for cls, size in rows:
+        sizes[cls] += sign * size
+    return Usage(*sizes)
 
 
 def telemetry_allowance(usage: Usage, budget: Budget) -> int:

@@ -26,6 +26,7 @@ from edge.uplink.envelope import command_name, command_topic, status_topic, utc_
 from edge.uplink.mqtt_adapter import LinkSettings, Message, MqttLink
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget
+from edge.uplink.records import DurableRecords, buffer_stats
 from edge.uplink.telemetry import bay_rows, site_snapshot
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class Uplink:
             wall=clock.wall,
         )
         self.registry = CommandRegistry()
-        self.processor = CommandProcessor(self.registry, self.outbox, clock.wall)
+        self.records = DurableRecords(self.outbox)
+        self.processor = CommandProcessor(self.registry, self.records, clock.wall)
         self._register_builtins()
         self.link.on_connected = self._birth
         self.link.on_message = self._incoming
@@ -141,7 +143,7 @@ class Uplink:
             await self.clock.sleep(max(self.config.uplink.snapshot_every_s, 1.0))
 
     async def _load_availability(self) -> None:
-        stored = await self.outbox.kv_get(AVAILABILITY_KEY)
+        stored = await self.records.get(AVAILABILITY_KEY)
         self.entries = json.loads(stored) if stored else {}
 
     def _birth(self) -> None:
@@ -192,7 +194,7 @@ class Uplink:
     async def _cmd_availability(self, args: dict[str, Any]) -> dict[str, Any]:
         now = utc_iso(self.clock.wall())
         entries = availability.apply_change(self.entries, self.config, args, now)
-        await self.outbox.kv_put(AVAILABILITY_KEY, json.dumps(entries))
+        await self.records.put(AVAILABILITY_KEY, json.dumps(entries))
         self.entries = entries
         state = availability.state_payload(entries, self.config)
         self.outbox.offer("state/bay-availability", state)
@@ -223,7 +225,7 @@ class Uplink:
         }
 
     async def buffer(self) -> dict[str, Any]:
-        stats = await self.outbox.stats()
+        stats = await buffer_stats(self.outbox)
         rate = self.drain.send_rate()
         depth = sum(stats["depth"].values())
         stats["send_rate_records_s"] = round(rate, 1)
