@@ -4,6 +4,8 @@ commands (incl. fuzzed ones), status and the local API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from edge.cli.main import main
 from edge.local_api.client import LocalApiClient
 from edge.runtime import Daemon
 from edge.siteconf import load_site
@@ -35,6 +38,13 @@ def site_file(tmp: Path, broker: Broker, extra: str = "") -> Path:
     path = tmp / "site.toml"
     path.write_text(text)
     return path
+
+
+def cli(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
 
 
 class Cloud:
@@ -156,6 +166,11 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
                 assert s["uplink"]["out_of_service"] == ["B02"]
                 b = await asyncio.to_thread(api.call, "buffer")
                 assert set(b["depth"]) == {"event", "state", "telemetry"}
+            sock = str(tmp_path / "edge.sock")
+            for cmd, words in (("buffer", "drain estimate"), ("uplink", "connected")):
+                code, out = await asyncio.to_thread(cli, ["--socket", sock, cmd])
+                assert code == 0
+                assert words in out
             assert not run.done(), "nothing sent could stop the daemon"
         finally:
             daemon.request_stop()
