@@ -30,11 +30,13 @@ from edge.sim.host import SimHost
 from edge.siteconf.model import SiteConfig
 from edge.status import one_line, site_status
 from edge.supervisor import Supervisor
+from edge.uplink.service import Uplink
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 4.0  # systemd's default stop timeout is far above; 5 s is our promise
 SafeStateHook = Callable[[], Awaitable[None]]
+OFF = {"configured": False, "state": "disabled"}
 
 
 class Daemon:
@@ -55,6 +57,8 @@ class Daemon:
         self.sink = sink or NullSink()
         self.config_warnings = config_warnings or []
         self.boot_id = uuid.uuid4().hex
+        self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
+        self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s)
         self.supervisor = Supervisor(self.clock)
         self.sims = SimHost()
@@ -64,6 +68,16 @@ class Daemon:
         self.safe_state_hooks: list[tuple[str, SafeStateHook]] = []
         self._stop = asyncio.Event()
         self._started_at = self.clock.monotonic()
+
+    def _make_uplink(self) -> Uplink:
+        return Uplink(
+            self.config,
+            self.clock,
+            self.boot_id,
+            status=self.status,
+            health=lambda: self.fleet.health(self.clock.monotonic()),
+            set_log_level=self._set_log_level,
+        )
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -100,6 +114,8 @@ class Daemon:
     async def _start(self) -> None:
         endpoints = await self.sims.start(self.config, self.clock)
         self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
+        if self.uplink is not None:
+            self.uplink.start(self.supervisor)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
@@ -129,6 +145,8 @@ class Daemon:
             },
         )
         self.api.register("set-log-level", self._set_log_level)
+        self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
+        self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = str(params.get("area", "")), str(params.get("level", ""))
@@ -143,7 +161,7 @@ class Daemon:
             "failed_cycles": cycle.failed if cycle else 0,
             "overruns": cycle.overruns if cycle else 0,
         }
-        return site_status(
+        status = site_status(
             self.config,
             cycle.latest if cycle else None,
             self.fleet,
@@ -153,6 +171,9 @@ class Daemon:
             config_warnings=self.config_warnings,
             cycles=counts,
         )
+        if self.uplink is not None:
+            status["uplink"] = {**status["uplink"], **self.uplink.status()}
+        return status
 
     async def apply_safe_state(self) -> None:
         """Every actuator to its safe state (chargers to fallback, barrier outputs idle).
@@ -173,7 +194,12 @@ class Daemon:
             async with asyncio.timeout(SHUTDOWN_BUDGET_S):
                 await self.api.stop()  # stop taking work
                 await self.apply_safe_state()
+                if self.uplink is not None:  # offline status + commit what is queued
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.uplink.flush(), timeout=1.5)
                 await self.supervisor.stop(timeout_s=1.5)
+                if self.uplink is not None:
+                    await self.uplink.close()
                 await self.sims.stop()
         except TimeoutError:
             log.error("shutdown_overran budget_s=%.1f", SHUTDOWN_BUDGET_S)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hil_tests.broker import Broker
 from hil_tests.daemon_process import DaemonProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,3 +75,14 @@ def demo_daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
         yield daemon
     finally:
         daemon.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A mosquitto of the test's own on a free loopback port, stopped after the test."""
+    b = Broker(tmp_path / "broker")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()

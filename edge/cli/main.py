@@ -185,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
     top.add_argument("--duration", type=float, help="stop after this many seconds")
 
+    from edge.cli.uplink_commands import register as register_uplink  # noqa: PLC0415
+
+    register_uplink(sub, read_cmd)
+
     config = sub.add_parser("config", help="site configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(

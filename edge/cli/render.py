@@ -41,11 +41,14 @@ def status_page(s: dict[str, Any]) -> str:
         f"Gate      {', '.join(s['gate']['lanes']) or '-'}: {s['gate']['state']}",
         f"Uplink    {uplink['state']}"
         + (f" ({uplink['broker']})" if uplink["broker"] else "")
-        + ("" if uplink["buffer_depth"] is None else f", buffer {uplink['buffer_depth']}"),
+        + ("" if uplink["buffer_depth"] is None else f", buffer {uplink['buffer_depth']}")
+        + (f", last error: {uplink['last_error']}" if uplink.get("last_error") else ""),
         f"Daemon    v{daemon['version']} up {daemon['uptime_s']:.0f}s, "
         f"cycle {site.get('cycle', '-')}, "
         f"{daemon['failed_cycles']} failed, {daemon['overruns']} overruns",
     ]
+    if uplink.get("out_of_service"):
+        lines.insert(5, f"Out of service  {', '.join(uplink['out_of_service'])}")
     warnings = s.get("warnings") or []
     lines.append(f"Warnings  {len(warnings)}" if warnings else "Warnings  none")
     lines += [f"  ! {w}" for w in warnings]

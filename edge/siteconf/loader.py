@@ -217,11 +217,19 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
             ca_file=_path(base, uplink.get("ca_file")),
             cert_file=_path(base, uplink.get("cert_file")),
             key_file=_path(base, uplink.get("key_file")),
+            snapshot_every_s=float(uplink.get("snapshot_every_s", 10.0)),
+            max_inflight=int(uplink.get("max_inflight", 50)),
+            rate_limit_msg_s=float(uplink.get("rate_limit_msg_s", 0.0)),
+            telemetry_ttl_h=float(uplink.get("telemetry_ttl_h", 168.0)),
+            session_expiry_s=int(uplink.get("session_expiry_s", 86_400)),
         ),
         storage=Storage(
             state_dir=_path(base, state_dir) or Path(DEFAULT_STATE_DIR),
             socket=_path(base, storage.get("socket")),
             buffer_budget_mb=float(storage.get("buffer_budget_mb", 512)),
+            event_reserve_mb=(
+                float(storage["event_reserve_mb"]) if "event_reserve_mb" in storage else None
+            ),
         ),
         logging=Logging(level=log.get("level", "info"), areas=frozen_mapping(log.get("areas", {}))),
     )

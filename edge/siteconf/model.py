@@ -141,6 +141,11 @@ class Uplink:
     ca_file: Path | None
     cert_file: Path | None
     key_file: Path | None
+    snapshot_every_s: float = 10.0  # site snapshot telemetry period (cycles are downsampled)
+    max_inflight: int = 50  # unacknowledged QoS 1 publishes; paho is fastest at 20-100
+    rate_limit_msg_s: float = 0.0  # 0: no cap (cloud quotas: e.g. 100/s per connection)
+    telemetry_ttl_h: float = 168.0  # telemetry older than this is dropped; events never
+    session_expiry_s: int = 86_400  # broker keeps our command subscription this long offline
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +153,7 @@ class Storage:
     state_dir: Path
     socket: Path | None  # None: the default in the runtime directory
     buffer_budget_mb: float
+    event_reserve_mb: float | None = None  # None: 10 % of the budget, held for events
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,6 +156,11 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "ca_file": {"type": "string"},
                 "cert_file": {"type": "string"},
                 "key_file": {"type": "string"},
+                "snapshot_every_s": {"type": "number", "minimum": 1, "maximum": 3600},
+                "max_inflight": {"type": "integer", "minimum": 1, "maximum": 100},
+                "rate_limit_msg_s": {"type": "number", "minimum": 0},
+                "telemetry_ttl_h": {"type": "number", "exclusiveMinimum": 0},
+                "session_expiry_s": {"type": "integer", "minimum": 0},
             },
         ),
         "storage": _table(
@@ -164,6 +169,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "state_dir": {"type": "string"},
                 "socket": {"type": "string"},
                 "buffer_budget_mb": {"type": "number", "minimum": 1},
+                "event_reserve_mb": {"type": "number", "minimum": 0},
             },
         ),
         "logging": _table(

@@ -1,0 +1,357 @@
+"""The broker connection, behind paho-mqtt 2.x: the only module that imports paho.
+
+One paho client per connection attempt: a dropped connection takes its client (and any
+message paho still holds) with it, so paho's offline queue is never used and the outbox
+alone decides what is resent. A PUBACK counts only when its reason code is a success
+(paho calls `on_publish` for failure codes too).
+
+Threads: the blocking part (TCP connect, TLS handshake, CONNECT) runs in a worker thread;
+after that paho's socket is driven by the event loop (`add_reader`/`add_writer` calling
+`loop_read`/`loop_write`, `loop_misc` each second), paho's documented external-loop mode.
+Measured: with paho's own network thread (`loop_start`) the drain reached only about 45 %
+of raw paho, the GIL ping-pong between the two busy threads costing more than the work
+(docs/uplink.md). Callbacks still reach asyncio code only through `call_soon_threadsafe`,
+so they are safe from whichever thread paho calls them (the worker during connect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import random
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+Ack = tuple[int, int, bool, str]  # connection number, mid, success, reason
+Message = tuple[int, str, bytes, int, int]  # connection number, topic, payload, mid, qos
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    broker: str  # mqtt://host:port or mqtts://host:port
+    client_id: str
+    mqtt_version: str = "5"
+    keepalive_s: int = 30
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    session_expiry_s: int = 86_400  # commands queued while offline survive a day
+    max_inflight: int = 50
+    will_topic: str | None = None
+    will_payload: bytes = b""
+    subscriptions: tuple[str, ...] = ()
+    backoff_min_s: float = 1.0
+    backoff_max_s: float = 60.0
+    connect_timeout_s: float = 10.0
+
+
+def parse_broker(url: str) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"broker {url!r}: must be mqtt://host:port or mqtts://host:port")
+    tls = parts.scheme == "mqtts"
+    return parts.hostname, parts.port or (8883 if tls else 1883), tls
+
+
+def backoff_delay(attempt: int, min_s: float, max_s: float, rnd: float) -> float:
+    """Full jitter: uniform in [min, min(max, min * 2**attempt)], so a fleet of hubs that
+    lost the same broker does not reconnect in lock-step. `rnd` is in [0, 1)."""
+    ceiling = min(max_s, min_s * float(2 ** min(attempt, 20)))
+    return min_s + (ceiling - min_s) * rnd
+
+
+class LinkError(Exception):
+    pass
+
+
+class MqttLink:
+    def __init__(self, settings: LinkSettings) -> None:
+        self.settings = settings
+        self.host, self.port, self.tls = parse_broker(settings.broker)
+        self.state = "disconnected"
+        self.last_error = ""
+        self.connections = 0  # also the number of the current connection
+        self.connected = asyncio.Event()
+        self.window = settings.max_inflight
+        self.on_acks: Callable[[list[Ack]], None] = lambda acks: None
+        self.on_message: Callable[[Message], None] = lambda msg: None
+        self.on_connected: Callable[[], None] = lambda: None
+        self.on_disconnected: Callable[[], None] = lambda: None
+        self._client: mqtt.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._acks: collections.deque[Ack] = collections.deque()
+        self._ack_scheduled = False
+        self._connack: asyncio.Future[tuple[bool, str, int]] | None = None
+        self._closed: asyncio.Event = asyncio.Event()
+        self._closing = False
+        self._misc: asyncio.Task[None] | None = None
+        self._loop_thread = 0
+
+    @property
+    def _tls_hint(self) -> str:
+        # TLS brokers close without a CONNACK when they reject the client certificate.
+        return " (TLS: client certificate refused?)" if self.tls else ""
+
+    @property
+    def where(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    # --- the connection manager task ----------------------------------------------------
+    async def run(self) -> None:
+        """Connect, stay connected, reconnect with jittered backoff; forever (cancel stops)."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+                attempt = 0
+            except (LinkError, OSError, ssl.SSLError) as exc:
+                self._note_error(str(exc) if isinstance(exc, LinkError) else self._why(exc))
+            delay = backoff_delay(
+                attempt,
+                self.settings.backoff_min_s,
+                self.settings.backoff_max_s,
+                random.random(),  # noqa: S311 (jitter, not secrecy)
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _why(self, exc: BaseException) -> str:
+        return f"mqtt: cannot connect: {type(exc).__name__}: {exc} ({self.where})"
+
+    def _note_error(self, message: str) -> None:
+        if message != self.last_error:
+            log.warning("uplink_connect_failed error=%s", message)
+        self.last_error = message
+        self.state = "disconnected"
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.connections += 1
+        number = self.connections
+        client = self._new_client(number)
+        self.state = "connecting"
+        self._connack = loop.create_future()
+        self._closed = asyncio.Event()
+        try:
+            await loop.run_in_executor(None, self._connect, client)
+            self._attach(client, loop)
+            ok, reason, receive_max = await asyncio.wait_for(
+                self._connack, self.settings.connect_timeout_s
+            )
+            if not ok:
+                raise LinkError(f"mqtt: broker refused the connection: {reason} ({self.where})")
+            self._up(client, receive_max)
+            await self._closed.wait()
+        except TimeoutError as exc:
+            raise LinkError(f"mqtt: no CONNACK within the timeout ({self.where})") from exc
+        finally:
+            await self._down(client, loop)
+
+    def _attach(self, client: mqtt.Client, loop: asyncio.AbstractEventLoop) -> None:
+        """Drive the connected socket from the event loop (after connect, on the loop)."""
+        sock = client.socket()
+        if sock is None:
+            raise LinkError(
+                f"mqtt: connection closed during connect{self._tls_hint} ({self.where})"
+            )
+        client.on_socket_register_write = lambda c, u, s: loop.add_writer(s, self._writable, c)
+        client.on_socket_unregister_write = lambda c, u, s: self._unwrite(loop, s)
+        client.on_socket_close = lambda c, u, s: self._forget(loop, s)
+        loop.add_reader(sock, self._readable, client)
+        if client.want_write():
+            loop.add_writer(sock, self._writable, client)
+        self._misc = loop.create_task(self._keepalive(client))
+
+    def _readable(self, client: mqtt.Client) -> None:
+        client.loop_read()
+        sock = client.socket()
+        # TLS may hold decrypted bytes the selector cannot see: read them now.
+        while isinstance(sock, ssl.SSLSocket) and sock.pending() and client.socket() is sock:
+            client.loop_read()
+
+    def _writable(self, client: mqtt.Client) -> None:
+        client.loop_write()
+
+    def _unwrite(self, loop: asyncio.AbstractEventLoop, sock: Any) -> None:
+        loop.remove_writer(sock)
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, sock: Any) -> None:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(sock)
+        with contextlib.suppress(Exception):
+            loop.remove_writer(sock)
+
+    async def _keepalive(self, client: mqtt.Client) -> None:
+        while client.socket() is not None:
+            client.loop_misc()  # PINGREQ when due; drops a connection whose PINGRESP is late
+            await asyncio.sleep(1.0)
+
+    def _connect(self, client: mqtt.Client) -> None:
+        """Blocking (TCP + TLS handshake + CONNECT): runs in a worker thread."""
+        s = self.settings
+        if s.mqtt_version == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = s.session_expiry_s
+            client.connect(self.host, self.port, s.keepalive_s, clean_start=False, properties=props)
+        else:
+            client.connect(self.host, self.port, s.keepalive_s)
+
+    def _up(self, client: mqtt.Client, receive_max: int) -> None:
+        self._client = client
+        self.window = max(1, min(self.settings.max_inflight, receive_max))
+        for topic in self.settings.subscriptions:
+            client.subscribe(topic, qos=1)
+        self.state = "connected"
+        if self.last_error:
+            log.info("uplink_connected broker=%s after_error=%s", self.where, self.last_error)
+        else:
+            log.info("uplink_connected broker=%s", self.where)
+        self.last_error = ""
+        self.connected.set()
+        self.on_connected()
+
+    async def _down(self, client: mqtt.Client, loop: asyncio.AbstractEventLoop) -> None:
+        was_up = self.connected.is_set()
+        self.connected.clear()
+        self._client = None
+        self.state = "disconnected"
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
+        sock = client.socket()
+        if sock is not None:  # still open (no CONNACK, or cancelled): close without ceremony
+            self._forget(loop, sock)
+            with contextlib.suppress(Exception):
+                sock.close()
+        if was_up and self._closing:
+            self.last_error = ""
+            log.info("uplink_closed broker=%s", self.where)
+        elif was_up:
+            log.warning("uplink_disconnected broker=%s error=%s", self.where, self.last_error)
+            self.on_disconnected()
+
+    def _new_client(self, number: int) -> mqtt.Client:
+        s = self.settings
+        v5 = s.mqtt_version == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            clean_session=None if v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=False,
+            manual_ack=True,  # a command is acknowledged only once it is persisted
+        )
+        client.max_inflight_messages_set(max(1, s.max_inflight))
+        if self.tls:
+            client.tls_set_context(self._tls_context())
+        if s.will_topic:
+            client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
+        client.on_connect = lambda c, u, flags, rc, props: self._from_thread(
+            self._on_connack, number, rc, props
+        )
+        client.on_disconnect = lambda c, u, flags, rc, props: self._from_thread(
+            self._on_disconnect, number, rc
+        )
+        client.on_publish = lambda c, u, mid, rc, props: self._on_puback(number, mid, rc)
+        client.on_message = lambda c, u, m: self._from_thread(
+            self.on_message, (number, m.topic, bytes(m.payload), m.mid, m.qos)
+        )
+        return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        s = self.settings
+        # Only the configured CA is trusted (pinning); no system store when a CA is given.
+        ctx = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if s.cert_file:
+            ctx.load_cert_chain(str(s.cert_file), str(s.key_file) if s.key_file else None)
+        return ctx
+
+    # --- from paho's thread ----------------------------------------------------------------
+    def _from_thread(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            loop.call_soon(func, *args)  # already on the loop: skip the self-pipe wake-up
+        else:
+            loop.call_soon_threadsafe(func, *args)
+
+    def _on_puback(self, number: int, mid: int, rc: ReasonCode) -> None:
+        self._acks.append((number, mid, not rc.is_failure, str(rc)))
+        if not self._ack_scheduled:  # one wake-up per burst of PUBACKs, not one per ack
+            self._ack_scheduled = True
+            self._from_thread(self._deliver_acks)
+
+    # --- back on the event loop --------------------------------------------------------------
+    def _deliver_acks(self) -> None:
+        self._ack_scheduled = False  # cleared before draining: a later append reschedules
+        acks: list[Ack] = []
+        while self._acks:
+            acks.append(self._acks.popleft())
+        if acks:
+            self.on_acks(acks)
+
+    def _on_connack(self, number: int, rc: ReasonCode, props: Properties | None) -> None:
+        if number != self.connections or self._connack is None or self._connack.done():
+            return
+        receive_max = getattr(props, "ReceiveMaximum", None) if props is not None else None
+        limit = int(receive_max) if receive_max else self.settings.max_inflight
+        self._connack.set_result((not rc.is_failure, str(rc), limit))
+
+    def _on_disconnect(self, number: int, rc: ReasonCode) -> None:
+        if number != self.connections:
+            return
+        self.last_error = f"mqtt: connection lost: {rc} ({self.where})"
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_result((False, f"closed before CONNACK: {rc}{self._tls_hint}", 0))
+        self._closed.set()
+
+    # --- used by the drain and the command handler ------------------------------------------
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> int | None:
+        """QoS 1 publish while connected; the mid, or None when not connected now."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return None
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        return info.mid if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS else None
+
+    def ack(self, number: int, mid: int, qos: int) -> None:
+        """Acknowledge an incoming message of connection `number` (if it is still up)."""
+        client = self._client
+        if client is not None and number == self.connections and qos > 0:
+            client.ack(mid, qos)
+
+    async def close(self, final: tuple[str, bytes] | None = None, timeout_s: float = 1.0) -> None:
+        """Disconnect cleanly (the broker then does not send the will); `final` is a retained
+        message published first, e.g. the `offline` status."""
+        client = self._client
+        if client is None:
+            return
+        self._closing = True
+        if final is not None:
+            info = client.publish(final[0], final[1], qos=1, retain=True)
+            with contextlib.suppress(Exception):
+                await asyncio.get_running_loop().run_in_executor(
+                    None, info.wait_for_publish, timeout_s
+                )
+        client.disconnect()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), timeout_s)

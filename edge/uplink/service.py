@@ -1,0 +1,236 @@
+"""The `Uplink` component the daemon starts: outbox + link + drain + commands + telemetry.
+
+It is the control cycle's `CycleSink`: `offer` keeps one cycle record per
+`snapshot_every_s` as a site snapshot (never blocks the cycle). Its tasks are supervised
+by the daemon; `flush` on shutdown says `offline` and commits what is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from edge import __version__
+from edge.clock import Clock
+from edge.siteconf.model import SiteConfig
+from edge.supervisor import Supervisor
+from edge.uplink import availability
+from edge.uplink.alarms import Alarms
+from edge.uplink.commands import CommandProcessor, CommandRegistry, load_schema
+from edge.uplink.drain import Drain, DrainSettings
+from edge.uplink.envelope import command_name, command_topic, status_topic, utc_iso
+from edge.uplink.mqtt_adapter import LinkSettings, Message, MqttLink
+from edge.uplink.outbox import Outbox, OutboxSettings
+from edge.uplink.policy import Budget
+from edge.uplink.records import DurableRecords, buffer_stats
+from edge.uplink.telemetry import bay_rows, site_snapshot
+
+log = logging.getLogger(__name__)
+Provider = Callable[[], Any]
+AVAILABILITY_KEY = "bay_availability"
+
+
+class Uplink:
+    def __init__(
+        self,
+        config: SiteConfig,
+        clock: Clock,
+        boot_id: str,
+        *,
+        status: Provider = dict,
+        health: Provider = list,
+        set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        u, st = config.uplink, config.storage
+        self.config, self.clock, self.boot_id = config, clock, boot_id
+        self.prefix = u.topic_prefix
+        self._status, self._health, self._set_log_level = status, health, set_log_level
+        budget = int(st.buffer_budget_mb * 1e6)
+        reserve = budget // 10 if st.event_reserve_mb is None else int(st.event_reserve_mb * 1e6)
+        self.alarms = Alarms()
+        self.alarms.listen(self._alarm_event)
+        self.outbox = Outbox(
+            OutboxSettings(
+                st.state_dir / "uplink" / "outbox.db",
+                Budget(budget, reserve),
+                telemetry_ttl_s=u.telemetry_ttl_h * 3600.0,
+            ),
+            site=config.site_id,
+            boot_id=boot_id,
+            wall=clock.wall,
+            alarms=self.alarms,
+        )
+        self.link = MqttLink(self._link_settings())
+        self.drain = Drain(
+            self.outbox,
+            self.link,
+            DrainSettings(self.prefix, config.site_id, rate_msg_s=u.rate_limit_msg_s),
+            wall=clock.wall,
+        )
+        self.registry = CommandRegistry()
+        self.records = DurableRecords(self.outbox)
+        self.processor = CommandProcessor(self.registry, self.records, clock.wall)
+        self._register_builtins()
+        self.link.on_connected = self._birth
+        self.link.on_message = self._incoming
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=64)
+        self.entries: availability.Entries = {}
+        self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
+        self._cycles = 0
+        self.latest: dict[str, Any] | None = None
+
+    def _link_settings(self) -> LinkSettings:
+        u = self.config.uplink
+        return LinkSettings(
+            u.broker,
+            u.client_id,
+            mqtt_version=u.mqtt_version,
+            keepalive_s=u.keepalive_s,
+            ca_file=u.ca_file,
+            cert_file=u.cert_file,
+            key_file=u.key_file,
+            session_expiry_s=u.session_expiry_s,
+            max_inflight=u.max_inflight,
+            will_topic=status_topic(self.prefix),
+            will_payload=self._presence("offline", "connection lost"),
+            subscriptions=(command_topic(self.prefix),),
+        )
+
+    def _presence(self, state: str, reason: str = "") -> bytes:
+        body = {
+            "v": 1,
+            "site": self.config.site_id,
+            "state": state,
+            "boot_id": self.boot_id,
+            "version": __version__,
+            "config_sha256": self.config.digest,
+            "ts": utc_iso(self.clock.wall()),
+        }
+        if reason:
+            body["reason"] = reason
+        return json.dumps(body).encode()
+
+    def start(self, supervisor: Supervisor) -> None:
+        supervisor.start("uplink-outbox", self.outbox.run)
+        supervisor.start("uplink-link", self.link.run)
+        supervisor.start("uplink-drain", self.drain.run)
+        supervisor.start("uplink-commands", self._serve_commands)
+        supervisor.start("uplink-telemetry", self._telemetry)
+
+    # --- CycleSink ------------------------------------------------------------------------
+    def offer(self, record: dict[str, Any]) -> None:
+        self.latest = record
+        self._cycles += 1
+        if self._cycles % self._every == 1 or self._every == 1:
+            self.outbox.offer("telemetry/site", self._snapshot(record))
+
+    def _snapshot(self, record: dict[str, Any]) -> dict[str, Any]:
+        unavailable = availability.unavailable_bays(self.entries, self.config)
+        return site_snapshot(record, bay_rows(self.config, unavailable))
+
+    # --- tasks ----------------------------------------------------------------------------
+    async def _telemetry(self) -> None:
+        """Device health and buffer statistics, every snapshot period."""
+        await self.outbox.ready.wait()
+        await self._load_availability()
+        while True:
+            self.outbox.offer("telemetry/health", {"devices": self._health()})
+            self.outbox.offer("telemetry/buffer", await self.buffer())
+            await self.clock.sleep(max(self.config.uplink.snapshot_every_s, 1.0))
+
+    async def _load_availability(self) -> None:
+        stored = await self.records.get(AVAILABILITY_KEY)
+        self.entries = json.loads(stored) if stored else {}
+
+    def _birth(self) -> None:
+        self.link.publish(status_topic(self.prefix), self._presence("online"), retain=True)
+
+    def _incoming(self, msg: Message) -> None:
+        try:
+            self._inbox.put_nowait(msg)
+        except asyncio.QueueFull:  # not acknowledged: the broker redelivers it later
+            log.warning("command_inbox_full topic=%s", msg[1])
+
+    async def _serve_commands(self) -> None:
+        await self.outbox.ready.wait()
+        while True:
+            conn, topic, payload, mid, qos = await self._inbox.get()
+            name = command_name(self.prefix, topic)
+            await self.processor.handle(
+                name, payload, functools.partial(self.link.ack, conn, mid, qos)
+            )
+
+    # --- commands ---------------------------------------------------------------------------
+    def _register_builtins(self) -> None:
+        reg = self.registry
+        reg.register("ping", load_schema("cmd-ping.json"), self._cmd_ping)
+        reg.register("snapshot", load_schema("cmd-snapshot.json"), self._cmd_snapshot)
+        reg.register("set-log-level", load_schema("cmd-set-log-level.json"), self._cmd_log)
+        reg.register(
+            "bay-availability", load_schema("cmd-bay-availability.json"), self._cmd_availability
+        )
+
+    async def _cmd_ping(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"pong": True, "version": __version__, "boot_id": self.boot_id}
+
+    async def _cmd_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.outbox.offer("state/site", self._status())
+        self.outbox.offer(
+            "state/bay-availability", availability.state_payload(self.entries, self.config)
+        )
+        if self.latest is not None:
+            self.outbox.offer("telemetry/site", self._snapshot(self.latest))
+        return {"published": ["state/site", "state/bay-availability", "telemetry/site"]}
+
+    async def _cmd_log(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self._set_log_level is None:
+            raise ValueError("set-log-level: not available in this process")
+        return self._set_log_level(args)
+
+    async def _cmd_availability(self, args: dict[str, Any]) -> dict[str, Any]:
+        now = utc_iso(self.clock.wall())
+        entries = availability.apply_change(self.entries, self.config, args, now)
+        await self.records.put(AVAILABILITY_KEY, json.dumps(entries))
+        self.entries = entries
+        state = availability.state_payload(entries, self.config)
+        self.outbox.offer("state/bay-availability", state)
+        return state
+
+    def _alarm_event(self, name: str, active: bool, message: str) -> None:
+        self.outbox.offer("events/alarm", {"alarm": name, "active": active, "message": message})
+
+    # --- shutdown and status -------------------------------------------------------------------
+    async def flush(self) -> None:
+        """Say offline (retained), disconnect cleanly, commit what is pending."""
+        await self.link.close((status_topic(self.prefix), self._presence("offline", "shutdown")))
+        await self.outbox.flush()
+
+    async def close(self) -> None:
+        """After the tasks stopped: close the database (its thread keeps a process alive)."""
+        await self.outbox.close()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "configured": True,
+            "state": self.link.state,
+            "broker": self.link.where,
+            "last_error": self.link.last_error or None,
+            "buffer_depth": sum(self.outbox.counts.values()),
+            "alarms": dict(self.alarms.active),
+            "out_of_service": availability.unavailable_bays(self.entries, self.config),
+        }
+
+    async def buffer(self) -> dict[str, Any]:
+        stats = await buffer_stats(self.outbox)
+        rate = self.drain.send_rate()
+        depth = sum(stats["depth"].values())
+        stats["send_rate_records_s"] = round(rate, 1)
+        stats["drain_estimate_s"] = round(depth / rate, 1) if rate > 0 else None
+        stats["inflight"] = self.drain.inflight
+        stats["sent"] = {"messages": self.drain.sent_msgs, "records": self.drain.sent_records}
+        stats["refused_pubacks"] = self.drain.refused
+        return stats

@@ -1,0 +1,165 @@
+"""The MQTT API description, its schemas, the command rules and the tail's checker (pure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge.uplink.api_schemas import check_message
+from edge.uplink.cloud_tail import TailChecker
+from edge.uplink.commands import (
+    MAX_COMMAND_BYTES,
+    Command,
+    CommandRegistry,
+    Rejection,
+    decide,
+    load_schema,
+    parse,
+)
+from edge.uplink.envelope import batch_json, record_json
+from edge.uplink.policy import MsgClass
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "edge" / "uplink" / "schemas"
+
+
+def refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref" and isinstance(v, str)] + [
+            r for v in node.values() for r in refs(v)
+        ]
+    if isinstance(node, list):
+        return [r for v in node for r in refs(v)]
+    return []
+
+
+def test_asyncapi_document_refers_to_real_schemas() -> None:
+    doc = yaml.safe_load((ROOT / "docs" / "mqtt-api.yaml").read_text())
+    assert doc["asyncapi"].startswith("3.")
+    files = [r for r in refs(doc) if not r.startswith("#")]
+    assert files
+    for ref in files:
+        assert (ROOT / "docs" / ref).resolve().exists(), ref
+    for path in SCHEMAS.glob("*.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def registry() -> CommandRegistry:
+    reg = CommandRegistry()
+
+    async def nothing(args: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    for name in ("ping", "set-log-level", "bay-availability"):
+        reg.register(name, load_schema(f"cmd-{name}.json"), nothing)
+    return reg
+
+
+def test_command_parsing_rules() -> None:
+    v = registry().validators
+    ok = parse("ping", b'{"request_id": "a", "args": {}}', v)
+    assert isinstance(ok, Command)
+    assert ok.not_after is None
+    cases = {
+        b"x" * (MAX_COMMAND_BYTES + 1): "too_large",
+        b"{nope": "bad_json",
+        b"[]": "invalid",
+        b'{"request_id": 5, "args": {}}': "invalid",
+        b'{"request_id": "a"}': "invalid",
+        b'{"request_id": "a", "args": {}, "not_after": "yesterday"}': "invalid",
+        b'{"request_id": "a", "args": {}, "not_after": "2030-01-01T00:00:00"}': "invalid",
+        b'{"request_id": "a", "args": {"x": 1}}': "invalid_args",
+    }
+    for payload, code in cases.items():
+        got = parse("ping", payload, v)
+        assert isinstance(got, Rejection)
+        assert got.code == code, payload
+    unknown = parse("reboot", b'{"request_id": "r", "args": {}}', v)
+    assert isinstance(unknown, Rejection)
+    assert unknown.code == "unknown_command"
+    assert unknown.request_id == "r"
+    no_reason = parse(
+        "bay-availability", b'{"request_id": "a", "args": {"target": "B1", "available": false}}', v
+    )
+    assert isinstance(no_reason, Rejection)
+
+
+@given(st.binary(max_size=2000))
+def test_no_payload_makes_parse_raise(payload: bytes) -> None:
+    got = parse("ping", payload, registry().validators)
+    assert isinstance(got, Command | Rejection)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=30,
+    )
+)
+def test_no_json_value_makes_parse_raise(value: Any) -> None:
+    got = parse("set-log-level", json.dumps(value).encode(), registry().validators)
+    assert isinstance(got, Command | Rejection)
+
+
+def test_decide_replay_before_expiry() -> None:
+    cmd = Command("ping", "r", 100.0, {})
+    assert decide(cmd, 50.0, None) is None
+    expired = decide(cmd, 150.0, None)
+    assert expired is not None
+    assert expired.status == "expired"
+    dup = decide(cmd, 150.0, "done")
+    assert dup is not None
+    assert dup.status == "duplicate"
+
+
+def rec(stream: str, seq: int, msg_id: str | None = None) -> str:
+    return record_json(
+        site="s",
+        stream=stream,
+        seq=seq,
+        boot_id="b",
+        wall=1.8e9,
+        cls=MsgClass.EVENT,
+        payload={"alarm": "x", "active": True, "message": ""},
+        msg_id=msg_id,
+    )
+
+
+def test_tail_checker_finds_gaps_duplicates_and_reorders() -> None:
+    c = TailChecker()
+    first = rec("events/alarm", 1, "a" * 32)
+    assert [v for v, _ in c.feed_message(first.encode())] == ["ok"]
+    assert [v for v, _ in c.feed_message(first.encode())] == ["duplicate"]
+    assert [v for v, _ in c.feed_message(rec("events/alarm", 4).encode())] == ["gap:2"]
+    assert [v for v, _ in c.feed_message(rec("events/alarm", 2).encode())] == ["reorder"]
+    assert c.event_losses() == 2
+    assert c.feed_message(b"garbage") == []
+    assert c.malformed == 1
+
+
+def test_published_shapes_match_the_schemas() -> None:
+    assert check_message("p", "p/events/alarm", rec("events/alarm", 1).encode()) == []
+    tele = record_json(
+        site="s",
+        stream="telemetry/health",
+        seq=1,
+        boot_id="b",
+        wall=1.8e9,
+        cls=MsgClass.TELEMETRY,
+        payload={"devices": []},
+    )
+    assert (
+        check_message(
+            "p", "p/telemetry/health", batch_json("s", "telemetry/health", [tele]).encode()
+        )
+        == []
+    )
+    bad = json.dumps({"v": 1}).encode()
+    assert check_message("p", "p/events/alarm", bad) != []
