@@ -86,11 +86,9 @@ class ModbusDevice(DeviceBase):
                 self.unit, block.table, block.address, block.count, priority
             )
         except DeviceRejected as exc:  # it answers, but will not give these values
-            self._changed_at = None  # frozen means unchanged across good reads only
             self.degraded("refused", str(exc), [p.name for p in block.points], self._now())
             return
         except ModbusFailure as exc:
-            self._changed_at = None
             self.failed(str(exc))
             return
         at = self._clock.monotonic()
@@ -118,12 +116,11 @@ class ModbusDevice(DeviceBase):
         limit = self.profile.frozen_after_s
         if limit is None:
             return False
-        if block.period_s <= self._fastest_s:
-            key = (block.table, block.address)
-            if self._last_words.get(key) != words:
-                self._last_words[key] = words
-                self._changed_at = at
-        if self._changed_at is None:
+        if block.period_s > self._fastest_s:
+            return self.health.state == "frozen"  # only the fast blocks are judged
+        key = (block.table, block.address)
+        if self._changed_at is None or self._last_words.get(key) != words:
+            self._last_words[key] = words
             self._changed_at = at
         return at - self._changed_at >= limit
 

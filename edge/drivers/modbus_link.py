@@ -167,12 +167,17 @@ class ModbusLink:
 
     async def run(self) -> None:
         """The link's worker: one request on the medium at a time, forever."""
+        task = asyncio.current_task()
         try:
             while True:
                 _, _, request = await self._queue.get()
                 if request.future.cancelled():
                     continue
                 await self._serve(request)
+                if task is not None and task.cancelling():
+                    # CPython < 3.12: asyncio.wait_for (inside pymodbus) can swallow a cancel
+                    # that races with the reply; without this the link would never stop.
+                    raise asyncio.CancelledError
         finally:
             await self._client.close()
 
