@@ -53,39 +53,3 @@ def status_page(s: dict[str, Any]) -> str:
     lines.append(f"Warnings  {len(warnings)}" if warnings else "Warnings  none")
     lines += [f"  ! {w}" for w in warnings]
     return "\n".join(lines)
-
-
-def devices_page(d: dict[str, Any]) -> str:
-    rows = [
-        (
-            x["device"],
-            x["profile"],
-            x["link"],
-            x["unit"],
-            x["state"],
-            "-" if x["last_ok_age_s"] is None else f"{x['last_ok_age_s']:.1f}s",
-            x["polls"],
-            x["failures"],
-            x["invalid_values"],
-        )
-        for x in d["devices"]
-    ]
-    out = table(
-        ("DEVICE", "PROFILE", "LINK", "UNIT", "STATE", "LAST OK", "POLLS", "FAILS", "INVALID"), rows
-    )
-    links = [
-        (
-            x["link"],
-            x["endpoint"],
-            "yes" if x["connected"] else "no",
-            x["requests"],
-            x["reconnects"],
-            f"{100 * x['utilisation']:.1f}%",
-        )
-        for x in d["links"]
-    ]
-    return (
-        out
-        + "\n\n"
-        + table(("LINK", "ENDPOINT", "CONNECTED", "REQUESTS", "RECONNECTS", "BUSY"), links)
-    )
