@@ -126,11 +126,11 @@ class Drain:
         if self.outbox.rescan:
             self.outbox.rescan = False
             self._more |= set(await self.outbox.stream_names())
-        fresh, self.outbox.fresh = self.outbox.fresh, set()
-        self._more |= fresh
-        if fresh:  # live rows of an idle stream go ahead of queued backlog
-            await self._refill(fresh)
         while len(self._inflight) < self.link.window and not self._resync:
+            if self.outbox.fresh:  # checked per message: reads let acks refill the window
+                fresh, self.outbox.fresh = self.outbox.fresh, set()
+                self._more |= fresh
+                await self._refill(fresh)  # live rows of an idle stream overtake the backlog
             ready = {c: self._queued[c] > 0 for c in MsgClass}
             cls = pick_class(ready, self._streak)
             if cls is None:
