@@ -108,7 +108,8 @@ async def run(profile: str, hours: float, url: str, folder: Path) -> None:
         p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
         p50 = statistics.median(lat)
         print(
-            f"live event latency (accept call -> subscriber) during the drain: n={len(lat)} p50 {p50 * 1000:.0f} ms"
+            f"live event latency (accept -> subscriber) during the drain: n={len(lat)}"
+            f" p50 {p50 * 1000:.0f} ms"
             f" p99 {p99 * 1000:.0f} ms max {lat[-1] * 1000:.0f} ms (lost {len(sent) - len(lat)})"
         )
     await link.close()
