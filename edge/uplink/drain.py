@@ -91,6 +91,7 @@ class Drain:
         while True:
             await self.link.connected.wait()
             self._conn = self.link.connections
+            self._inflight.clear()  # a new connection: old mids mean nothing any more
             await self._restart_reading()
             while self.link.connected.is_set() and self.link.connections == self._conn:
                 if self._resync or self._gen != self.outbox.generation:
@@ -115,9 +116,7 @@ class Drain:
                 await self.outbox.dead_letter(row, "refused by the broker repeatedly")
         self._dead.clear()
         await self.outbox.flush()
-        self._reset()
-        if self._conn != self.link.connections or not self._resync:
-            self._inflight.clear()  # a new connection: old mids mean nothing any more
+        self._reset()  # rows still in flight stay tracked: their PUBACKs still delete them
         self._gen = self.outbox.generation
         self._resync = False
 

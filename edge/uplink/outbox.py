@@ -182,7 +182,9 @@ class Outbox:
 
     async def dead_letter(self, row: OutRow, why: str) -> None:
         async with self.lock:
-            await self.db.dead_letter(row, why)
+            moved = await self.db.dead_letter(row, why)
+        if not moved:
+            return
         self._removed([(int(row.cls), row.size)])
         self.alarms.raise_("buffer_dead_letter", f"message {row.id} refused by broker: {why}")
 
