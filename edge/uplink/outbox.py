@@ -209,8 +209,8 @@ class Outbox:
             await self._replace_file("corrupt during operation")
         try:
             async with self.lock:
+                await self._commit_pending()  # first: producers of events are waiting
                 await self._delete_acked()
-                await self._commit_pending()
                 await self._housekeep()
         except StoreCorrupt as exc:
             self._flag_corrupt(exc)

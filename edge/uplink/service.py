@@ -142,6 +142,9 @@ class Uplink:
         """Device health and buffer statistics, every snapshot period."""
         await self.outbox.ready.wait()
         await self._load_availability()
+        self.outbox.offer(  # the retained maintenance view exists from the first connect
+            "state/bay-availability", availability.state_payload(self.entries, self.config)
+        )
         while True:
             self.outbox.offer("telemetry/health", {"devices": self._health()})
             self.outbox.offer("telemetry/buffer", await self.buffer())
