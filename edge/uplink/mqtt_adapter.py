@@ -37,7 +37,7 @@ from edge.uplink.link_settings import LinkSettings, backoff_delay, parse_broker,
 log = logging.getLogger(__name__)
 __all__ = ["Ack", "LinkError", "LinkSettings", "Message", "MqttLink"]
 
-Ack = tuple[int, int, bool, str]  # connection number, mid, success, reason
+Ack = tuple[int, int, int, str]  # connection number, mid, reason code, reason name
 Message = tuple[int, str, bytes, int, int]  # connection number, topic, payload, mid, qos
 
 
@@ -252,7 +252,7 @@ class MqttLink:
             loop.call_soon_threadsafe(func, *args)
 
     def _on_puback(self, number: int, mid: int, rc: ReasonCode) -> None:
-        self._acks.append((number, mid, not rc.is_failure, str(rc)))
+        self._acks.append((number, mid, int(rc.value), str(rc)))
         if not self._ack_scheduled:  # one wake-up per burst of PUBACKs, not one per ack
             self._ack_scheduled = True
             self._from_thread(self._deliver_acks)
