@@ -84,7 +84,7 @@ async def drain(folder: Path, url: str, inflight: int, records: int) -> float:
     all_acked = asyncio.Event()
     inner = d.handle_acks
 
-    def counting(acks: list[tuple[int, int, bool, str]]) -> None:
+    def counting(acks: list[tuple[int, int, int, str]]) -> None:
         inner(acks)
         if d.sent_records >= records:
             all_acked.set()

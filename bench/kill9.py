@@ -76,12 +76,13 @@ async def run(url: str, state: Path, cycles: int) -> None:
         await asyncio.sleep(0.1)
     took = time.perf_counter() - t0
     lost = set(accepted) - tail.checker.seen
-    dups = sum(v.duplicates for v in tail.checker.streams.values())
-    received = sum(v.received for v in tail.checker.streams.values())
+    events = {s: v for s, v in tail.checker.streams.items() if s.startswith("events/")}
+    dups = sum(v.duplicates for v in events.values())
+    received = sum(v.received for v in events.values())
     gaps = tail.checker.event_losses()
     print(
         f"kill -9 cycles={cycles} in {took:.0f} s: accepted={len(accepted)} lost={len(lost)} "
-        f"received={received} duplicates={dups} event seq gaps={gaps}"
+        f"event records received={received} duplicate deliveries={dups} event seq gaps={gaps}"
     )
     await tail.link.close()
     task.cancel()

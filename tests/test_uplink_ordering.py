@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.uplink.mqtt_adapter import backoff_delay, parse_broker
+from edge.uplink.link_settings import backoff_delay, parse_broker
 from edge.uplink.ordering import Head, batch_size, bucket, pick_class, pick_stream
 from edge.uplink.policy import MsgClass
 

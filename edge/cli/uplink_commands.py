@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,7 @@ def cmd_cloud_tail(args: argparse.Namespace) -> int:
     def show(topic: str, verdict: str, record: dict[str, Any]) -> None:
         if out is not None:
             out.write(json.dumps(record) + "\n")
+            out.flush()  # a consumer reading along, or a kill, sees every record
         if args.json:
             print(json.dumps({"topic": topic, "verdict": verdict, "record": record}), flush=True)
         else:
@@ -121,11 +123,16 @@ def cmd_cloud_tail(args: argparse.Namespace) -> int:
 
 
 async def _run_tail(tail: Any, duration: float | None) -> None:
+    """Until --duration, Ctrl-C or SIGTERM; then disconnect cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(tail.link.run())
     try:
-        await asyncio.wait_for(asyncio.shield(task), duration) if duration else await task
-    except TimeoutError:
-        pass
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), duration)
     finally:
         await tail.link.close()
         task.cancel()

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 from edge.uplink.envelope import batch_json, topic
 from edge.uplink.mqtt_adapter import Ack, MqttLink
-from edge.uplink.ordering import Head, batch_size, bucket, pick_class, pick_stream
+from edge.uplink.ordering import (
+    Head,
+    batch_size,
+    bucket,
+    pick_class,
+    pick_stream,
+    refusal_backoff_s,
+    refusal_is_permanent,
+)
 from edge.uplink.outbox import Outbox
 from edge.uplink.outbox_db import OutRow
 from edge.uplink.policy import MsgClass, class_of
@@ -71,6 +79,7 @@ class Drain:
         self._failures: collections.Counter[int] = collections.Counter()
         self._dead: list[list[OutRow]] = []
         self._resync = False
+        self._pause_s = 0.0
         self._conn = 0
         self._gen = -1
         self._streak = 0
@@ -91,9 +100,13 @@ class Drain:
         while True:
             await self.link.connected.wait()
             self._conn = self.link.connections
+            self._inflight.clear()  # a new connection: old mids mean nothing any more
             await self._restart_reading()
             while self.link.connected.is_set() and self.link.connections == self._conn:
                 if self._resync or self._gen != self.outbox.generation:
+                    if self._pause_s:  # the broker refused: do not hammer it
+                        await asyncio.sleep(self._pause_s)
+                        self._pause_s = 0.0
                     await self._restart_reading()
                 await self._fill()
                 await self._wake.wait()
@@ -115,9 +128,7 @@ class Drain:
                 await self.outbox.dead_letter(row, "refused by the broker repeatedly")
         self._dead.clear()
         await self.outbox.flush()
-        self._reset()
-        if self._conn != self.link.connections or not self._resync:
-            self._inflight.clear()  # a new connection: old mids mean nothing any more
+        self._reset()  # rows still in flight stay tracked: their PUBACKs still delete them
         self._gen = self.outbox.generation
         self._resync = False
 
@@ -126,11 +137,11 @@ class Drain:
         if self.outbox.rescan:
             self.outbox.rescan = False
             self._more |= set(await self.outbox.stream_names())
-        fresh, self.outbox.fresh = self.outbox.fresh, set()
-        self._more |= fresh
-        if fresh:  # live rows of an idle stream go ahead of queued backlog
-            await self._refill(fresh)
         while len(self._inflight) < self.link.window and not self._resync:
+            if self.outbox.fresh:  # checked per message: reads let acks refill the window
+                fresh, self.outbox.fresh = self.outbox.fresh, set()
+                self._more |= fresh
+                await self._refill(fresh)  # live rows of an idle stream overtake the backlog
             ready = {c: self._queued[c] > 0 for c in MsgClass}
             cls = pick_class(ready, self._streak)
             if cls is None:
@@ -200,16 +211,16 @@ class Drain:
     def handle_acks(self, acks: list[Ack]) -> None:
         """PUBACKs from the link (on the event loop): success deletes, failure resends."""
         ok: list[int] = []
-        for conn, mid, success, reason in acks:
+        for conn, mid, code, reason in acks:
             rows = self._inflight.pop(mid, None) if conn == self._conn else None
             if rows is None:
                 continue
-            if success:
+            if code < 0x80:  # success, including 0x10 "no matching subscribers"
                 ok.extend(r.id for r in rows)
                 self.sent_msgs += 1
                 self.sent_records += len(rows)
             else:
-                self._on_refused(rows, reason)
+                self._on_refused(rows, code, reason)
         if ok:
             self.outbox.ack(ok)
         now = self._mono()
@@ -217,18 +228,20 @@ class Drain:
             self._samples.append((now, self.sent_records))
         self._wake.set()
 
-    def _on_refused(self, rows: list[OutRow], reason: str) -> None:
+    def _on_refused(self, rows: list[OutRow], code: int, reason: str) -> None:
         self.refused += 1
         first = rows[0]
         self._failures[first.id] += 1
-        if self._failures[first.id] == 1:
+        failures = self._failures[first.id]
+        if failures == 1:
             log.warning(
                 "uplink_puback_refused stream=%s id=%d reason=%s", first.stream, first.id, reason
             )
-        if self._failures[first.id] >= self.s.max_failures:
+        if refusal_is_permanent(code) and failures >= self.s.max_failures:
             del self._failures[first.id]
             self._dead.append(rows)
         self._resync = True
+        self._pause_s = max(self._pause_s, refusal_backoff_s(failures))
 
     def send_rate(self) -> float:
         """Records per second over the last ~30 s of acknowledgements."""

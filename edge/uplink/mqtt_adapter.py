@@ -24,10 +24,7 @@ import random
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -35,44 +32,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.uplink.link_settings import LinkSettings, backoff_delay, parse_broker, tls_context
+
 log = logging.getLogger(__name__)
+__all__ = ["Ack", "LinkError", "LinkSettings", "Message", "MqttLink"]
 
-Ack = tuple[int, int, bool, str]  # connection number, mid, success, reason
+Ack = tuple[int, int, int, str]  # connection number, mid, reason code, reason name
 Message = tuple[int, str, bytes, int, int]  # connection number, topic, payload, mid, qos
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    broker: str  # mqtt://host:port or mqtts://host:port
-    client_id: str
-    mqtt_version: str = "5"
-    keepalive_s: int = 30
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    session_expiry_s: int = 86_400  # commands queued while offline survive a day
-    max_inflight: int = 50
-    will_topic: str | None = None
-    will_payload: bytes = b""
-    subscriptions: tuple[str, ...] = ()
-    backoff_min_s: float = 1.0
-    backoff_max_s: float = 60.0
-    connect_timeout_s: float = 10.0
-
-
-def parse_broker(url: str) -> tuple[str, int, bool]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker {url!r}: must be mqtt://host:port or mqtts://host:port")
-    tls = parts.scheme == "mqtts"
-    return parts.hostname, parts.port or (8883 if tls else 1883), tls
-
-
-def backoff_delay(attempt: int, min_s: float, max_s: float, rnd: float) -> float:
-    """Full jitter: uniform in [min, min(max, min * 2**attempt)], so a fleet of hubs that
-    lost the same broker does not reconnect in lock-step. `rnd` is in [0, 1)."""
-    ceiling = min(max_s, min_s * float(2 ** min(attempt, 20)))
-    return min_s + (ceiling - min_s) * rnd
 
 
 class LinkError(Exception):
@@ -260,7 +226,7 @@ class MqttLink:
         )
         client.max_inflight_messages_set(max(1, s.max_inflight))
         if self.tls:
-            client.tls_set_context(self._tls_context())
+            client.tls_set_context(tls_context(s))
         if s.will_topic:
             client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
         client.on_connect = lambda c, u, flags, rc, props: self._from_thread(
@@ -275,15 +241,6 @@ class MqttLink:
         )
         return client
 
-    def _tls_context(self) -> ssl.SSLContext:
-        s = self.settings
-        # Only the configured CA is trusted (pinning); no system store when a CA is given.
-        ctx = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if s.cert_file:
-            ctx.load_cert_chain(str(s.cert_file), str(s.key_file) if s.key_file else None)
-        return ctx
-
     # --- from paho's thread ----------------------------------------------------------------
     def _from_thread(self, func: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -295,7 +252,7 @@ class MqttLink:
             loop.call_soon_threadsafe(func, *args)
 
     def _on_puback(self, number: int, mid: int, rc: ReasonCode) -> None:
-        self._acks.append((number, mid, not rc.is_failure, str(rc)))
+        self._acks.append((number, mid, int(rc.value), str(rc)))
         if not self._ack_scheduled:  # one wake-up per burst of PUBACKs, not one per ack
             self._ack_scheduled = True
             self._from_thread(self._deliver_acks)

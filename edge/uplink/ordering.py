@@ -77,3 +77,18 @@ class TokenBucket:
 def bucket(rate: float, now: float) -> TokenBucket:
     burst = max(1.0, rate)  # up to one second's worth at once
     return TokenBucket(rate, burst, burst, now)
+
+
+# PUBACK reason codes that will not change by sending the same message again: not
+# authorized, topic name invalid, packet too large, payload format invalid. Anything else
+# (quota exceeded, unspecified, implementation specific...) is retried, with backoff, for ever.
+PERMANENT_REFUSALS = frozenset({0x87, 0x90, 0x95, 0x99})
+
+
+def refusal_is_permanent(code: int) -> bool:
+    return code in PERMANENT_REFUSALS
+
+
+def refusal_backoff_s(failures: int) -> float:
+    """Pause before resending after a refusal: 1, 2, 4 ... 30 s."""
+    return float(min(30, 2 ** max(0, failures - 1)))

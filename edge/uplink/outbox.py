@@ -29,17 +29,13 @@ from edge.uplink.policy import (
     Usage,
     admits_telemetry,
     class_of,
-    events_over_budget,
-    relief_plan,
-    telemetry_excess,
-    ttl_cutoff,
     usage_change,
 )
+from edge.uplink.upkeep import Upkeep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Pending = tuple[NewRow, "asyncio.Future[None] | None"]
-BUDGET_ALARM_QUIET_S = 600.0  # the budget alarm clears after this long without relief
 
 
 class OutboxRefused(Exception):
@@ -92,8 +88,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._urgent = asyncio.Event()
         self._corrupt = False
-        self._last_ttl = 0.0
-        self._last_relief = -BUDGET_ALARM_QUIET_S
+        self.upkeep = Upkeep()
         self.fresh: set[str] = set()  # streams with rows committed since the drain last looked
         self.rescan = True  # the drain should list every stream again (open, replaced file)
 
@@ -182,8 +177,10 @@ class Outbox:
 
     async def dead_letter(self, row: OutRow, why: str) -> None:
         async with self.lock:
-            await self.db.dead_letter(row, why)
-        self._removed([(int(row.cls), row.size)])
+            moved = await self.db.dead_letter(row, why)
+        if not moved:
+            return
+        self.removed([(int(row.cls), row.size)])
         self.alarms.raise_("buffer_dead_letter", f"message {row.id} refused by broker: {why}")
 
     def _flag_corrupt(self, exc: Exception) -> None:
@@ -212,8 +209,8 @@ class Outbox:
             await self._replace_file("corrupt during operation")
         try:
             async with self.lock:
+                await self._commit_pending()  # first: producers of events are waiting
                 await self._delete_acked()
-                await self._commit_pending()
                 await self._housekeep()
         except StoreCorrupt as exc:
             self._flag_corrupt(exc)
@@ -251,7 +248,7 @@ class Outbox:
     async def _delete_acked(self) -> None:
         if self._acked:
             acked, self._acked = self._acked, []
-            self._removed(await self.db.delete(acked))
+            self.removed(await self.db.delete(acked))
 
     async def _commit_pending(self) -> None:
         batch = self._spill + self._pending
@@ -318,55 +315,21 @@ class Outbox:
         self.usage = usage_change(self.usage, ((int(r.cls), r.size) for r in rows), 1)
         self.counters["accepted"] += len(rows)
         self.fresh.update(r.stream for r in rows)
-        self._removed(gone)
+        self.removed(gone)
         self.counters["superseded"] += len(gone)
         self.committed.set()
 
-    def _removed(self, gone: list[tuple[int, int]]) -> None:
+    def removed(self, gone: list[tuple[int, int]]) -> None:
         for cls, _ in gone:
             self.counts[MsgClass(cls)] -= 1
         self.usage = usage_change(self.usage, gone, -1)
 
     async def _housekeep(self) -> None:
-        budget = self.settings.budget
-        excess = telemetry_excess(self.usage, budget)
-        if excess > 0:
-            plan = relief_plan(await self.db.oldest_telemetry(self.settings.relief_rows), excess)
-            self._removed(await self.db.delete(plan.ids))
-            self.counters["downsampled"] += len(plan.downsampled)
-            self.counters["evicted"] += len(plan.evicted)
-            if plan.ids:
-                self._last_relief = time.monotonic()
-                what = "evicted" if plan.evicted else "downsampled"
-                self.alarms.raise_("buffer_budget", f"budget reached: telemetry {what}")
-        elif time.monotonic() - self._last_relief > BUDGET_ALARM_QUIET_S:
-            self.alarms.clear("buffer_budget")  # quiet for a while: not flapping per commit
-        if events_over_budget(self.usage, budget):
-            self.alarms.raise_("buffer_events_over_budget", "events alone exceed the budget")
-        else:
-            self.alarms.clear("buffer_events_over_budget")
-        await self._expire()
-
-    async def _expire(self) -> None:
-        now = self.wall()
-        cutoff = ttl_cutoff(now, self.settings.telemetry_ttl_s)
-        if cutoff is None or now - self._last_ttl < 60.0:
-            return
-        self._last_ttl = now
-        rows = await self.db.oldest_telemetry(self.settings.relief_rows)
-        old = [r.id for r in rows if r.created < cutoff]
-        if old:
-            self._removed(await self.db.delete(old))
-            self.counters["expired"] += len(old)
+        await self.upkeep.keep_budget(self)
+        await self.upkeep.expire(self)
 
     async def _emergency_relief(self) -> bool:
-        """Disk full: free room by evicting the oldest telemetry, whatever the budget says."""
-        rows = await self.db.oldest_telemetry(self.settings.relief_rows)
-        if not rows:
-            return False
-        self._removed(await self.db.delete(r.id for r in rows))
-        self.counters["evicted"] += len(rows)
-        return True
+        return await self.upkeep.emergency_relief(self)
 
     async def _replace_file(self, why: str) -> None:
         """Quarantine the file, start a fresh one and replay what can be read from it."""

@@ -251,14 +251,22 @@ class OutboxDb:
                 out[cls] = float(row[0])
         return out
 
-    async def dead_letter(self, row: OutRow, why: str) -> None:
-        await self.db.execute("BEGIN IMMEDIATE")
-        await self.db.execute(
-            "INSERT OR REPLACE INTO dead(id, stream, body, why) VALUES (?,?,?,?)",
-            (row.id, row.stream, row.body, why),
-        )
-        await self.db.execute("DELETE FROM outbox WHERE id=?", (row.id,))
-        await self.db.execute("COMMIT")
+    async def dead_letter(self, row: OutRow, why: str) -> bool:
+        """Move a row to the dead-letter table; False if it was no longer there."""
+        try:
+            await self.db.execute("BEGIN IMMEDIATE")
+            async with self.db.execute("DELETE FROM outbox WHERE id=?", (row.id,)) as cur:
+                moved = cur.rowcount > 0
+            if moved:
+                await self.db.execute(
+                    "INSERT OR REPLACE INTO dead(id, stream, body, why) VALUES (?,?,?,?)",
+                    (row.id, row.stream, row.body, why),
+                )
+            await self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            await self._rollback()
+            raise translate(exc, "dead letter") from exc
+        return moved
 
     def file_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())

@@ -34,6 +34,17 @@ Provider = Callable[[], Any]
 AVAILABILITY_KEY = "bay_availability"
 
 
+def outbox_settings(config: SiteConfig) -> OutboxSettings:
+    st = config.storage
+    budget = int(st.buffer_budget_mb * 1e6)
+    reserve = budget // 10 if st.event_reserve_mb is None else int(st.event_reserve_mb * 1e6)
+    return OutboxSettings(
+        st.state_dir / "uplink" / "outbox.db",
+        Budget(budget, reserve),
+        telemetry_ttl_s=config.uplink.telemetry_ttl_h * 3600.0,
+    )
+
+
 class Uplink:
     def __init__(
         self,
@@ -45,20 +56,14 @@ class Uplink:
         health: Provider = list,
         set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        u, st = config.uplink, config.storage
+        u = config.uplink
         self.config, self.clock, self.boot_id = config, clock, boot_id
         self.prefix = u.topic_prefix
         self._status, self._health, self._set_log_level = status, health, set_log_level
-        budget = int(st.buffer_budget_mb * 1e6)
-        reserve = budget // 10 if st.event_reserve_mb is None else int(st.event_reserve_mb * 1e6)
         self.alarms = Alarms()
         self.alarms.listen(self._alarm_event)
         self.outbox = Outbox(
-            OutboxSettings(
-                st.state_dir / "uplink" / "outbox.db",
-                Budget(budget, reserve),
-                telemetry_ttl_s=u.telemetry_ttl_h * 3600.0,
-            ),
+            outbox_settings(config),
             site=config.site_id,
             boot_id=boot_id,
             wall=clock.wall,
@@ -137,6 +142,9 @@ class Uplink:
         """Device health and buffer statistics, every snapshot period."""
         await self.outbox.ready.wait()
         await self._load_availability()
+        self.outbox.offer(  # the retained maintenance view exists from the first connect
+            "state/bay-availability", availability.state_payload(self.entries, self.config)
+        )
         while True:
             self.outbox.offer("telemetry/health", {"devices": self._health()})
             self.outbox.offer("telemetry/buffer", await self.buffer())
