@@ -17,6 +17,7 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    find_point,
     header,
     no_unknown,
     read_profile_file,
@@ -71,10 +72,7 @@ class CanProfile:
     protocol: str = "can"
 
     def point(self, name: str) -> CanPoint:
-        for p in self.points:
-            if p.name == name:
-                return p
-        raise KeyError(f"profile {self.id}: no point {name!r}")
+        return find_point(self.id, self.points, name)
 
 
 _KEYS = HEADER_KEYS | {"dbc", "timeout_s", "command"}

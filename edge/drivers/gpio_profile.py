@@ -12,6 +12,7 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    find_point,
     header,
     no_unknown,
     read_profile_file,
@@ -54,10 +55,7 @@ class GpioProfile:
     protocol: str = "gpio"
 
     def point(self, name: str) -> GpioPoint:
-        for p in self.points:
-            if p.name == name:
-                return p
-        raise KeyError(f"profile {self.id}: no point {name!r}")
+        return find_point(self.id, self.points, name)
 
 
 _POINT_KEYS = {"pin", "direction", "active_high", "pull_up", "bounce_s", "ref"}

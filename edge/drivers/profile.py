@@ -20,6 +20,7 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    find_point,
     header,
     no_unknown,
     read_profile_file,
@@ -104,10 +105,7 @@ class Profile:
     protocol: str = "modbus"
 
     def point(self, name: str) -> Point:
-        for p in self.points:
-            if p.name == name:
-                return p
-        raise KeyError(f"profile {self.id}: no point {name!r}")
+        return find_point(self.id, self.points, name)
 
 
 _PROFILE_KEYS = HEADER_KEYS | {"max_registers_per_read", "max_gap", "defaults", "startup"}

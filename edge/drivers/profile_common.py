@@ -7,10 +7,10 @@ e.g. `janitza-umg604.toml: points.power_w.type: 'float' is not one of int16, ...
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 KINDS = ("meter", "inverter", "charger", "io")
 PROTOCOLS = ("modbus", "sunspec", "can", "gpio")
@@ -30,6 +30,22 @@ class Header:
     models: tuple[str, ...]
     datasheet: str
     source: Path
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=Named)
+
+
+def find_point(profile_id: str, points: Iterable[NamedT], name: str) -> NamedT:
+    """A profile's point by name; every profile kind looks its points up the same way."""
+    for p in points:
+        if p.name == name:
+            return p
+    raise KeyError(f"profile {profile_id}: no point {name!r}")
 
 
 def read_profile_file(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    find_point,
     header,
     no_unknown,
     read_profile_file,
@@ -67,10 +68,7 @@ class SunSpecProfile:
     protocol: str = "sunspec"
 
     def point(self, name: str) -> SunSpecPoint:
-        for p in self.points:
-            if p.name == name:
-                return p
-        raise KeyError(f"profile {self.id}: no point {name!r}")
+        return find_point(self.id, self.points, name)
 
 
 _KEYS = HEADER_KEYS | {"base_addresses", "curtailment"}
