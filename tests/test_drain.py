@@ -92,14 +92,14 @@ async def until(cond: Callable[[], bool], what: str, timeout_s: float = 30.0) ->
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def settle(link: FakeLink, box: Outbox, rounds: int = 200) -> None:
+async def settle(link: FakeLink, box: Outbox, timeout_s: float = 60.0) -> None:
     """Acknowledge everything, round after round, until the outbox is empty (bounded)."""
-    for _ in range(rounds):
+    for _ in range(int(timeout_s / 0.005)):
         link.ack_all()
         await box.flush()
-        await asyncio.sleep(0)
         if sum(box.counts.values()) == 0 and not link.unacked:
             return
+        await asyncio.sleep(0.005)
     raise AssertionError("did not drain")
 
 
