@@ -93,7 +93,8 @@ async def until(cond: Callable[[], bool], what: str, timeout_s: float = 30.0) ->
 
 
 async def settle(link: FakeLink, box: Outbox, timeout_s: float = 60.0) -> None:
-    """Acknowledge everything, round after round, until the outbox is empty (bounded)."""
+    """Acknowledge everything, round after round, until the outbox is empty (bounded in
+    time, not in rounds: after refusals the drain pauses for its backoff, up to seconds)."""
     for _ in range(int(timeout_s / 0.005)):
         link.ack_all()
         await box.flush()
