@@ -143,16 +143,20 @@ async def test_disk_full_spills_events_raises_alarm_never_drops(tmp_path: Path) 
 
 
 async def test_disk_full_evicts_telemetry_before_holding_events(tmp_path: Path) -> None:
-    s = settings(tmp_path / "o.db", max_pages=60)
+    s = settings(tmp_path / "o.db", max_pages=80)
     async with running(s) as box:
-        for i in range(300):
-            box.offer("telemetry/site", {"i": i, "pad": "z" * 300})
-        await settle(box)
-        before = box.counts[MsgClass.TELEMETRY]
-        assert before > 0
-        for i in range(20):
+        for i in range(60):  # far more telemetry than the "disk" holds, in small commits
+            for j in range(20):
+                box.offer("telemetry/site", {"i": i * 20 + j, "pad": "z" * 300})
+            await settle(box)
+        assert box.counters["evicted"] > 0, "the page cap was reached and relieved"
+        assert box.counters["dropped_disk_full"] == 0  # old telemetry made room for new
+        assert box.counts[MsgClass.TELEMETRY] > 0
+        for i in range(20):  # every event still fits: telemetry makes room
             await box.accept("events/alarm", {"i": i, "pad": "e" * 300})
         assert box.counts[MsgClass.EVENT] == 20
+        kept = [r["payload"]["i"] for r in await all_rows(box, MsgClass.TELEMETRY)]  # type: ignore[index]
+        assert kept == sorted(kept)
 
 
 async def test_garbage_file_is_quarantined_and_fresh_store_works(tmp_path: Path) -> None:
