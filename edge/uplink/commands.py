@@ -125,8 +125,33 @@ class CommandStore(Protocol):
     """What the processor needs from storage (the outbox file implements it)."""
 
     async def command_state(self, request_id: str) -> str | None: ...
-    async def record_command(self, request_id: str, name: str, state: str, result: str) -> None: ...
+    async def record_command(
+        self, request_id: str, name: str, state: str, result: str, reply: str | None = None
+    ) -> None: ...
+    async def mark_replied(self, request_id: str) -> None: ...
+    async def unreplied(self) -> list[tuple[str, str, str, str | None]]: ...
     async def accept(self, stream: str, payload: Any) -> str: ...
+
+
+def reply_body(
+    name: str,
+    request_id: str | None,
+    status: str,
+    code: str = "",
+    message: str = "",
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"request_id": request_id, "command": name, "status": status}
+    if code:
+        body["code"] = code
+    if message:
+        body["message"] = message
+    if result is not None:
+        body["result"] = result
+    return body
+
+
+INTERRUPTED = "the daemon restarted while running this command; it may or may not have taken effect"
 
 
 class CommandProcessor:
@@ -168,12 +193,20 @@ class CommandProcessor:
             parsed.request_id,
             parsed.code,
         )
-        if parsed.request_id is not None and parsed.status != "duplicate":
-            await self.store.record_command(parsed.request_id, parsed.name, parsed.status, "")
-        ack()
-        await self._reply(
+        body = reply_body(
             parsed.name, parsed.request_id, parsed.status, parsed.code, parsed.message
         )
+        if parsed.request_id is not None and parsed.status != "duplicate":
+            await self.store.record_command(
+                parsed.request_id, parsed.name, parsed.status, "", json.dumps(body)
+            )
+            ack()
+            await self._send(parsed.request_id, body)
+            return
+        # Nothing recorded to recover from: queue the reply before the ack, so a kill in
+        # between means a redelivery and a second reply, never no reply.
+        await self.store.accept("cmd-reply", body)
+        ack()
 
     async def _run(self, cmd: Command, ack: Callable[[], None]) -> None:
         await self.store.record_command(cmd.request_id, cmd.name, "received", "")
@@ -182,35 +215,50 @@ class CommandProcessor:
         try:
             result = await asyncio.wait_for(handler(cmd.args), HANDLER_TIMEOUT_S)
         except (ValueError, KeyError, TimeoutError) as exc:
-            await self.store.record_command(cmd.request_id, cmd.name, "failed", str(exc))
+            state, text = "failed", str(exc)
+            body = reply_body(cmd.name, cmd.request_id, "error", "failed", text[:200])
             self._count("error")
-            await self._reply(cmd.name, cmd.request_id, "error", "failed", str(exc)[:200])
-            return
-        await self.store.record_command(cmd.request_id, cmd.name, "done", json.dumps(result))
-        self._count("ok")
-        log.info("command_done command=%s request_id=%s", cmd.name, cmd.request_id)
-        await self._reply(cmd.name, cmd.request_id, "ok", "", "", result)
+        else:
+            state, text = "done", json.dumps(result)
+            body = reply_body(cmd.name, cmd.request_id, "ok", result=result)
+            self._count("ok")
+            log.info("command_done command=%s request_id=%s", cmd.name, cmd.request_id)
+        # The reply is recorded with the outcome first: if a kill comes before it is queued,
+        # `recover` queues it at the next start.
+        await self.store.record_command(cmd.request_id, cmd.name, state, text, json.dumps(body))
+        await self._send(cmd.request_id, body)
+
+    async def _send(self, request_id: str, body: dict[str, Any]) -> None:
+        await self.store.accept("cmd-reply", body)
+        await self.store.mark_replied(request_id)
+
+    async def recover(self) -> int:
+        """Answer what a kill interrupted, before taking new commands: every acknowledged
+        command gets its reply (a duplicate of one already queued is possible, none is lost).
+        A command killed while running is not run again (at most once): it is answered
+        `interrupted`."""
+        recovered = 0
+        for request_id, name, _state, reply in await self.store.unreplied():
+            if reply is None:
+                body = reply_body(name, request_id, "error", "interrupted", INTERRUPTED)
+                await self.store.record_command(
+                    request_id, name, "failed", "interrupted", json.dumps(body)
+                )
+            else:
+                body = json.loads(reply)
+            await self._send(request_id, body)
+            recovered += 1
+        if recovered:
+            log.warning("command_replies_recovered count=%d", recovered)
+        return recovered
 
     def _count(self, status: str) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1
 
     async def _reply(
-        self,
-        name: str,
-        request_id: str | None,
-        status: str,
-        code: str,
-        message: str,
-        result: dict[str, Any] | None = None,
+        self, name: str, request_id: str | None, status: str, code: str, message: str
     ) -> None:
-        body: dict[str, Any] = {"request_id": request_id, "command": name, "status": status}
-        if code:
-            body["code"] = code
-        if message:
-            body["message"] = message
-        if result is not None:
-            body["result"] = result
-        await self.store.accept("cmd-reply", body)
+        await self.store.accept("cmd-reply", reply_body(name, request_id, status, code, message))
 
     async def _reply_safely(
         self, name: str, request_id: str | None, status: str, code: str, message: str

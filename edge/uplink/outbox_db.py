@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS dead(id INTEGER PRIMARY KEY, stream TEXT, body TEXT, 
 CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commands(
     request_id TEXT PRIMARY KEY, name TEXT NOT NULL, received REAL NOT NULL,
-    state TEXT NOT NULL, result TEXT);
+    state TEXT NOT NULL, result TEXT, reply TEXT, replied INTEGER NOT NULL DEFAULT 0);
 """
 CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 FULL_CODES = {13}  # SQLITE_FULL
@@ -288,6 +288,17 @@ class OutboxDb:
         except sqlite3.Error as exc:
             await self._rollback()
             raise translate(exc, "durable write") from exc
+
+    async def unreplied_commands(self) -> list[tuple[str, str, str, str | None]]:
+        """Commands recorded but whose reply may not be in the outbox (a kill came between)."""
+        sql = (
+            "SELECT request_id, name, state, reply FROM commands WHERE replied=0 ORDER BY received"
+        )
+        async with self.db.execute(sql) as cur:
+            rows = await cur.fetchall()
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), None if r[3] is None else str(r[3])) for r in rows
+        ]
 
     async def command_state(self, request_id: str) -> str | None:
         sql = "SELECT state FROM commands WHERE request_id=?"

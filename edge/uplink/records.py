@@ -22,11 +22,23 @@ class DurableRecords:
         async with self.outbox.lock:
             return await self.outbox.db.command_state(request_id)
 
-    async def record_command(self, request_id: str, name: str, state: str, result: str) -> None:
-        sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?)"
-        params = (request_id, name, self.outbox.wall(), state, result)
+    async def record_command(
+        self, request_id: str, name: str, state: str, result: str, reply: str | None = None
+    ) -> None:
+        sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?,?,0)"
+        params = (request_id, name, self.outbox.wall(), state, result, reply)
         async with self.outbox.lock:
             await self.outbox.db.durable_write(sql, params)
+
+    async def mark_replied(self, request_id: str) -> None:
+        async with self.outbox.lock:
+            await self.outbox.db.durable_write(
+                "UPDATE commands SET replied=1 WHERE request_id=?", (request_id,)
+            )
+
+    async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
+        async with self.outbox.lock:
+            return await self.outbox.db.unreplied_commands()
 
     async def get(self, key: str) -> str | None:
         async with self.outbox.lock:

@@ -165,6 +165,7 @@ class Uplink:
 
     async def _serve_commands(self) -> None:
         await self.outbox.ready.wait()
+        await self.processor.recover()
         while True:
             conn, topic, payload, mid, qos = await self._inbox.get()
             name = command_name(self.prefix, topic)
