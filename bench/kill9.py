@@ -17,25 +17,7 @@ from pathlib import Path
 from bench.common import broker
 from edge.uplink.cloud_tail import Tail
 from edge.uplink.mqtt_adapter import LinkSettings
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-async def spawn(state: Path, url: str, boot: str, *extra: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hil_tests.producer",
-        "--state",
-        str(state),
-        "--broker",
-        url,
-        "--boot",
-        boot,
-        *extra,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
+from hil_tests.producer import spawn
 
 
 async def one_cycle(state: Path, url: str, n: int, rnd: random.Random, into: list[str]) -> None:

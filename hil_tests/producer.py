@@ -20,6 +20,17 @@ from edge.uplink.policy import Budget
 PREFIX = "hubs/test-hub"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def spawn(state: Path, url: str, boot: str, *extra: str) -> asyncio.subprocess.Process:
+    """Start this producer as a child process (its stdout says what it accepted)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hil_tests.producer", "--state", str(state), "--broker", url,
+        "--boot", boot, *extra, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 async def main(args: argparse.Namespace) -> int:
     settings = OutboxSettings(Path(args.state) / "outbox.db", Budget(10**9, 10**7))
     box = Outbox(settings, site="test-hub", boot_id=args.boot)

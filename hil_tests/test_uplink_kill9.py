@@ -7,34 +7,16 @@ import asyncio
 import os
 import random
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from hil_tests.broker import Broker
 from hil_tests.harness import tail, until
+from hil_tests.producer import spawn
 
 pytestmark = pytest.mark.hil
-ROOT = Path(__file__).resolve().parents[1]
 CYCLES = int(os.environ.get("EDGE_KILL9_CYCLES", "20"))
-
-
-async def spawn(state: Path, url: str, boot: str, *extra: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hil_tests.producer",
-        "--state",
-        str(state),
-        "--broker",
-        url,
-        "--boot",
-        boot,
-        *extra,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
 
 
 async def read_accepts(proc: asyncio.subprocess.Process, want: int, into: list[str]) -> None:
