@@ -17,21 +17,13 @@ from pathlib import Path
 from bench.common import broker
 from edge.uplink.cloud_tail import Tail
 from edge.uplink.mqtt_adapter import LinkSettings
-from hil_tests.producer import spawn
+from hil_tests.producer import read_accepts, spawn
 
 
 async def one_cycle(state: Path, url: str, n: int, rnd: random.Random, into: list[str]) -> None:
     proc = await spawn(state, url, f"boot-{n}")
-    assert proc.stdout is not None
-    want, got = rnd.randint(1, 300), 0
     try:
-        while got < want:
-            line = await asyncio.wait_for(proc.stdout.readline(), 60)
-            if not line:
-                break
-            if line.startswith(b"A "):
-                into.append(line[2:].strip().decode())
-                got += 1
+        await read_accepts(proc, rnd.randint(1, 300), into)
         await asyncio.sleep(rnd.uniform(0.0, 0.05))
     finally:
         if proc.returncode is None:

@@ -31,6 +31,19 @@ async def spawn(state: Path, url: str, boot: str, *extra: str) -> asyncio.subpro
     )  # fmt: skip
 
 
+async def read_accepts(proc: asyncio.subprocess.Process, want: int, into: list[str]) -> None:
+    """Collect the ids the producer printed as accepted (`A <id>`), up to `want` of them."""
+    assert proc.stdout is not None
+    got = 0
+    while got < want:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if not line:
+            break
+        if line.startswith(b"A "):
+            into.append(line[2:].strip().decode())
+            got += 1
+
+
 async def main(args: argparse.Namespace) -> int:
     settings = OutboxSettings(Path(args.state) / "outbox.db", Budget(10**9, 10**7))
     box = Outbox(settings, site="test-hub", boot_id=args.boot)

@@ -13,22 +13,10 @@ import pytest
 
 from hil_tests.broker import Broker
 from hil_tests.harness import tail, until
-from hil_tests.producer import spawn
+from hil_tests.producer import read_accepts, spawn
 
 pytestmark = pytest.mark.hil
 CYCLES = int(os.environ.get("EDGE_KILL9_CYCLES", "20"))
-
-
-async def read_accepts(proc: asyncio.subprocess.Process, want: int, into: list[str]) -> None:
-    assert proc.stdout is not None
-    got = 0
-    while got < want:
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        if not line:
-            break
-        if line.startswith(b"A "):
-            into.append(line[2:].strip().decode())
-            got += 1
 
 
 async def test_kill9_loses_nothing_accepted(broker: Broker, tmp_path: Path) -> None:

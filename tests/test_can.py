@@ -16,7 +16,7 @@ from edge.drivers.can_device import CanDevice
 from edge.drivers.can_link import CanLink
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.modbus_device import WriteFailed
+from edge.drivers.device_base import WriteFailed
 from edge.readings import Quality
 from edge.sim.can_peer import CabinetCanPeer
 from edge.sim.models import CabinetModel

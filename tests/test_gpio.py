@@ -10,9 +10,9 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from edge.drivers.catalog import shipped_catalog
+from edge.drivers.device_base import WriteFailed
 from edge.drivers.gpio_device import GpioDevice, GpioLink
 from edge.drivers.gpio_profile import GpioProfile
-from edge.drivers.modbus_device import WriteFailed
 from tests.peers import CLOCK, CapturingImage
 
 

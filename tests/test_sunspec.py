@@ -9,8 +9,7 @@ import pytest
 
 from edge.drivers import sunspec_models
 from edge.drivers.catalog import load_any_profile, shipped_catalog
-from edge.drivers.device_base import DeviceBase
-from edge.drivers.modbus_device import WriteFailed
+from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.drivers.profile_common import ProfileError
 from edge.drivers.sunspec_device import SunSpecDevice
 from edge.drivers.sunspec_profile import SunSpecProfile

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.modbus_device import ModbusDevice, WriteFailed
+from edge.drivers.device_base import WriteFailed
+from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.profile import Profile
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import CabinetModel

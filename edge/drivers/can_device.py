@@ -17,8 +17,7 @@ from edge.drivers.can_bus import CanBusError, Frame
 from edge.drivers.can_link import CanLink
 from edge.drivers.can_profile import CanPoint, CanProfile
 from edge.drivers.dbc import DbcError
-from edge.drivers.device_base import DeviceBase
-from edge.drivers.modbus_device import WriteFailed
+from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.process_image import ProcessImage
 
 log = logging.getLogger(__name__)
@@ -124,13 +123,7 @@ class CanDevice(DeviceBase):
             ) from exc
 
     def _writable(self, where: str, name: str) -> CanPoint:
-        try:
-            point = self.profile.point(name)
-        except KeyError as exc:
-            raise WriteFailed(f"{where}: no such point ({self.profile.id})") from exc
-        if not point.writable:
-            raise WriteFailed(f"{where}: point is read-only ({self.profile.id})")
-        return point
+        return self.writable_point(self.profile.point, self.profile.id, name, where)
 
     def _confirmed(self, target: CanPoint, value: float, tolerance: float) -> bool:
         got = self._latest.get(target.name)

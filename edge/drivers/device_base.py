@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from edge.clock import Clock
 from edge.drivers.codec import HasRange, plausible
@@ -13,6 +15,18 @@ from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading
 
 log = logging.getLogger("edge.drivers.device")
+
+
+class WriteFailed(Exception):
+    """A write was refused, not answered, or not confirmed by its read-back."""
+
+
+class _Writable(Protocol):
+    @property
+    def writable(self) -> bool: ...
+
+
+PointT = TypeVar("PointT", bound=_Writable)
 
 
 @dataclass(slots=True)
@@ -37,6 +51,23 @@ class DeviceBase:
         # Set by the first outcome, good or bad, so the first control cycle can wait for it.
         self.first_poll_done = asyncio.Event()
         self._previous: dict[str, float] = {}  # last valid counter values
+
+    def writable_point(
+        self,
+        lookup: Callable[[str], PointT],
+        profile_id: str,
+        name: str,
+        where: str,
+        refused: str = "read-only",
+    ) -> PointT:
+        """The profile's point to write, or WriteFailed saying why it cannot be written."""
+        try:
+            point = lookup(name)
+        except KeyError as exc:
+            raise WriteFailed(f"{where}: no such point ({profile_id})") from exc
+        if not point.writable:
+            raise WriteFailed(f"{where}: point is {refused} ({profile_id})")
+        return point
 
     def put(self, point: str, reading: Reading) -> None:
         self._image.put(self.id, point, reading)

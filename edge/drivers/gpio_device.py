@@ -9,10 +9,9 @@ import math
 from typing import Any
 
 from edge.clock import Clock
-from edge.drivers.device_base import DeviceBase
+from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.drivers.gpio_backend import GpioError, GpioPins
 from edge.drivers.gpio_profile import GpioProfile
-from edge.drivers.modbus_device import WriteFailed
 from edge.process_image import ProcessImage
 
 log = logging.getLogger(__name__)
@@ -92,12 +91,7 @@ class GpioDevice(DeviceBase):
 
     async def write_point(self, name: str, value: float) -> None:
         where = f"device {self.id}: write {name}={value:g}"
-        try:
-            point = self.profile.point(name)
-        except KeyError as exc:
-            raise WriteFailed(f"{where}: no such point ({self.profile.id})") from exc
-        if not point.writable:
-            raise WriteFailed(f"{where}: point is an input ({self.profile.id})")
+        self.writable_point(self.profile.point, self.profile.id, name, where, "an input")
         try:
             self.link.pins.set(name, bool(value))
             actual = self.link.pins.read(name)

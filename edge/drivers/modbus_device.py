@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from edge.clock import Clock
 from edge.drivers.codec import DecodeError, decode_words, encode_value
-from edge.drivers.device_base import DeviceBase
+from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.drivers.line_capacity import Transaction
 from edge.drivers.modbus_client import DeviceRejected, ModbusFailure
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
@@ -28,10 +28,6 @@ from edge.readings import Quality, Reading
 log = logging.getLogger(__name__)
 
 FRESH_PERIODS = 2.5  # a value stays fresh for this many of its poll periods (one miss allowed)
-
-
-class WriteFailed(Exception):
-    """A write was refused, not answered, or not confirmed by its read-back."""
 
 
 class ModbusDevice(DeviceBase):
@@ -138,12 +134,7 @@ class ModbusDevice(DeviceBase):
 
         Raises WriteFailed naming the device, the value and why."""
         where = f"device {self.id}: write {name}={value:g}"
-        try:
-            point = self.profile.point(name)
-        except KeyError as exc:
-            raise WriteFailed(f"{where}: no such point ({self.profile.id})") from exc
-        if not point.writable:
-            raise WriteFailed(f"{where}: point is read-only ({self.profile.id})")
+        point = self.writable_point(self.profile.point, self.profile.id, name, where)
         try:
             words = encode_value(value, point)
             await self.link.write(self.unit, point.table, point.address, words)

@@ -14,10 +14,10 @@ import math
 
 from edge.clock import Clock
 from edge.drivers import sunspec_models
-from edge.drivers.device_base import DeviceBase
+from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.drivers.line_capacity import Transaction
 from edge.drivers.modbus_client import ModbusFailure
-from edge.drivers.modbus_device import FRESH_PERIODS, WriteFailed
+from edge.drivers.modbus_device import FRESH_PERIODS
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
 from edge.drivers.profile import MAX_REGISTERS_PER_READ, Table
 from edge.drivers.sunspec_models import ModelLocation, SunSpecError
