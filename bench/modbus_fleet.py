@@ -29,7 +29,7 @@ from edge.drivers.line_capacity import Framing
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.drivers.read_plan import ReadBlock, plan_reads
 from edge.process_image import ProcessImage
 

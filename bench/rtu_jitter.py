@@ -23,7 +23,7 @@ from edge.drivers.line_capacity import Framing
 from edge.drivers.modbus_client import ModbusClient, SerialLine
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink, Served
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.process_image import ProcessImage
 
 

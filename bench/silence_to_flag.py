@@ -21,7 +21,7 @@ from edge.drivers.catalog import shipped_catalog
 from edge.drivers.modbus_client import ModbusClient, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.process_image import ProcessImage
 from edge.readings import Quality
 from edge.sim.modbus_server import SimModbusServer

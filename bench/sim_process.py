@@ -12,7 +12,7 @@ import signal
 
 from edge.clock import SystemClock
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.sim.modbus_server import SimModbusServer, SimSerialServer
 from edge.sim.models import build_model
 from edge.sim.sim_unit import Fault, SimUnit, StaticModel

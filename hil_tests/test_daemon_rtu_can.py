@@ -16,7 +16,7 @@ from edge.clock import SystemClock
 from edge.drivers.can_bus import CanBus
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.runtime import Daemon
 from edge.sim.can_peer import CabinetCanPeer
 from edge.sim.modbus_server import SimSerialServer

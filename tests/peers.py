@@ -13,7 +13,7 @@ from edge.clock import SystemClock
 from edge.drivers.catalog import load_any_profile
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading
 

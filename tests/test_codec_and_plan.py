@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from edge.drivers.catalog import load_catalog
 from edge.drivers.codec import DecodeError, decode_words, encode_value, plausible
-from edge.drivers.profile import MAX_REGISTERS_PER_READ, Point, Profile, Table
+from edge.drivers.modbus_profile import MAX_REGISTERS_PER_READ, Point, Profile, Table
 from edge.drivers.read_plan import plan_reads
 
 BASE = Point(

@@ -15,7 +15,7 @@ from edge.drivers.gpio_device import GpioDevice, GpioLink
 from edge.drivers.modbus_client import DeviceTimeout, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 from edge.drivers.sunspec_device import SunSpecDevice
 from edge.process_image import ProcessImage
 from edge.sim.modbus_server import SimModbusServer

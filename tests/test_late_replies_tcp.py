@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from edge.drivers.modbus_device import ModbusDevice
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.sim_unit import Fault, SimUnit, StaticModel
 from tests.peers import CLOCK, CapturingImage, running, tcp_link, write_profile

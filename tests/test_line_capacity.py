@@ -16,7 +16,7 @@ from edge.drivers.line_capacity import (
     transaction_s,
     utilisation,
 )
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 from edge.siteconf import load_site_with_warnings
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.drivers.catalog import load_any_profile, load_catalog
-from edge.drivers.profile import Profile, Table
+from edge.drivers.modbus_profile import Profile, Table
 from edge.drivers.profile_common import ProfileError
 from edge.drivers.read_plan import plan_reads
 

@@ -14,7 +14,7 @@ import pytest
 
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.codec import decode_words, plausible
-from edge.drivers.profile import Profile, Table
+from edge.drivers.modbus_profile import Profile, Table
 from edge.drivers.read_plan import plan_reads
 
 H, IN, C, D = Table.HOLDING, Table.INPUT, Table.COIL, Table.DISCRETE

@@ -9,7 +9,7 @@ import pytest
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.device_base import WriteFailed
 from edge.drivers.modbus_device import ModbusDevice
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import CabinetModel
 from edge.sim.sim_unit import Fault, SimUnit, StaticModel

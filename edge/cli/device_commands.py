@@ -22,7 +22,7 @@ from edge.drivers.codec import DecodeError, decode_words, plausible
 from edge.drivers.line_capacity import Framing
 from edge.drivers.modbus_client import ModbusClient, ModbusFailure, SerialLine, TcpEndpoint
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Profile, Table
+from edge.drivers.modbus_profile import Profile, Table
 from edge.drivers.read_plan import plan_reads
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.drivers.sunspec_scan import NotSunSpec, read_model, scan

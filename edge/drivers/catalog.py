@@ -11,7 +11,7 @@ from typing import Any
 from edge.drivers.can_profile import CanProfile, load_can_profile
 from edge.drivers.gpio_profile import GpioProfile, load_gpio_profile
 from edge.drivers.line_plan import planned_reads
-from edge.drivers.profile import Profile, load_profile
+from edge.drivers.modbus_profile import Profile, load_profile
 from edge.drivers.profile_common import ProfileError, read_profile_file
 from edge.drivers.read_plan import plan_reads
 from edge.drivers.sunspec_profile import SunSpecProfile, load_sunspec_profile

@@ -6,7 +6,7 @@ import math
 import struct
 from typing import Protocol
 
-from edge.drivers.profile import Point
+from edge.drivers.modbus_profile import Point
 
 _FORMATS = {
     "int16": "h",

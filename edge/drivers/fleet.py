@@ -25,7 +25,7 @@ from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_link import ModbusLink
-from edge.drivers.profile import Profile
+from edge.drivers.modbus_profile import Profile
 from edge.drivers.sunspec_device import SunSpecDevice
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage

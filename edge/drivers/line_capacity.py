@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 
 # Device turnaround assumed in planning: the optimistic end of what meters need (5-50 ms).
 DEFAULT_TURNAROUND_S = 0.005

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from edge.drivers.line_capacity import Framing, Transaction, utilisation
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 from edge.drivers.read_plan import ReadBlock
 
 Warn = Callable[[tuple[str | int, ...], str], None]

@@ -17,7 +17,7 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 
 log = logging.getLogger(__name__)
 # pymodbus logs an ERROR for every unanswered request; the link reports device trouble as

@@ -20,7 +20,7 @@ from edge.drivers.device_base import DeviceBase, WriteFailed
 from edge.drivers.line_capacity import Transaction
 from edge.drivers.modbus_client import DeviceRejected, ModbusFailure
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
-from edge.drivers.profile import Point, Profile, Table
+from edge.drivers.modbus_profile import Point, Profile, Table
 from edge.drivers.read_plan import ReadBlock, plan_reads
 from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading

@@ -35,7 +35,7 @@ from edge.drivers.modbus_client import (
     ModbusFailure,
     TcpEndpoint,
 )
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 
 log = logging.getLogger(__name__)
 

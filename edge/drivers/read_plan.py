@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from edge.drivers.profile import Point, Profile, Table
+from edge.drivers.modbus_profile import Point, Profile, Table
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from edge.drivers.line_capacity import Transaction
 from edge.drivers.modbus_client import ModbusFailure
 from edge.drivers.modbus_device import FRESH_PERIODS
 from edge.drivers.modbus_link import PRIORITY_BACKGROUND, PRIORITY_CONTROL, ModbusLink
-from edge.drivers.profile import MAX_REGISTERS_PER_READ, Table
+from edge.drivers.modbus_profile import MAX_REGISTERS_PER_READ, Table
 from edge.drivers.sunspec_models import ModelLocation, SunSpecError
 from edge.drivers.sunspec_profile import CURTAILMENT_MODELS, Source, SunSpecProfile
 from edge.drivers.sunspec_scan import NotSunSpec, read_model, scan

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from edge.drivers.modbus_client import DeviceRejected
-from edge.drivers.profile import MAX_REGISTERS_PER_READ
+from edge.drivers.modbus_profile import MAX_REGISTERS_PER_READ
 from edge.drivers.sunspec_models import BASE_ADDRESSES, END_MODEL, SUNS, ModelLocation
 
 ReadRegisters = Callable[[int, int], Awaitable[list[int]]]

@@ -24,7 +24,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge.clock import Clock
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 from edge.sim.sim_unit import Fault, ServedUnit, SimUnit
 
 __all__ = ["Fault", "SimModbusServer", "SimSerialServer", "SimUnit"]

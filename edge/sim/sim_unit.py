@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge.drivers.codec import DecodeError, decode_words, encode_value
-from edge.drivers.profile import Point, Profile, Table
+from edge.drivers.modbus_profile import Point, Profile, Table
 
 
 class Model(Protocol):

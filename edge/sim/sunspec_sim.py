@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from edge.drivers import sunspec_models as sm
-from edge.drivers.profile import Table
+from edge.drivers.modbus_profile import Table
 from edge.sim.physics import EnergyCounter
 from edge.sim.sim_unit import Fault
 

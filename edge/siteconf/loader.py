@@ -35,7 +35,7 @@ from edge.siteconf.model import (
     PointRef,
     SiteConfig,
     Storage,
-    Uplink,
+    UplinkConfig,
     frozen_mapping,
 )
 from edge.siteconf.schema import SITE_SCHEMA
@@ -188,7 +188,9 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
         name=site["name"],
         timezone=site.get("timezone", "UTC"),
         control=Control(
-            period_s=period, stale_after_s=float(control.get("stale_after_s", 3 * period))
+            period_s=period,
+            stale_after_s=float(control.get("stale_after_s", 3 * period)),
+            lost_after_s=float(control.get("lost_after_s", 10.0)),
         ),
         plots=tuple(Plot(p["id"], p.get("name", p["id"])) for p in data.get("plots", [])),
         limits=tuple(_limit(n) for n in data["limits"]),
@@ -207,7 +209,7 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
             for b in data.get("bays", [])
         ),
         gates=tuple(_gate(g) for g in data.get("gates", [])),
-        uplink=Uplink(
+        uplink=UplinkConfig(
             enabled=bool(uplink.get("enabled", "broker" in uplink)),
             broker=uplink.get("broker", ""),
             client_id=uplink.get("client_id", f"edge-{site['id']}"),

@@ -131,7 +131,7 @@ class GateLane:
 
 
 @dataclass(frozen=True, slots=True)
-class Uplink:
+class UplinkConfig:
     enabled: bool
     broker: str
     client_id: str
@@ -159,7 +159,8 @@ class Storage:
 @dataclass(frozen=True, slots=True)
 class Control:
     period_s: float
-    stale_after_s: float
+    stale_after_s: float  # a value older than this (since its last good read) is stale
+    lost_after_s: float = 10.0  # ... and older than this is lost: fallback, not hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,7 @@ class SiteConfig:
     chargers: tuple[Charger, ...]
     bays: tuple[Bay, ...]
     gates: tuple[GateLane, ...]
-    uplink: Uplink
+    uplink: UplinkConfig
     storage: Storage
     logging: Logging
 

@@ -42,6 +42,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
             {
                 "period_s": {"type": "number", "minimum": 0.05, "maximum": 60},
                 "stale_after_s": SECONDS,
+                "lost_after_s": SECONDS,
             },
         ),
         "plots": _array_of(_table(["id"], {"id": ID, "name": {"type": "string"}})),
