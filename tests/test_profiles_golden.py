@@ -1,19 +1,22 @@
 """Every shipped profile decodes raw register words laid out as its datasheet specifies.
 
-The words are literals worked out from each datasheet's encoding (IEEE 754 float32/float64
-high word first, INT32 low word first for Carlo Gavazzi, scaled integers), never produced by
-our own encoder, so a wrong address, type, word order or scale in a profile fails here.
+The words, their addresses and the expected values are literals worked out from each
+datasheet's encoding (IEEE 754 float32/float64 high word first, INT32 low word first for
+Carlo Gavazzi, scaled integers), never produced by our own encoder nor read from the profile
+under test, so a wrong address, type, word order or scale in a profile fails here. Every point
+of every shipped profile must have its golden case: a point whose registers have no golden
+words is an error, never a 0. Sources per device: docs/sources.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.codec import decode_words, plausible
+from edge.drivers.codec import decode_words, encode_value, plausible
 from edge.drivers.modbus_profile import Profile, Table
 from edge.drivers.read_plan import plan_reads
 
@@ -23,7 +26,10 @@ H, IN, C, D = Table.HOLDING, Table.INPUT, Table.COIL, Table.DISCRETE
 @dataclass(frozen=True)
 class Golden:
     words: Mapping[tuple[Table, int], tuple[int, ...]]  # (table, first address) -> raw words
-    expect: Mapping[str, float]  # point -> engineering value
+    expect: Mapping[str, float]  # polled point -> engineering value
+    # written point -> (table, first address, engineering value, raw words the device takes)
+    writes: Mapping[str, tuple[Table, int, float, tuple[int, ...]]] = field(default_factory=dict)
+    labels: Mapping[str, Mapping[int, str]] = field(default_factory=dict)  # point -> code table
 
 
 GOLDEN: dict[str, Golden] = {
@@ -196,6 +202,20 @@ GOLDEN: dict[str, Golden] = {
             "frequency_hz": 50.02,
             "status": 3.0,
         },
+        # The protocol's status table is written in hex (0x1004 grid overvoltage, ...).
+        labels={
+            "status": {
+                0x0000: "waiting",
+                0x0001: "open-loop",
+                0x0002: "soft-start",
+                0x0003: "generating",
+                0x1004: "grid-overvoltage",
+                0x1010: "grid-undervoltage",
+                0x1012: "grid-overfrequency",
+                0x1013: "grid-underfrequency",
+                0x1015: "no-grid",
+            }
+        },
     ),
     "wago-750-352-dio": Golden(
         words={
@@ -220,29 +240,54 @@ GOLDEN: dict[str, Golden] = {
             "watchdog_fc_mask": 65535.0,
             "watchdog_status": 1.0,
         },
+        writes={
+            "output_1": (C, 0x0000, 1.0, (1,)),
+            "output_2": (C, 0x0001, 0.0, (0,)),
+            "watchdog_time_s": (H, 0x1000, 5.0, (0x0032,)),  # 50 x 100 ms
+            "watchdog_fc_mask": (H, 0x1001, 65535.0, (0xFFFF,)),
+        },
+        labels={"watchdog_status": {0: "inactive", 1: "running", 2: "expired"}},
     ),
     "alpitronic-hyc": Golden(
+        # Connector n's block is at 100*n in both tables (load management manual v2.5; evcc
+        # charger/alpitronic.go `connector*100 + reg`; OpenEMS Connector SLOT_0(100)).
         words={
-            (IN, 4): (0x0002, 0xBF20),  # 180000 W
-            (IN, 100): (0x0003,),  # charging
-            (IN, 101): (0x0001, 0x38B2),  # 80050 -> 800.50 V
-            (IN, 103): (0x57E4,),  # 22500 -> 225.00 A
-            (IN, 104): (0x0002, 0xBF90),  # 180112 W
-            (IN, 107): (0x0D80,),  # 3456 -> 34.56 kWh
-            (IN, 108): (0x186A,),  # 6250 -> 62.50 %
-            (IN, 110): (0x0005, 0x5730),  # 350000 W
-            (H, 0): (0x0003, 0x0D40),  # 200000 W limit
+            (IN, 100): (0x0003,),  # x00 state: charging
+            (IN, 101): (0x0001, 0x38B2),  # x01-x02 U32 80050 -> 800.50 V
+            (IN, 103): (0x57E4,),  # x03 U16 22500 -> 225.00 A
+            (IN, 104): (0x0002, 0xBF90),  # x04-x05 U32 180112 W
+            (IN, 107): (0x0D80,),  # x07 U16 3456 -> 34.56 kWh
+            (IN, 108): (0x199E,),  # x08 U16 6558 -> 65.58 %
+            (IN, 110): (0x0005, 0x5730),  # x10-x11 U32 350000 W
+            (H, 100): (0x0003, 0x0D40),  # HR x00-x01 U32 200000 W limit, high word first
         },
         expect={
-            "station_power_w": 180_000.0,
             "status": 3.0,
             "voltage_v": 800.5,
             "current_a": 225.0,
             "power_w": 180_112.0,
             "session_energy_wh": 34_560.0,
-            "ev_soc_pct": 62.5,
+            "ev_soc_pct": 65.58,
             "ev_max_power_w": 350_000.0,
             "power_setpoint_w": 200_000.0,
+        },
+        # evcc's alpitronic_test.go: 138000 W written with FC16 at HR 100 as {0x0002, 0x1B10}.
+        writes={"power_setpoint_w": (H, 100, 138_000.0, (0x0002, 0x1B10))},
+        labels={
+            "status": {
+                0: "available",
+                1: "preparing-tag-id-ready",
+                2: "preparing-ev-ready",
+                3: "charging",
+                4: "suspended-ev",
+                5: "suspended-evse",
+                6: "finishing",
+                7: "reserved",
+                8: "unavailable",
+                9: "unavailable-fw-update",
+                10: "faulted",
+                11: "unavailable-connection-object",
+            }
         },
     ),
     "edgehub-dc-cabinet": Golden(
@@ -262,6 +307,21 @@ GOLDEN: dict[str, Golden] = {
             "fallback_power_w": 50_000.0,
             "watchdog_s": 30.0,
         },
+        writes={
+            "power_setpoint_w": (H, 10, 150_000.0, (0x0002, 0x49F0)),
+            "fallback_power_w": (H, 12, 50_000.0, (0x0000, 0xC350)),
+            "watchdog_s": (H, 14, 30.0, (0x001E,)),
+        },
+        labels={
+            "status": {
+                0: "off",
+                1: "ready",
+                2: "charging",
+                3: "derated",
+                4: "fault",
+                5: "fallback",
+            }
+        },
     ),
 }
 
@@ -270,18 +330,36 @@ def modbus_profiles() -> list[Profile]:
     return [p for p in shipped_catalog().values() if isinstance(p, Profile)]
 
 
+class MissingWords(AssertionError):
+    pass
+
+
 def decode_image(profile: Profile, golden: Golden) -> dict[str, float]:
-    """Read the image the way the driver does: planned blocks, sliced per point, decoded."""
+    """Read the image the way the driver does: planned blocks, sliced per point, decoded.
+
+    A register a point needs that has no golden word is an error; registers the plan reads
+    through between points (gaps) are filled with a marker no point may decode.
+    """
     image: dict[tuple[Table, int], int] = {}
     for (table, start), words in golden.words.items():
         for i, word in enumerate(words):
             image[(table, start + i)] = word
     values = {}
     for block in plan_reads(profile):
-        words = [image.get((block.table, block.address + i), 0) for i in range(block.count)]
+        words = [image.get((block.table, block.address + i), -1) for i in range(block.count)]
         for point in block.points:
-            values[point.name] = decode_words(block.slice_for(point, words), point)
+            sliced = block.slice_for(point, words)
+            if -1 in sliced:
+                raise MissingWords(
+                    f"{profile.id}: {point.name} reads {point.table.value} {point.address}"
+                    f"..{point.address + point.words - 1}, which has no golden words"
+                )
+            values[point.name] = decode_words(sliced, point)
     return values
+
+
+def used_words(profile: Profile) -> set[tuple[Table, int]]:
+    return {(p.table, p.address + i) for p in profile.points if p.polled for i in range(p.words)}
 
 
 def test_every_shipped_modbus_profile_has_a_golden_case() -> None:
@@ -293,12 +371,48 @@ def test_profile_decodes_its_datasheet_words(profile_id: str) -> None:
     profile = shipped_catalog()[profile_id]
     assert isinstance(profile, Profile)
     golden = GOLDEN[profile_id]
-    values = decode_image(profile, golden)
     polled = {p.name for p in profile.points if p.polled}
-    assert set(values) == polled, "the golden case must cover every polled point"
+    assert set(golden.expect) == polled, "every polled point needs a golden expectation"
+    values = decode_image(profile, golden)
     for name, expected in golden.expect.items():
         assert values[name] == pytest.approx(expected, rel=1e-6), name
         assert plausible(values[name], profile.point(name), None) is None, name
+    stray = {
+        (table, start + i)
+        for (table, start), words in golden.words.items()
+        for i in range(len(words))
+    } - used_words(profile)
+    assert not stray, f"golden words no point reads (wrong address in the profile?): {stray}"
+
+
+@pytest.mark.parametrize("profile_id", sorted(GOLDEN))
+def test_profile_writes_where_and_what_the_datasheet_says(profile_id: str) -> None:
+    profile = shipped_catalog()[profile_id]
+    assert isinstance(profile, Profile)
+    golden = GOLDEN[profile_id]
+    assert set(golden.writes) == {p.name for p in profile.points if p.writable}
+    for name, (table, address, value, words) in golden.writes.items():
+        point = profile.point(name)
+        assert (point.table, point.address) == (table, address), name
+        assert tuple(encode_value(value, point)) == words, name
+
+
+@pytest.mark.parametrize("profile_id", sorted(GOLDEN))
+def test_status_codes_match_the_datasheet_table(profile_id: str) -> None:
+    profile = shipped_catalog()[profile_id]
+    assert isinstance(profile, Profile)
+    labelled = {p.name: dict(p.labels) for p in profile.points if p.labels}
+    assert labelled == {name: dict(table) for name, table in GOLDEN[profile_id].labels.items()}
+
+
+def test_a_point_without_golden_words_is_an_error() -> None:
+    """The guard above: dropping one point's words must fail, not decode zeros."""
+    profile = shipped_catalog()["alpitronic-hyc"]
+    assert isinstance(profile, Profile)
+    golden = GOLDEN["alpitronic-hyc"]
+    words = {k: v for k, v in golden.words.items() if k != (IN, 108)}
+    with pytest.raises(MissingWords, match=r"ev_soc_pct reads input 108\.\.108"):
+        decode_image(profile, Golden(words=words, expect=golden.expect))
 
 
 @pytest.mark.parametrize("profile_id", sorted(GOLDEN))
