@@ -4,7 +4,7 @@ Profiles:
 - `daemon`: what this daemon publishes today: a site snapshot (30 bays) and device health
   every 10 s, buffer stats every 10 s; events: meter data per bay per minute, 2 per session
   (300 sessions), gate audit (600).
-- `dense`: the research note's sizing, 50 telemetry records/s (30 bays + 20 devices at 1 Hz,
+- `dense`: the hub sizing in docs/sources.md, 50 telemetry records/s (30 bays + 20 devices at 1 Hz,
   about 4.3 M records a day), same events.
 The backlog is written while "offline", then one drain runs to empty while a live event
 (`events/alarm`) is accepted every 50 ms and timed to its arrival at a subscriber.

@@ -5,7 +5,7 @@ client CPU per poll cycle.
 
     python -m bench.modbus_fleet [--rtu] [--units 20] [--seconds 3] [--rounds 3] [--static]
 
-The simulator runs in its own process (the 2 cores are shared, as in limits.md). ptys ignore
+The simulator runs in its own process (the 2 cores are shared, as in docs/sources.md). ptys ignore
 baud rates: the RTU figures are software overhead, not what a real line carries.
 """
 

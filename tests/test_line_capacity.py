@@ -39,7 +39,7 @@ def test_character_framing() -> None:
 @pytest.mark.parametrize(
     ("baud", "registers", "ceiling"),
     [
-        # limits.md, "real RS-485 ceiling, 8N1": (8 + 5 + 2N) chars + 2 x 3.5 chars.
+        # docs/sources.md, "RS-485 ceilings": (8 + 5 + 2N) chars + 2 x 3.5 chars.
         (9600, 2, 40.0),  # 24 chars x 10 bit / 9600 = 25 ms
         (9600, 10, 24.0),  # 40 chars -> 41.7 ms
         (115200, 2, 201.0),  # 17 chars x 86.8 us + 2 x 1.75 ms = 4.98 ms
