@@ -10,13 +10,14 @@ words is an error, never a 0. Sources per device: docs/sources.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
 
 from edge.drivers.catalog import shipped_catalog
-from edge.drivers.codec import decode_words, encode_value, plausible
+from edge.drivers.codec import DecodeError, decode_words, encode_value, plausible
 from edge.drivers.modbus_profile import Profile, Table
 from edge.drivers.read_plan import plan_reads
 
@@ -348,13 +349,17 @@ def decode_image(profile: Profile, golden: Golden) -> dict[str, float]:
     for block in plan_reads(profile):
         words = [image.get((block.table, block.address + i), -1) for i in range(block.count)]
         for point in block.points:
-            sliced = block.slice_for(point, words)
-            if -1 in sliced:
+            if -1 in block.slice_for(point, words):
                 raise MissingWords(
                     f"{profile.id}: {point.name} reads {point.table.value} {point.address}"
                     f"..{point.address + point.words - 1}, which has no golden words"
                 )
-            values[point.name] = decode_words(sliced, point)
+        gap_free = [0 if w == -1 else w for w in words]  # gaps: read through, never decoded
+        for point, value in block.decoder.decode(gap_free):  # the driver's path
+            assert value == decode_words(block.slice_for(point, words), point) or (
+                math.isnan(value)
+            ), point.name
+            values[point.name] = value
     return values
 
 
@@ -403,6 +408,14 @@ def test_status_codes_match_the_datasheet_table(profile_id: str) -> None:
     assert isinstance(profile, Profile)
     labelled = {p.name: dict(p.labels) for p in profile.points if p.labels}
     assert labelled == {name: dict(table) for name, table in GOLDEN[profile_id].labels.items()}
+
+
+def test_the_block_decoder_refuses_a_short_block() -> None:
+    profile = shipped_catalog()["eastron-sdm630"]
+    assert isinstance(profile, Profile)
+    block = plan_reads(profile)[0]
+    with pytest.raises(DecodeError, match="expected"):
+        block.decoder.decode([0] * (block.count - 1))
 
 
 def test_a_point_without_golden_words_is_an_error() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from typing import Protocol
 
 from edge.drivers.modbus_profile import Point
@@ -20,11 +21,14 @@ _FORMATS = {
 }
 
 
+_STRUCTS = {name: struct.Struct(">" + fmt) for name, fmt in _FORMATS.items()}
+
+
 class DecodeError(ValueError):
     pass
 
 
-def decode_words(words: list[int] | tuple[int, ...], point: Point) -> float:
+def decode_words(words: Sequence[int], point: Point) -> float:
     """Decode the point's registers (already cut to its length) into its engineering value.
 
     Raises DecodeError for a wrong word count; returns NaN as NaN (the caller marks it invalid).
@@ -35,10 +39,61 @@ def decode_words(words: list[int] | tuple[int, ...], point: Point) -> float:
         return float(bool(words[0])) * point.scale + point.offset
     if len(words) != point.words:
         raise DecodeError(f"{point.name}: expected {point.words} registers, got {len(words)}")
-    ordered = list(words) if point.word_order == "big" else list(reversed(words))
-    raw = struct.pack(f">{len(ordered)}H", *(w & 0xFFFF for w in ordered))
-    (value,) = struct.unpack(">" + _FORMATS[point.type], raw)
+    raw = struct.pack(f">{len(words)}H", *(w & 0xFFFF for w in words))
+    if point.word_order != "big":
+        raw = _swap_words(raw)
+    (value,) = _STRUCTS[point.type].unpack(raw)
     return float(value) * point.scale + point.offset
+
+
+def _swap_words(raw: bytes) -> bytes:
+    """Low word first -> high word first (the bytes within a word stay big-endian)."""
+    return b"".join(raw[i : i + 2] for i in range(len(raw) - 2, -1, -2))
+
+
+class BlockDecoder:
+    """Every point of one read block decoded in one pass, the driver's hot path.
+
+    The layout is worked out once per block: the block's words are packed once and each point
+    is unpacked at its offset with a precompiled struct, instead of slicing, re-packing and
+    looking its type up per point and per read. Gives the same values as `decode_words`.
+    """
+
+    __slots__ = ("_count", "_fields", "_pack")
+
+    def __init__(self, address: int, count: int, points: Sequence[Point]) -> None:
+        self._count = count
+        self._pack = struct.Struct(f">{count}H").pack
+        # (point, byte offset, byte length, struct or None for a bit, low word first?)
+        self._fields = tuple(
+            (
+                p,
+                2 * (p.address - address),
+                2 * p.words,
+                None if p.type == "bool" else _STRUCTS[p.type],
+                p.word_order != "big",
+            )
+            for p in points
+        )
+
+    def decode(self, words: Sequence[int]) -> list[tuple[Point, float]]:
+        """(point, engineering value) for each point; DecodeError if the block is short."""
+        if len(words) != self._count:
+            raise DecodeError(f"block: expected {self._count} registers, got {len(words)}")
+        try:
+            raw = self._pack(*words)
+        except struct.error:  # a value outside 0..0xFFFF: keep its low 16 bits, as one word
+            raw = self._pack(*(w & 0xFFFF for w in words))
+        out = []
+        for point, at, size, fmt, swap in self._fields:
+            if fmt is None:
+                value = float(bool(words[at // 2]))
+            elif swap:
+                value = float(fmt.unpack(_swap_words(raw[at : at + size]))[0])
+            else:
+                value = float(fmt.unpack_from(raw, at)[0])
+            out.append((point, value * point.scale + point.offset))
+        return out
 
 
 def encode_value(value: float, point: Point) -> list[int]:

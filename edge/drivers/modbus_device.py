@@ -94,11 +94,7 @@ class ModbusDevice(DeviceBase):
                 "frozen", f"registers unchanged for {self.profile.frozen_after_s:g} s", names, at
             )
             return
-        for point in block.points:
-            reading = self._reading(
-                point, block.slice_for(point, words), at, FRESH_PERIODS * block.period_s
-            )
-            self.put(point.name, reading)
+        self._put_values(block, words, at)
         if self.recovered(at) and self.startup:
             self._startup_due = True
         if self._startup_due:
@@ -120,14 +116,19 @@ class ModbusDevice(DeviceBase):
             self._changed_at = at
         return at - self._changed_at >= limit
 
-    def _reading(self, point: Point, words: list[int], at: float, fresh_for_s: float) -> Reading:
+    def _put_values(self, block: ReadBlock, words: list[int], at: float) -> None:
+        """Decode the block once and put each point's reading, with its quality."""
+        fresh_for_s = FRESH_PERIODS * block.period_s
         try:
-            value = decode_words(words, point)
+            values = block.decoder.decode(words)
         except DecodeError as exc:
-            self.health.invalid_values += 1
-            log.debug("decode_failed device=%s point=%s error=%s", self.id, point.name, exc)
-            return Reading(None, point.unit, Quality.INVALID, at)
-        return self.judge(point.name, value, point.unit, point, at, fresh_for_s)
+            self.health.invalid_values += len(block.points)
+            log.debug("decode_failed device=%s block=%s error=%s", self.id, block.address, exc)
+            for point in block.points:
+                self.put(point.name, Reading(None, point.unit, Quality.INVALID, at))
+            return
+        for point, value in values:
+            self.put(point.name, self.judge(point.name, value, point.unit, point, at, fresh_for_s))
 
     async def write_point(self, name: str, value: float) -> None:
         """Write one point and, where the profile allows, confirm it by reading it back.

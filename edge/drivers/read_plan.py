@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from edge.drivers.codec import BlockDecoder
 from edge.drivers.modbus_profile import Point, Profile, Table
 
 
@@ -15,6 +16,8 @@ class ReadBlock:
     count: int
     period_s: float
     points: tuple[Point, ...]
+    # Decodes every point of the block from one read's words (worked out once, per plan).
+    decoder: BlockDecoder = field(compare=False, repr=False)
 
     def slice_for(self, point: Point, words: list[int]) -> list[int]:
         start = point.address - self.address
@@ -58,4 +61,5 @@ def plan_reads(profile: Profile, period_override_s: float | None = None) -> tupl
 def _block(table: Table, period: float, points: list[Point]) -> ReadBlock:
     start = points[0].address
     end = max(p.address + p.words for p in points)
-    return ReadBlock(table, start, end - start, period, tuple(points))
+    count = end - start
+    return ReadBlock(table, start, count, period, tuple(points), BlockDecoder(start, count, points))
