@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,11 @@ _ids = itertools.count(1)
 
 class DaemonUnreachable(Exception):
     pass
+
+
+class DaemonBusy(DaemonUnreachable):
+    """The daemon runs but takes no more clients now (its queue of connections is full, or
+    it answered `busy`). A DaemonUnreachable, so callers that retry on one retry on both."""
 
 
 class ApiError(Exception):
@@ -38,13 +44,25 @@ class LocalApiClient:
 
     def _connect(self) -> socket.socket:
         if self._sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(self._timeout_s)
-            try:
-                sock.connect(str(self.path))
-            except OSError as exc:
-                sock.close()
-                raise DaemonUnreachable(f"no daemon at {self.path}: {exc.strerror or exc}") from exc
+            deadline = time.monotonic() + self._timeout_s
+            while True:  # bounded by the deadline: a full accept queue may drain soon
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(self._timeout_s)
+                try:
+                    sock.connect(str(self.path))
+                    break
+                except (BlockingIOError, TimeoutError) as exc:
+                    sock.close()
+                    if time.monotonic() >= deadline:
+                        raise DaemonBusy(
+                            f"daemon at {self.path} is busy (too many connections)"
+                        ) from exc
+                    time.sleep(0.05)
+                except OSError as exc:
+                    sock.close()
+                    raise DaemonUnreachable(
+                        f"no daemon at {self.path}: {exc.strerror or exc}"
+                    ) from exc
             self._sock = sock
         return self._sock
 
@@ -66,6 +84,9 @@ class LocalApiClient:
         data = json.loads(reply)
         if not data.get("ok"):
             err = data.get("error", {})
+            if err.get("code") == "busy":
+                self.close()  # the daemon closes a refused connection
+                raise DaemonBusy(f"daemon at {self.path} is busy: {err.get('message')}")
             raise ApiError(str(err.get("code", "error")), str(err.get("message", "request failed")))
         return data.get("result")
 
