@@ -274,7 +274,7 @@ async def test_busy_reply_raises_daemon_busy(server: LocalApiServer) -> None:
 
     def ask() -> None:
         with pytest.raises(DaemonBusy, match="too many clients"):
-            LocalApiClient(server.path).call("echo")
+            LocalApiClient(server.path, timeout_s=1.0).call("echo")
 
     await asyncio.to_thread(ask)
     for _, w in held:

@@ -44,25 +44,16 @@ class LocalApiClient:
 
     def _connect(self) -> socket.socket:
         if self._sock is None:
-            deadline = time.monotonic() + self._timeout_s
-            while True:  # bounded by the deadline: a full accept queue may drain soon
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(self._timeout_s)
-                try:
-                    sock.connect(str(self.path))
-                    break
-                except (BlockingIOError, TimeoutError) as exc:
-                    sock.close()
-                    if time.monotonic() >= deadline:
-                        raise DaemonBusy(
-                            f"daemon at {self.path} is busy (too many connections)"
-                        ) from exc
-                    time.sleep(0.05)
-                except OSError as exc:
-                    sock.close()
-                    raise DaemonUnreachable(
-                        f"no daemon at {self.path}: {exc.strerror or exc}"
-                    ) from exc
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self._timeout_s)
+            try:
+                sock.connect(str(self.path))
+            except (BlockingIOError, TimeoutError) as exc:  # its accept queue is full
+                sock.close()
+                raise DaemonBusy(f"daemon at {self.path} is busy (too many connections)") from exc
+            except OSError as exc:
+                sock.close()
+                raise DaemonUnreachable(f"no daemon at {self.path}: {exc.strerror or exc}") from exc
             self._sock = sock
         return self._sock
 
@@ -73,6 +64,18 @@ class LocalApiClient:
         self._buffer = b""
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """One request and its result. A busy daemon did not run the request, so it is
+        asked again until `timeout_s` has passed; then DaemonBusy."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                return self._call_once(method, params)
+            except DaemonBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _call_once(self, method: str, params: dict[str, Any] | None) -> Any:
         sock = self._connect()
         request_id = next(_ids)
         try:
