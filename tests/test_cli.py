@@ -88,6 +88,7 @@ def test_version_without_daemon(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.startswith("edge 0.")
 
 
+@pytest.mark.peer
 def test_a_full_accept_queue_reads_busy_not_down(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +168,7 @@ def test_no_command_module_imports_main_and_each_registers_itself() -> None:
         assert callable(module.register), module
 
 
+@pytest.mark.peer
 def test_the_cli_loads_no_driver_daemon_or_mqtt_code_to_start() -> None:
     probe = (
         "import sys, edge.cli.main; "
