@@ -11,7 +11,6 @@ from pathlib import Path
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget, MsgClass
-from tests.polling import wait_until
 
 NOW = [1_800_000_000.0]  # the wall clock both the outbox and the drain read
 
@@ -86,7 +85,11 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
 
 async def until(cond: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
     """Wait (bounded) for the drain and the database thread (real time) to get somewhere."""
-    await wait_until(cond, timeout_s, what, interval_s=0.005)
+    for _ in range(int(timeout_s / 0.005)):
+        if cond():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def settle(link: FakeLink, box: Outbox, timeout_s: float = 60.0) -> None:
