@@ -144,9 +144,7 @@ class LocalApiServer:
         now = time.monotonic()
         for client in self._clients.values():
             if now - client.wrote_at >= self._unread_grace_s and client.unread_bytes() > 0:
-                self.stats["dropped_clients"] += 1
-                log.info("local_api_client_dropped reason=unread_reply")
-                client.writer.transport.abort()
+                self._dropped(client, "unread_reply")
                 return True
         return False
 
@@ -175,10 +173,15 @@ class LocalApiServer:
         try:
             await asyncio.wait_for(client.writer.drain(), timeout=self._write_timeout_s)
         except TimeoutError:
-            self.stats["dropped_clients"] += 1
-            log.info("local_api_client_dropped reason=not_reading")
-            client.writer.transport.abort()
+            self._dropped(client, "not_reading")
             raise
+
+    def _dropped(self, client: _Client, reason: str) -> None:
+        client.writer.transport.abort()
+        self.stats["dropped_clients"] += 1
+        total = self.stats["dropped_clients"]
+        if total == 1 or total % 100 == 0:  # a flood of them must not flood the log
+            log.info("local_api_client_dropped reason=%s dropped_total=%d", reason, total)
 
     async def _answer(self, line: bytes) -> bytes:
         self.stats["requests"] += 1
