@@ -3,17 +3,59 @@
 Call sites use stdlib logging with lazy `%s` arguments and put context in the message as
 `key=value` pairs (`"device_silent device=%s after_s=%.1f"`). This module only decides the
 line format and the levels, so journald, a terminal and a test all read the same events.
+Control characters are escaped here, whatever their source, so no caller can forge a line.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Mapping
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
+# The daemon's areas: its packages and the libraries it quietens. Each module logger under
+# `edge.` (getLogger(__name__)) is an area too; a request never creates a logger.
+AREAS = (
+    "root",
+    "edge",
+    "edge.availability_owner",
+    "edge.control_cycle",
+    "edge.drivers",
+    "edge.local_api",
+    "edge.runtime",
+    "edge.safe_state",
+    "edge.sdnotify",
+    "edge.sim",
+    "edge.store",
+    "edge.supervisor",
+    "edge.uplink",
+    "asyncio",
+    "can",
+    "pymodbus",
+)
+QUIET = {"pymodbus": logging.CRITICAL, "asyncio": logging.WARNING, "can": logging.WARNING}
+# C0, DEL, C1 and the Unicode line and paragraph separators: all can end or fake a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class LogSettingError(ValueError):
+    """A set-log-level request with an unknown area or level, or a value of the wrong type."""
+
+
+def escape_controls(text: str) -> str:
+    """`\\n`, `\\r`, `\\t` and `\\xNN`/`\\uNNNN` for every other control character."""
+    if _CONTROL.search(text) is None:
+        return text  # the usual case, kept cheap
+    return _CONTROL.sub(lambda m: _NAMED.get(m[0]) or _hex(m[0]), text)
+
+
+def _hex(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -37,7 +79,7 @@ class KeyValueFormatter(logging.Formatter):
             # One event stays one line, so grep and journald keep the traceback with it.
             tb = "".join(traceback.format_exception(*record.exc_info)).rstrip()
             parts.append("traceback=" + repr(tb))
-        return " ".join(parts)
+        return escape_controls(" ".join(parts))
 
 
 def under_journald() -> bool:
@@ -56,14 +98,36 @@ def setup_logging(level: str = "info", areas: Mapping[str, str] | None = None) -
         logging.getLogger(area).setLevel(area_level.upper())
     # Library chatter is only interesting when asked for. pymodbus logs an ERROR for every
     # timeout; the drivers log each device's transitions instead (one line down, one up).
-    quiet = {"pymodbus": logging.CRITICAL, "asyncio": logging.WARNING, "can": logging.WARNING}
-    for noisy, noisy_level in quiet.items():
+    for noisy, noisy_level in QUIET.items():
         if noisy not in (areas or {}):
             logging.getLogger(noisy).setLevel(noisy_level)
 
 
-def set_area_level(area: str, level: str) -> None:
-    """Change one area's level at run time (CLI/cloud `set-log-level`)."""
-    if level.lower() not in LEVELS:
-        raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}")
-    logging.getLogger(area or None).setLevel(level.upper())
+def known_areas() -> list[str]:
+    """AREAS and every module logger the daemon's code has made under `edge.`."""
+    made = logging.Logger.manager.loggerDict
+    modules = {
+        n for n, lg in made.items() if n.startswith("edge.") and isinstance(lg, logging.Logger)
+    }
+    return sorted(set(AREAS) | modules)
+
+
+def set_area_level(area: object, level: object) -> tuple[str, str]:
+    """Change one area's level at run time (CLI/cloud `set-log-level`); returns the area and
+    level set. Raises LogSettingError, naming what is allowed, and creates no logger."""
+    if area is None or area == "":
+        area = "root"
+    if not isinstance(area, str):
+        raise LogSettingError(f"log area must be a string, got {type(area).__name__}")
+    if not isinstance(level, str) or level.lower() not in LEVELS:
+        if not isinstance(level, str | None):
+            raise LogSettingError(f"log level must be a string, got {type(level).__name__}")
+        shown = "missing" if level is None else repr(level[:40])
+        raise LogSettingError(f"log level {shown} is not one of {', '.join(LEVELS)}")
+    if area not in known_areas():
+        raise LogSettingError(
+            f"log area {area[:80]!r} is not one of the daemon's areas "
+            f"({', '.join(AREAS)}, or an edge module that logs)"
+        )
+    logging.getLogger(None if area == "root" else area).setLevel(level.upper())
+    return area, level.lower()

@@ -149,10 +149,9 @@ class Daemon:
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
-        area, level = str(params.get("area", "")), str(params.get("level", ""))
-        set_area_level(area, level)
-        log.info("log_level_changed area=%s level=%s", area or "root", level)
-        return {"area": area or "root", "level": level}
+        area, level = set_area_level(params.get("area"), params.get("level"))
+        log.info("log_level_changed area=%s level=%s", area, level)
+        return {"area": area, "level": level}
 
     def status(self) -> dict[str, Any]:
         cycle = self.cycle

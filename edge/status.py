@@ -1,13 +1,95 @@
-"""The site status the CLI shows and the cloud receives: composed from the live parts."""
+"""The site status the CLI shows and the cloud receives: composed from the live parts.
+
+Its shape is named here, row by row (the JSON the local API and the cloud carry); the
+daemon adds its live parts (the uplink's own status, the control cycle's figures) to it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from edge import __version__
-from edge.control_cycle import CycleResult
-from edge.drivers.fleet import Fleet
-from edge.siteconf.model import SiteConfig
+
+if TYPE_CHECKING:  # the CLI imports the row types without the daemon's modules
+    from edge.control_cycle import CycleResult
+    from edge.drivers.fleet import Fleet
+    from edge.siteconf.model import SiteConfig
+
+
+class SiteRow(TypedDict):
+    id: str
+    name: str
+    mode: str
+    import_w: float | None
+    import_limit_w: float | None
+    headroom_w: float | None
+    generation_w: float | None
+    grid_limit_id: str
+    configured_import_kw: float
+    fallback_kw: float
+    cycle: NotRequired[int]
+    cycle_age_s: NotRequired[float]
+
+
+class DaemonRow(TypedDict):
+    version: str
+    boot_id: str
+    uptime_s: float
+    config: str
+    config_sha256: str
+    cycles: int
+    failed_cycles: int
+    overruns: int
+
+
+class BaysRow(TypedDict):
+    total: int
+    busy: int | None
+    free: int | None
+    unknown: int
+    by_connector: dict[str, int]
+
+
+class GateRow(TypedDict):
+    lanes: list[str]
+    state: str
+
+
+class UplinkRow(TypedDict):
+    configured: bool
+    broker: str | None
+    state: str
+    buffer_depth: int | None
+    last_error: NotRequired[str | None]
+    alarms: NotRequired[dict[str, str]]
+    out_of_service: NotRequired[list[str]]
+
+
+class DevicesRow(TypedDict):
+    total: int
+    ok: int
+    lost: int
+    stalled: NotRequired[int]
+
+
+class ControlRow(TypedDict, total=False):
+    """The control cycle's duration over its recent window and the daemon's CPU share."""
+
+    cycle_p50_ms: float | None
+    cycle_p99_ms: float | None
+    cycle_max_ms: float | None
+    cpu_percent: float | None
+
+
+class SiteStatus(TypedDict):
+    site: SiteRow
+    daemon: DaemonRow
+    bays: BaysRow
+    gate: GateRow
+    uplink: UplinkRow
+    devices: DevicesRow
+    warnings: list[str]
+    control: NotRequired[ControlRow]
 
 
 def one_line(config: SiteConfig, result: CycleResult) -> str:
@@ -31,49 +113,51 @@ def site_status(
     config_warnings: list[str],
     cycles: dict[str, int],
 ) -> dict[str, Any]:
-    devices = fleet.health(now)
+    """The status as the daemon extends it (a plain dict: it adds its live parts)."""
+    return dict(
+        build_status(
+            config,
+            result,
+            fleet.health(now),
+            now=now,
+            boot_id=boot_id,
+            started_at=started_at,
+            config_warnings=config_warnings,
+            cycles=cycles,
+        )
+    )
+
+
+def build_status(
+    config: SiteConfig,
+    result: CycleResult | None,
+    devices: list[dict[str, Any]],
+    *,
+    now: float,
+    boot_id: str,
+    started_at: float,
+    config_warnings: list[str],
+    cycles: dict[str, int],
+) -> SiteStatus:
     warnings = list(config_warnings)
     warnings += [
         f"device {d['device']}: {d['state']} ({d['last_error']})"
         for d in devices
         if d["state"] == "comm_lost"
     ]
-    site: dict[str, Any] = {
-        "mode": "starting",
-        "import_w": None,
-        "import_limit_w": None,
-        "headroom_w": None,
-        "generation_w": None,
-    }
     if result is not None:
-        a = result.assessment
-        site = {
-            "mode": a.mode.value,
-            "import_w": a.import_w,
-            "import_limit_w": a.import_limit_w,
-            "headroom_w": a.headroom_w,
-            "generation_w": a.generation_w,
-            "cycle": result.number,
-            "cycle_age_s": round(now - result.at, 3),
-        }
-        warnings = list(a.warnings) + warnings
-    root = config.root_limit()
+        warnings = list(result.assessment.warnings) + warnings
     return {
-        "site": {
-            "id": config.site_id,
-            "name": config.name,
-            **site,
-            "grid_limit_id": root.id,
-            "configured_import_kw": root.import_kw,
-            "fallback_kw": root.fallback_kw,
-        },
+        "site": _site_row(config, result, now),
         "daemon": {
             "version": __version__,
             "boot_id": boot_id,
             "uptime_s": round(now - started_at, 1),
             "config": str(config.path),
             "config_sha256": config.digest[:16],
-            **cycles,
+            "cycles": cycles.get("cycles", 0),
+            "failed_cycles": cycles.get("failed_cycles", 0),
+            "overruns": cycles.get("overruns", 0),
         },
         "bays": {
             "total": len(config.bays),
@@ -102,3 +186,26 @@ def site_status(
         },
         "warnings": warnings,
     }
+
+
+def _site_row(config: SiteConfig, result: CycleResult | None, now: float) -> SiteRow:
+    root = config.root_limit()
+    row: SiteRow = {
+        "id": config.site_id,
+        "name": config.name,
+        "mode": "starting",
+        "import_w": None,
+        "import_limit_w": None,
+        "headroom_w": None,
+        "generation_w": None,
+        "grid_limit_id": root.id,
+        "configured_import_kw": root.import_kw,
+        "fallback_kw": root.fallback_kw,
+    }
+    if result is not None:
+        a = result.assessment
+        row["mode"], row["import_w"] = a.mode.value, a.import_w
+        row["import_limit_w"], row["headroom_w"] = a.import_limit_w, a.headroom_w
+        row["generation_w"] = a.generation_w
+        row["cycle"], row["cycle_age_s"] = result.number, round(now - result.at, 3)
+    return row

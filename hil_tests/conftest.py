@@ -15,7 +15,15 @@ from hil_tests.broker import Broker
 from hil_tests.daemon_process import DaemonProcess
 
 REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 SOCAT_READY_S = 10.0  # generous: a loaded 2-core CI box can be slow to fork
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is of the `hil` tier (tests/conftest.py marks the others)."""
+    for item in items:
+        if item.path.parent == HERE and not item.get_closest_marker("hil"):
+            item.add_marker("hil")
 
 
 @dataclass

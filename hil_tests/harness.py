@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +13,7 @@ from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.mqtt_adapter import LinkSettings, MqttLink
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget
+from tests.polling import wait_until
 
 PREFIX = "hubs/test-hub"
 BIG = Budget(10**9, 10**7)
@@ -72,11 +73,4 @@ async def tail(
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def until(cond: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
-    """Poll a condition (bounded in time) while the tasks under test run."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        await asyncio.sleep(0.02)
+until = wait_until  # the name the uplink tests use

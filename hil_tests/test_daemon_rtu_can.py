@@ -24,6 +24,7 @@ from edge.sim.models import CabinetModel
 from edge.sim.sim_unit import SimUnit, StaticModel
 from edge.siteconf import load_site
 from hil_tests.conftest import socat_pair
+from tests.polling import wait_until as until
 
 pytestmark = pytest.mark.hil
 CLOCK = SystemClock()
@@ -90,15 +91,6 @@ max_power_kw = 400
 fallback_kw = 40
 device = "cabinet"
 """
-
-
-async def until(predicate, timeout_s: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    # The daemon's state has no event to await from outside: poll it, bounded in count.
-    for _ in range(int(timeout_s / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"condition not met within {timeout_s} s")
 
 
 def device_state(daemon: Daemon, device: str) -> str:

@@ -13,16 +13,9 @@ import pytest
 from edge.runtime import Daemon
 from edge.siteconf import load_site
 from hil_tests.conftest import REPO
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.hil
-
-
-async def wait_until(predicate, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout_s / 0.05)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
 
 
 async def test_silent_grid_meter_means_fallback_then_recovery(
@@ -35,14 +28,12 @@ async def test_silent_grid_meter_means_fallback_then_recovery(
     daemon = Daemon(config, socket_path=tmp_path / "edge.sock")
     runner = asyncio.create_task(daemon.run())
     try:
-        assert await wait_until(
-            lambda: daemon.cycle is not None and daemon.cycle.completed >= 2, 15
-        )
+        await wait_until(lambda: daemon.cycle is not None and daemon.cycle.completed >= 2, 15)
         assert daemon.status()["site"]["mode"] == "normal"
 
         grid_unit = daemon.sims.servers["sim-lan"].units[1]
         grid_unit.fault.silent = True
-        assert await wait_until(lambda: daemon.status()["site"]["mode"] == "fallback", 10)
+        await wait_until(lambda: daemon.status()["site"]["mode"] == "fallback", 10)
         status = daemon.status()
         assert status["site"]["import_limit_w"] == 400_000.0  # the configured fallback
         assert status["site"]["headroom_w"] == 0.0
@@ -50,7 +41,7 @@ async def test_silent_grid_meter_means_fallback_then_recovery(
         assert status["devices"]["lost"] == 1
 
         grid_unit.fault.silent = False
-        assert await wait_until(lambda: daemon.status()["site"]["mode"] == "normal", 20)
+        await wait_until(lambda: daemon.status()["site"]["mode"] == "normal", 20)
         messages = [r.getMessage() for r in caplog.records]
         assert sum(m.startswith("device_lost device=grid-meter") for m in messages) == 1
         assert sum(m.startswith("device_recovered device=grid-meter") for m in messages) == 1

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import socket
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from edge.cli.main import main
-from tests.conftest import DEMO
+from edge.cli.main import COMMAND_MODULES, main
+from edge.cli.render import status_page
+from tests.conftest import DEMO, REPO
 
 
 def test_no_command_and_unknown_command_are_usage_errors(
@@ -80,3 +86,97 @@ def test_run_with_bad_config_starts_nothing(
 def test_version_without_daemon(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--socket", str(tmp_path / "x.sock"), "version"]) == 0
     assert capsys.readouterr().out.startswith("edge 0.")
+
+
+@pytest.mark.peer
+def test_a_full_accept_queue_reads_busy_not_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "edge.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(0)  # a daemon flooded with connections: its queue is full
+    queued = []
+    try:
+        for _ in range(8):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            queued.append(s)
+            try:
+                s.connect(str(path))
+            except BlockingIOError:
+                break
+        assert main(["--socket", str(path), "status"]) == 1
+    finally:
+        for s in queued:
+            s.close()
+        listener.close()
+    err = capsys.readouterr().err
+    assert "is busy" in err
+    assert "not reachable" not in err
+    assert "systemctl start" not in err
+
+
+STATUS: dict[str, Any] = {
+    "site": {
+        "id": "demo-hub", "name": "Demo hub", "mode": "normal", "import_w": 250_000.0,
+        "import_limit_w": 1_000_000.0, "headroom_w": 750_000.0, "generation_w": 40_000.0,
+        "grid_limit_id": "grid", "configured_import_kw": 1000.0, "fallback_kw": 200.0,
+        "cycle": 12, "cycle_age_s": 0.2,
+    },
+    "daemon": {
+        "version": "0.1.0", "boot_id": "ab" * 16, "uptime_s": 12.0, "config": "demo.toml",
+        "config_sha256": "0" * 16, "cycles": 12, "failed_cycles": 0, "overruns": 0,
+    },
+    "bays": {"total": 4, "busy": None, "free": None, "unknown": 4,
+             "by_connector": {"CCS": 2, "MCS": 2}},
+    "gate": {"lanes": [], "state": "none"},
+    "uplink": {"configured": False, "broker": None, "state": "disabled", "buffer_depth": None},
+    "devices": {"total": 5, "ok": 5, "lost": 0},
+    "warnings": [],
+}  # fmt: skip
+
+
+def test_status_page_shows_the_control_cycle_and_cpu_when_present() -> None:
+    assert "Control" not in status_page(STATUS)
+    page = status_page(
+        {**STATUS, "control": {"cycle_p50_ms": 1.234, "cycle_p99_ms": 7.5, "cpu_percent": 0.84}}
+    )
+    assert "Control   cycle p50 1.2 ms, p99 7.5 ms, CPU 0.8%" in page.splitlines()
+    page = status_page(
+        {**STATUS, "control": {"cycle_p50_ms": None, "cycle_p99_ms": None, "cpu_percent": None}}
+    )
+    assert "Control   cycle p50 - ms" not in page
+    assert "Control   cycle p50 -, p99 -, CPU -" in page.splitlines()
+
+
+def test_status_page_of_the_fixture() -> None:
+    page = status_page(STATUS).splitlines()
+    assert page[0] == "Site      Demo hub (demo-hub)"
+    assert "Grid      import 250.0 kW / limit 1000.0 kW (25% of limit)" in page[2]
+
+
+def test_no_command_module_imports_main_and_each_registers_itself() -> None:
+    """The CLI has no import cycle: main lists the command modules, they never import it."""
+    for path in (REPO / "edge" / "cli").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+            a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
+        }
+        assert "edge.cli.main" not in imported, path
+    for module in COMMAND_MODULES:
+        assert callable(module.register), module
+
+
+@pytest.mark.peer
+def test_the_cli_loads_no_driver_daemon_or_mqtt_code_to_start() -> None:
+    probe = (
+        "import sys, edge.cli.main; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pymodbus', 'paho', 'can', 'cantools', 'jsonschema') "
+        "or m.startswith(('edge.runtime', 'edge.drivers', 'edge.uplink'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.strip() == "[]"

@@ -7,14 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from edge.cli.daemon_call import EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE, not_reached
 from edge.cli.render import status_page
-from edge.local_api.client import ApiError, DaemonUnreachable, LocalApiClient
+from edge.local_api.client import ApiError, DaemonBusy, DaemonUnreachable, LocalApiClient
 
 CLEAR = "\x1b[H\x1b[2J"
-START_HINT = (
-    "start it with `systemctl start edge` on a hub, or `edge run --config PATH` "
-    "(`edge demo` for a simulated hub)"
-)
 
 
 def run_top(
@@ -38,8 +35,11 @@ def run_top(
                 misses += 1
                 # Never reached: say so at once. Reached before: allow a restart's brief gap.
                 if not seen or misses >= 3:
-                    print(f"edge top: daemon not reachable: {exc}\n{START_HINT}", file=sys.stderr)
-                    return 3
+                    if isinstance(exc, ApiError):
+                        print(f"edge top: status failed: {exc} ({exc.code})", file=sys.stderr)
+                        return EXIT_FAILURE
+                    print(not_reached("edge top", exc), file=sys.stderr)
+                    return EXIT_FAILURE if isinstance(exc, DaemonBusy) else EXIT_UNREACHABLE
                 time.sleep(interval_s)
                 continue
             if as_json:
@@ -53,4 +53,4 @@ def run_top(
         pass
     finally:
         client.close()
-    return 0
+    return EXIT_OK

@@ -1,7 +1,4 @@
-"""`edge buffer`, `edge uplink` and `edge cloud-tail`: the uplink's command-line side.
-
-main.py only registers these subparsers; the code lives here.
-"""
+"""`edge buffer`, `edge uplink` and `edge cloud-tail`: the uplink's command-line side."""
 
 from __future__ import annotations
 
@@ -11,18 +8,20 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edge.cli.daemon_call import add_read_command, ask
 from edge.cli.render import table
 
-ReadCmd = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
 
-
-def register(sub: Any, read_cmd: ReadCmd) -> None:
-    read_cmd("buffer", "uplink buffer: depth per class, oldest age, disk, send rate", cmd_buffer)
-    read_cmd("uplink", "uplink connection: state, broker, last error, alarms", cmd_uplink)
+def register(sub: Any) -> None:
+    add_read_command(
+        sub, "buffer", "uplink buffer: depth per class, oldest age, disk, send rate", cmd_buffer
+    )
+    add_read_command(
+        sub, "uplink", "uplink connection: state, broker, last error, alarms", cmd_uplink
+    )
     tail = sub.add_parser("cloud-tail", help="subscribe to a site like the cloud; check seq gaps")
     tail.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
     tail.add_argument("--prefix", required=True, help="the site's topic prefix, e.g. hubs/demo-hub")
@@ -35,12 +34,6 @@ def register(sub: Any, read_cmd: ReadCmd) -> None:
     tail.add_argument("--duration", type=float, help="stop after this many seconds")
     tail.add_argument("--json", action="store_true", help="print records as JSON lines")
     tail.set_defaults(func=cmd_cloud_tail)
-
-
-def _ask(args: argparse.Namespace, method: str, render: Callable[[Any], str]) -> int:
-    from edge.cli.main import _ask as ask  # noqa: PLC0415 (main imports this module)
-
-    return ask(args, method, render)
 
 
 def buffer_page(b: dict[str, Any]) -> str:
@@ -80,11 +73,11 @@ def uplink_page(u: dict[str, Any]) -> str:
 
 
 def cmd_buffer(args: argparse.Namespace) -> int:
-    return _ask(args, "buffer", buffer_page)
+    return ask(args, "buffer", buffer_page)
 
 
 def cmd_uplink(args: argparse.Namespace) -> int:
-    return _ask(args, "uplink", uplink_page)
+    return ask(args, "uplink", uplink_page)
 
 
 def cmd_cloud_tail(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,11 @@ _ids = itertools.count(1)
 
 class DaemonUnreachable(Exception):
     pass
+
+
+class DaemonBusy(DaemonUnreachable):
+    """The daemon runs but takes no more clients now (its queue of connections is full, or
+    it answered `busy`). A DaemonUnreachable, so callers that retry on one retry on both."""
 
 
 class ApiError(Exception):
@@ -42,6 +48,9 @@ class LocalApiClient:
             sock.settimeout(self._timeout_s)
             try:
                 sock.connect(str(self.path))
+            except (BlockingIOError, TimeoutError) as exc:  # its accept queue is full
+                sock.close()
+                raise DaemonBusy(f"daemon at {self.path} is busy (too many connections)") from exc
             except OSError as exc:
                 sock.close()
                 raise DaemonUnreachable(f"no daemon at {self.path}: {exc.strerror or exc}") from exc
@@ -55,6 +64,18 @@ class LocalApiClient:
         self._buffer = b""
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """One request and its result. A busy daemon did not run the request, so it is
+        asked again until `timeout_s` has passed; then DaemonBusy."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                return self._call_once(method, params)
+            except DaemonBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _call_once(self, method: str, params: dict[str, Any] | None) -> Any:
         sock = self._connect()
         request_id = next(_ids)
         try:
@@ -66,6 +87,9 @@ class LocalApiClient:
         data = json.loads(reply)
         if not data.get("ok"):
             err = data.get("error", {})
+            if err.get("code") == "busy":
+                self.close()  # the daemon closes a refused connection
+                raise DaemonBusy(f"daemon at {self.path} is busy: {err.get('message')}")
             raise ApiError(str(err.get("code", "error")), str(err.get("message", "request failed")))
         return data.get("result")
 

@@ -2,17 +2,24 @@
 
 Requests are size-limited, clients are counted, idle clients are dropped, and every handler
 error becomes an error reply: a technician's typo or a fuzzer can never stop control.
+A client's unread output is bounded: one that takes none of it for WRITE_TIMEOUT_S is
+dropped, and when every slot is taken a client that left a reply unread gives up its slot
+to the newcomer. Handlers raise ValueError for bad params (the cloud commands' convention).
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import fcntl
 import inspect
 import logging
 import os
 import socket
 import stat
+import termios
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,7 @@ from typing import Any
 from edge.local_api.protocol import (
     MAX_CLIENTS,
     MAX_REQUEST_BYTES,
+    WRITE_TIMEOUT_S,
     ProtocolError,
     parse_request,
     reply_error,
@@ -37,15 +45,23 @@ class SocketInUse(Exception):
 
 class LocalApiServer:
     def __init__(
-        self, path: Path, *, idle_timeout_s: float = 60.0, max_clients: int = MAX_CLIENTS
+        self,
+        path: Path,
+        *,
+        idle_timeout_s: float = 60.0,
+        max_clients: int = MAX_CLIENTS,
+        write_timeout_s: float = WRITE_TIMEOUT_S,
+        unread_grace_s: float = 1.0,
     ) -> None:
         self.path = path
         self._idle_timeout_s = idle_timeout_s
         self._max_clients = max_clients
+        self._write_timeout_s = write_timeout_s
+        self._unread_grace_s = unread_grace_s  # a reply younger than this may be in transit
         self._handlers: dict[str, Handler] = {}
         self._server: asyncio.AbstractServer | None = None
-        self._clients: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
-        self.stats = {"requests": 0, "errors": 0, "rejected_clients": 0}
+        self._clients: dict[asyncio.Task[Any], _Client] = {}
+        self.stats = {"requests": 0, "errors": 0, "rejected_clients": 0, "dropped_clients": 0}
 
     def register(self, method: str, handler: Handler) -> None:
         if method in self._handlers:
@@ -85,8 +101,8 @@ class LocalApiServer:
             self._server.close()
             # Closing the transports ends each conversation normally; cancelling the handler
             # tasks instead makes asyncio log spurious errors.
-            for writer in list(self._clients.values()):
-                writer.close()
+            for client in list(self._clients.values()):
+                client.writer.close()
             if self._clients:
                 await asyncio.wait(list(self._clients), timeout=1.0)
             with contextlib.suppress(Exception):
@@ -99,47 +115,73 @@ class LocalApiServer:
         task = asyncio.current_task()
         assert task is not None
         try:
-            if len(self._clients) >= self._max_clients:
-                self.stats["rejected_clients"] += 1
-                writer.write(
-                    reply_error(None, "busy", f"too many clients (max {self._max_clients})")
-                )
-                await writer.drain()
-                # Take what the client already sent, or closing would reset the connection
-                # before it reads the reply.
-                with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
-                    await asyncio.wait_for(reader.read(MAX_REQUEST_BYTES), timeout=0.2)
+            if len(self._clients) >= self._max_clients and not self._evict_a_non_reader():
+                await self._refuse(reader, writer)
                 return
-            self._clients[task] = writer
-            await self._conversation(reader, writer)
+            client = self._clients[task] = _Client(writer)
+            await self._conversation(reader, client)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
+        except Exception:  # a bug here must cost one client, never the loop's error log spam
+            log.exception("local_api_client_failed")
         finally:
             self._clients.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
 
-    async def _conversation(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.stats["rejected_clients"] += 1
+        writer.write(reply_error(None, "busy", f"too many clients (max {self._max_clients})"))
+        await asyncio.wait_for(writer.drain(), timeout=self._write_timeout_s)
+        # Take what the client already sent, or closing would reset the connection
+        # before it reads the reply.
+        with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
+            await asyncio.wait_for(reader.read(MAX_REQUEST_BYTES), timeout=0.2)
+
+    def _evict_a_non_reader(self) -> bool:
+        """Drop one client that has left a reply unread past the grace; True if one went."""
+        now = time.monotonic()
+        for client in self._clients.values():
+            if now - client.wrote_at >= self._unread_grace_s and client.unread_bytes() > 0:
+                self._dropped(client, "unread_reply")
+                return True
+        return False
+
+    async def _conversation(self, reader: asyncio.StreamReader, client: _Client) -> None:
         while True:
             try:
                 line = await asyncio.wait_for(reader.readline(), timeout=self._idle_timeout_s)
             except (ValueError, asyncio.LimitOverrunError):
                 self.stats["errors"] += 1
-                writer.write(
-                    reply_error(None, "too_large", f"request exceeds {MAX_REQUEST_BYTES} bytes")
+                await self._send(
+                    client,
+                    reply_error(None, "too_large", f"request exceeds {MAX_REQUEST_BYTES} bytes"),
                 )
-                await writer.drain()
                 # The stream is out of step: close rather than guess where the next line starts.
                 return
             if not line:
                 return  # half-closed or done
             if not line.strip():
                 continue
-            writer.write(await self._answer(line))
-            await writer.drain()
+            await self._send(client, await self._answer(line))
+
+    async def _send(self, client: _Client, data: bytes) -> None:
+        """Write one reply; a client that takes none of its output in time is dropped."""
+        client.writer.write(data)
+        client.wrote_at = time.monotonic()
+        try:
+            await asyncio.wait_for(client.writer.drain(), timeout=self._write_timeout_s)
+        except TimeoutError:
+            self._dropped(client, "not_reading")
+            raise
+
+    def _dropped(self, client: _Client, reason: str) -> None:
+        client.writer.transport.abort()
+        self.stats["dropped_clients"] += 1
+        total = self.stats["dropped_clients"]
+        if total == 1 or total % 100 == 0:  # a flood of them must not flood the log
+            log.info("local_api_client_dropped reason=%s dropped_total=%d", reason, total)
 
     async def _answer(self, line: bytes) -> bytes:
         self.stats["requests"] += 1
@@ -154,7 +196,7 @@ class LocalApiServer:
             return reply_error(
                 request.id,
                 "unknown_method",
-                f"unknown method {request.method!r} (known: {', '.join(self.methods)})",
+                f"unknown method {request.method[:60]!r} (known: {', '.join(self.methods)})",
             )
         try:
             result = handler(request.params)
@@ -163,8 +205,35 @@ class LocalApiServer:
         except ProtocolError as exc:
             self.stats["errors"] += 1
             return reply_error(request.id, exc.code, str(exc))
+        except ValueError as exc:  # the caller's mistake, named by the handler
+            self.stats["errors"] += 1
+            return reply_error(request.id, "bad_params", f"{request.method}: {exc}")
         except Exception as exc:
             self.stats["errors"] += 1
             log.exception("local_api_handler_failed method=%s", request.method)
             return reply_error(request.id, "internal", f"{request.method} failed: {exc}")
-        return reply_ok(request.id, result)
+        try:
+            return reply_ok(request.id, result)
+        except (ValueError, RecursionError):
+            self.stats["errors"] += 1
+            log.exception("local_api_reply_unencodable method=%s", request.method)
+            return reply_error(request.id, "internal", f"{request.method}: reply not encodable")
+
+
+class _Client:
+    """One connection: its writer and when it was last given output."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.wrote_at = time.monotonic()
+
+    def unread_bytes(self) -> int:
+        """Output the peer has not read: asyncio's buffer plus the kernel's send queue."""
+        queued = self.writer.transport.get_write_buffer_size()
+        sock = self.writer.get_extra_info("socket")
+        if sock is None:
+            return queued
+        outq = array.array("i", [0])
+        with contextlib.suppress(OSError):  # Linux answers TIOCOUTQ (SIOCOUTQ) on Unix sockets
+            fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, outq, True)
+        return queued + outq[0]
