@@ -109,7 +109,7 @@ class DeviceBase:
         self.first_poll_done.set()
         self.health.failures += 1
         self.health.last_error = error
-        self._image.mark_device(self.id, Quality.COMM_LOST, self._clock.monotonic())
+        self._image.mark_device(self.id, self._clock.monotonic())
         if self.health.state != "comm_lost":
             self.health.state = "comm_lost"
             log.warning("device_lost device=%s %s error=%s", self.id, self.where, error)
