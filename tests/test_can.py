@@ -92,7 +92,8 @@ async def test_silence_is_comm_lost_once_and_recovery_logged_once(
     snapshot = rig.image.freeze(CLOCK.monotonic(), CLOCK.wall())
     reading = snapshot.reading("cab", "power_w")
     assert reading is not None
-    assert reading.failed_at is not None and reading.failed_at > reading.at  # times kept apart
+    assert reading.failed_at is not None
+    assert reading.failed_at > reading.at  # the failure's time and the value's, kept apart
     # Graded by the age of the last good frame: lost once past the image's lost-after time.
     later = rig.image.freeze(reading.at + 61.0, CLOCK.wall())
     assert later.reading("cab", "power_w").quality is Quality.COMM_LOST  # type: ignore[union-attr]

@@ -18,8 +18,8 @@ from edge.local_api.client import LocalApiClient
 from edge.logs import KeyValueFormatter, set_area_level
 from edge.runtime import Daemon
 from edge.sdnotify import Notifier
-from edge.siteconf.model import SiteConfig
 from edge.siteconf import load_site
+from edge.siteconf.model import SiteConfig
 from tests.conftest import DEMO
 
 
@@ -182,9 +182,12 @@ class NotifyCatcher:
 
 
 async def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.05)
+    """Poll the in-process daemon (bounded in count and time) until `condition` holds."""
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    assert condition(), "condition not met in time"
 
 
 def safe_site(tmp_path: Path) -> SiteConfig:
