@@ -221,6 +221,12 @@ class Daemon:
         )
         if self.uplink is not None:
             status["uplink"] = {**status["uplink"], **self.uplink.status()}
+        now = self.clock.monotonic()
+        stalled = [d for d in self.fleet.devices if d.polls_stalled(now)]
+        status["devices"]["stalled"] = len(stalled)
+        status["warnings"] += [
+            f"device {d.id}: polls stalled, none ended for {d.poll_age(now):.0f} s" for d in stalled
+        ]
         status["control"] = {
             "period_s": self.config.control.period_s,
             **counts,

@@ -102,6 +102,8 @@ class Fleet:
                     "last_ok_age_s": None
                     if d.health.last_ok_at is None
                     else round(now - d.health.last_ok_at, 3),
+                    "poll_age_s": round(d.poll_age(now), 3),
+                    "polls_stalled": d.polls_stalled(now),
                     "last_error": d.health.last_error,
                     "values": {
                         name: [r.value, r.unit, r.quality.value, round(r.age(now), 3)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +123,7 @@ class ModbusClient:
             Table.COIL: client.read_coils,
             Table.DISCRETE: client.read_discrete_inputs,
         }[table]
-        rr = await self._execute(call(address, count=count, device_id=unit), unit, address)
+        rr = await self._execute(lambda: call(address, count=count, device_id=unit), unit, address)
         if rr.function_code != _READ_FUNCTION[table]:
             # RTU has no transaction id: a late reply to another read can arrive here.
             raise DeviceTimeout(
@@ -142,15 +142,15 @@ class ModbusClient:
         client = await self._ready()
         if table is Table.COIL:
             await self._execute(
-                client.write_coil(address, bool(values[0]), device_id=unit), unit, address
+                lambda: client.write_coil(address, bool(values[0]), device_id=unit), unit, address
             )
         elif len(values) == 1:
             await self._execute(
-                client.write_register(address, values[0], device_id=unit), unit, address
+                lambda: client.write_register(address, values[0], device_id=unit), unit, address
             )
         else:
             await self._execute(
-                client.write_registers(address, values, device_id=unit), unit, address
+                lambda: client.write_registers(address, values, device_id=unit), unit, address
             )
 
     async def _ready(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
@@ -158,9 +158,12 @@ class ModbusClient:
         assert self._client is not None
         return self._client
 
-    async def _execute(self, request: Awaitable[Any], unit: int, address: int) -> Any:
+    async def _execute(self, request: Callable[[], Awaitable[Any]], unit: int, address: int) -> Any:
+        """Build and send a request. pymodbus raises `ConnectionException: Not connected`
+        while *building* one on a connection that just dropped, so building sits inside the
+        same translation as the wait for the reply."""
         try:
-            rr = await request
+            rr = await request()
         except ModbusIOException as exc:
             raise DeviceTimeout(
                 f"no reply within {self.timeout_s:g}s (unit {unit}, "
