@@ -31,8 +31,8 @@ def write_profile(folder: Path, text: str, name: str = "test.toml") -> Profile:
 class CapturingImage(ProcessImage):
     """A process image that remembers every reading ever put, and wakes waiters on each."""
 
-    def __init__(self) -> None:
-        super().__init__(stale_after_s=60.0)
+    def __init__(self, stale_after_s: float = 60.0, lost_after_s: float = 60.0) -> None:
+        super().__init__(stale_after_s, lost_after_s)
         self.history: list[tuple[str, str, Reading]] = []
         self._changed = asyncio.Event()
 

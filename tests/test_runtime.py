@@ -29,8 +29,10 @@ def demo_config(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def test_failed_vital_task_stops_the_daemon_with_exit_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="edge")
+
     async def broken_run(self: ControlCycle) -> None:
         raise RuntimeError("control cannot run")
 
@@ -38,6 +40,11 @@ async def test_failed_vital_task_stops_the_daemon_with_exit_1(
     daemon = Daemon(demo_config(tmp_path), socket_path=tmp_path / "edge.sock")
     assert await asyncio.wait_for(daemon.run(), timeout=20) == 1
     assert daemon.supervisor.failed_task == "control"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        m.startswith("safe_state_applied reason=stopping: vital task control failed")
+        for m in messages
+    ), messages
     assert not (tmp_path / "edge.sock").exists()
 
 
