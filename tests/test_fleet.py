@@ -155,3 +155,27 @@ def test_a_device_whose_polls_stop_ending_shows_it() -> None:
     assert device.poll_age(clock.monotonic()) == pytest.approx(25.0)
     device.failed("timeout")  # a failed poll still ends: not stalled
     assert not device.polls_stalled(clock.monotonic())
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [("lying_count", "undecodable reply: "), ("garbage", "garbled reply: 13 bytes")],
+)
+async def test_a_bad_reply_is_named_as_such_not_as_silence(
+    fault: str, cause: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    meter = profile("eastron-sdm630")
+    unit = SimUnit(1, meter, MeterModel(lambda wall: 50_000.0))
+    server = SimModbusServer([unit], CLOCK)
+    client = ModbusClient(TcpEndpoint("127.0.0.1", await server.start()), 0.3)
+    try:
+        assert len(await client.read(Table.INPUT, 0, 2, 1)) == 2
+        setattr(unit.fault, fault, True)
+        with pytest.raises(DeviceTimeout) as caught:
+            await client.read(Table.INPUT, 0, 2, 1)
+    finally:
+        await client.close()
+        await server.stop()
+    assert str(caught.value).startswith(cause), caught.value
+    assert "no reply within" not in str(caught.value)
+    assert not [r for r in caplog.records if "data_received" in r.getMessage()]
