@@ -131,6 +131,9 @@ class ModbusLink:
     def describe(self) -> str:
         return self._client.describe()
 
+    def counters(self) -> dict[str, int]:
+        return {"requests": self.stats.requests, "reconnects": self.stats.reconnects}
+
     def unit_health(self, unit: int) -> UnitHealth:
         return self.stats.units.setdefault(unit, UnitHealth())
 
