@@ -105,12 +105,13 @@ class Daemon:
         """Before anything else starts: a second daemon for this site exits touching nothing."""
         try:
             self.config.storage.state_dir.mkdir(parents=True, exist_ok=True)
+            self.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
             self.lock.acquire()
         except InstanceLocked as exc:
             log.error("not_starting reason=%s", exc)
             return False
         except OSError as exc:
-            log.error("not_starting reason=cannot lock the state directory: %s", exc)
+            log.error("not_starting reason=cannot take the instance lock: %s", exc)
             return False
         return True
 
