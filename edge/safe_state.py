@@ -51,6 +51,15 @@ def lane_safe_value(lane: GateLane) -> float:
     return 1.0 if lane.direction == "exit" else 0.0
 
 
+def writable(device: object, point: str) -> bool:
+    """Whether the device's profile has this point and it can be written."""
+    profile = getattr(device, "profile", None)
+    try:
+        return bool(profile is not None and profile.point(point).writable)
+    except KeyError:
+        return False
+
+
 def _write(device: WritesPoints, point: str, value: float) -> Callable[[], Awaitable[None]]:
     async def apply() -> None:
         await device.write_point(point, value)
@@ -74,13 +83,16 @@ def safe_outputs(config: SiteConfig, devices: Mapping[str, object]) -> list[Safe
             continue
         if isinstance(device, Releases):
             outputs.append(SafeOutput(f"charger {charger.id} released", _release(device)))
+        elif not writable(device, SETPOINT):
+            log.warning("safe_output_missing charger=%s: no writable %s", charger.id, SETPOINT)
         elif isinstance(device, WritesPoints):
             watts = charger.fallback_kw * 1000.0
             apply = _write(device, SETPOINT, watts)
             outputs.append(SafeOutput(f"charger {charger.id} {SETPOINT}={watts:g}", apply))
     for lane in config.gates:
         device = devices.get(lane.barrier_output.device)
-        if not isinstance(device, WritesPoints):
+        if not isinstance(device, WritesPoints) or not writable(device, lane.barrier_output.point):
+            log.warning("safe_output_missing gate=%s output=%s", lane.id, lane.barrier_output)
             continue
         value = lane_safe_value(lane)
         state = "open" if value else "closed"

@@ -17,6 +17,7 @@ from edge.control_cycle import ControlCycle
 from edge.local_api.client import LocalApiClient
 from edge.logs import KeyValueFormatter, set_area_level
 from edge.runtime import Daemon
+from edge.safe_state import apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.siteconf import load_site
 from edge.siteconf.model import SiteConfig
@@ -289,3 +290,51 @@ async def test_stopping_applies_the_safe_state_and_status_has_cycle_figures(
     daemon.request_stop("SIGTERM")
     assert await asyncio.wait_for(runner, timeout=20) == 0
     assert ("power_setpoint_w", 50_000.0) in cab.writes
+
+
+class FakePoint:
+    writable = True
+
+
+class FakeProfile:
+    def __init__(self, points: set[str]) -> None:
+        self.points = points
+
+    def point(self, name: str) -> FakePoint:
+        if name not in self.points:
+            raise KeyError(name)
+        return FakePoint()
+
+
+class Writer:
+    def __init__(self, points: set[str]) -> None:
+        self.profile = FakeProfile(points)
+        self.written: list[tuple[str, float]] = []
+
+    async def write_point(self, name: str, value: float) -> None:
+        self.written.append((name, value))
+
+
+class Cabinet(Writer):
+    released = False
+
+    def release(self) -> None:
+        self.released = True
+
+
+async def test_safe_outputs_per_device_kind_and_lane_direction(tmp_path: Path) -> None:
+    config = safe_site(tmp_path)
+    two_way = replace(config.gates[0], id="both", direction="both")
+    config = replace(config, gates=(*config.gates, two_way))
+    io = Writer({"output_1", "output_2"})
+    outputs = safe_outputs(config, {"cab": Cabinet({"power_setpoint_w"}), "io": io})
+    assert [o.name for o in outputs] == [
+        "charger ch01 released",  # a CAN cabinet falls back by itself once released
+        "gate in io:output_1 closed",
+        "gate out io:output_2 open",
+        "gate both io:output_1 closed",
+    ]
+    assert await apply_all(outputs, "test") == 0
+    assert io.written == [("output_1", 0.0), ("output_2", 1.0), ("output_1", 0.0)]
+    # A charger whose profile has no setpoint to write gets no output, and says so.
+    assert [o.name for o in safe_outputs(config, {"cab": Writer(set())})] == []
