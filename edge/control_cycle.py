@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edge.clock import Clock
+from edge.daemon_stats import CycleTimes
 from edge.power.site_guard import GridInputs, SiteAssessment, assess_site
 from edge.process_image import ProcessImage
-from edge.readings import Snapshot
+from edge.readings import Reading, Snapshot
 from edge.sdnotify import Notifier
 from edge.siteconf.model import SiteConfig
 
@@ -62,7 +63,13 @@ def grid_inputs(config: SiteConfig, snapshot: Snapshot) -> GridInputs:
         import_w=reading.value if reading is not None and reading.usable() else None,
         meter_quality=reading.quality.value if reading is not None else "no reading yet",
         generation_w=generation,
+        meter_age_s=_good_age(reading, snapshot.taken_at),
     )
+
+
+def _good_age(reading: Reading | None, now: float) -> float | None:
+    good_at = reading.good_at if reading is not None else None
+    return None if good_at is None else max(0.0, now - good_at)
 
 
 class ControlCycle:
@@ -87,6 +94,8 @@ class ControlCycle:
         self.completed = 0
         self.failed = 0
         self.overruns = 0
+        self.sink_failures = 0
+        self.times = CycleTimes()
 
     async def run(self) -> None:
         period = self._config.control.period_s
@@ -103,18 +112,7 @@ class ControlCycle:
     async def step(self) -> CycleResult | None:
         started = self._clock.monotonic()
         try:
-            snapshot = self._image.freeze(started, self._clock.wall())
-            assessment = assess_site(grid_inputs(self._config, snapshot))
-            # Writes: setpoints are added by the power-sharing issue; nothing actuates yet.
-            result = CycleResult(
-                self.completed + 1,
-                started,
-                snapshot.wall,
-                snapshot,
-                assessment,
-                self._clock.monotonic() - started,
-            )
-            self._sink.offer(cycle_record(self._config, result))
+            result = self._decide(started)
         except Exception:
             self.failed += 1
             log.exception("cycle_failed cycle=%d", self.completed + 1)
@@ -122,6 +120,14 @@ class ControlCycle:
             return None
         self.latest = result
         self.completed += 1
+        # Bookkeeping for the cloud sits outside the decision: a fault there is the uplink's
+        # to report, never a failed control cycle (it must not trip the safe state).
+        try:
+            self._sink.offer(cycle_record(self._config, result))
+        except Exception:
+            self.sink_failures += 1
+            log.exception("cycle_record_not_queued cycle=%d", result.number)
+        self.times.add(self._clock.monotonic() - started)
         status = self._summary(result)
         if self.completed == 1:
             self._notifier.ready(status)
@@ -129,6 +135,19 @@ class ControlCycle:
         else:
             self._notifier.watchdog(status)
         return result
+
+    def _decide(self, started: float) -> CycleResult:
+        snapshot = self._image.freeze(started, self._clock.wall())
+        assessment = assess_site(grid_inputs(self._config, snapshot))
+        # Writes: setpoints are added by the power-sharing issue; nothing actuates yet.
+        return CycleResult(
+            self.completed + 1,
+            started,
+            snapshot.wall,
+            snapshot,
+            assessment,
+            self._clock.monotonic() - started,
+        )
 
 
 def cycle_record(config: SiteConfig, result: CycleResult) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """The daemon: builds the site from its config, runs it, and shuts it down safely.
 
-Start-up order: simulators (if any) -> links and devices -> control cycle -> local API.
+Start-up order: the instance lock (one daemon per site; a second one exits 1 touching
+nothing) -> simulators (if any) -> links and devices -> control cycle -> local API.
 On SIGTERM/SIGINT: stop taking work, put the site in its safe state, flush what is queued,
-exit 0 within about 5 s. If a vital task fails the daemon exits 1 so systemd restarts it.
+exit 0 within about 5 s. If a vital task fails the daemon puts the site in its safe state
+too and exits 1 so systemd restarts it. SIGHUP is logged and ignored: logs go to stderr
+(journald), so there is nothing to reopen, and a config reload is a restart.
 """
 
 from __future__ import annotations
@@ -13,29 +16,33 @@ import logging
 import os
 import signal
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge import __version__
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
+from edge.daemon_stats import CpuMeter
 from edge.drivers.fleet import Fleet, build_fleet
+from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
 from edge.logs import set_area_level
 from edge.process_image import ProcessImage
+from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
-from edge.sim.host import SimHost
-from edge.siteconf.model import SiteConfig
+from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line, site_status
 from edge.supervisor import Supervisor
-from edge.uplink.service import Uplink
+
+if TYPE_CHECKING:  # imported when the site uses them: a site without an uplink needs no paho
+    from edge.sim.host import SimHost
+    from edge.uplink.service import Uplink
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 4.0  # systemd's default stop timeout is far above; 5 s is our promise
-SafeStateHook = Callable[[], Awaitable[None]]
+CPU_SAMPLE_S = 5.0
 OFF = {"configured": False, "state": "disabled"}
 
 
@@ -59,17 +66,28 @@ class Daemon:
         self.boot_id = uuid.uuid4().hex
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
-        self.image = ProcessImage(config.control.stale_after_s)
+        self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
         self.supervisor = Supervisor(self.clock)
-        self.sims = SimHost()
+        self.sims = _sim_host(config)
         self.api = LocalApiServer(self.socket_path)
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
-        self.safe_state_hooks: list[tuple[str, SafeStateHook]] = []
+        # Every actuating device's safe output, registered once the fleet is built.
+        self.safe_state_hooks: list[SafeOutput] = []
+        self.lock = InstanceLock(
+            [
+                config.storage.state_dir / STATE_LOCK,
+                self.socket_path.with_name(self.socket_path.name + ".lock"),
+            ]
+        )
+        self.cpu = CpuMeter()
+        self.stop_reason = ""
         self._stop = asyncio.Event()
         self._started_at = self.clock.monotonic()
 
     def _make_uplink(self) -> Uplink:
+        from edge.uplink.service import Uplink  # noqa: PLC0415 (paho only when used)
+
         return Uplink(
             self.config,
             self.clock,
@@ -79,11 +97,42 @@ class Daemon:
             set_log_level=self._set_log_level,
         )
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "requested") -> None:
+        self.stop_reason = self.stop_reason or reason
         self._stop.set()
+
+    def _take_lock(self) -> bool:
+        """Before anything else starts: a second daemon for this site exits touching nothing."""
+        try:
+            self.config.storage.state_dir.mkdir(parents=True, exist_ok=True)
+            self.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+            self.lock.acquire()
+        except InstanceLocked as exc:
+            log.error("not_starting reason=%s", exc)
+            return False
+        except OSError as exc:
+            log.error("not_starting reason=cannot take the instance lock: %s", exc)
+            return False
+        return True
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, _sighup)
 
     async def run(self) -> int:
         """Run until asked to stop; the exit code for the process."""
+        if not self._take_lock():
+            return 1
+        try:
+            return await self._run_locked()
+        finally:
+            self.lock.release()
+
+    async def _run_locked(self) -> int:
         log.info(
             "starting version=%s site=%s config=%s boot_id=%s",
             __version__,
@@ -91,11 +140,7 @@ class Daemon:
             self.config.path,
             self.boot_id,
         )
-        self.config.storage.state_dir.mkdir(parents=True, exist_ok=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.request_stop)
+        self._install_signals()
         try:
             await self._start()
             stop = asyncio.create_task(self._stop.wait())
@@ -104,6 +149,8 @@ class Daemon:
             stop.cancel()
             failed.cancel()
         finally:
+            if self.supervisor.failed_task is not None:
+                self.stop_reason = f"vital task {self.supervisor.failed_task} failed"
             await self._shutdown()
         if self.supervisor.failed_task is not None:
             log.error("exiting vital_task_failed task=%s", self.supervisor.failed_task)
@@ -112,8 +159,10 @@ class Daemon:
         return 0
 
     async def _start(self) -> None:
-        endpoints = await self.sims.start(self.config, self.clock)
+        endpoints = await self.sims.start(self.config, self.clock) if self.sims is not None else {}
         self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
+        self.safe_state_hooks = safe_outputs(self.config, {d.id: d for d in self.fleet.devices})
+        self.supervisor.start("cpu-meter", self._sample_cpu)
         if self.uplink is not None:
             self.uplink.start(self.supervisor)
         for spec in self.fleet.tasks():
@@ -126,7 +175,7 @@ class Daemon:
             self.notifier,
             self.sink,
             lambda r: one_line(self.config, r),
-            self.apply_safe_state,
+            lambda: self.apply_safe_state("control cycle failed"),
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
         self._register_api()
@@ -172,38 +221,70 @@ class Daemon:
         )
         if self.uplink is not None:
             status["uplink"] = {**status["uplink"], **self.uplink.status()}
+        now = self.clock.monotonic()
+        stalled = [d for d in self.fleet.devices if d.polls_stalled(now)]
+        status["devices"]["stalled"] = len(stalled)
+        status["warnings"] += [
+            f"device {d.id}: polls stalled, none ended for {d.poll_age(now):.0f} s" for d in stalled
+        ]
+        status["control"] = {
+            "period_s": self.config.control.period_s,
+            **counts,
+            "sink_failures": cycle.sink_failures if cycle else 0,
+            **(cycle.times.summary() if cycle else {}),
+            "cpu_percent": self.cpu.percent(),
+            "safe_outputs": [o.name for o in self.safe_state_hooks],
+        }
         return status
 
-    async def apply_safe_state(self) -> None:
-        """Every actuator to its safe state (chargers to fallback, barrier outputs idle).
-        Each hook is bounded; one failing hook does not stop the others."""
-        for name, hook in self.safe_state_hooks:
-            try:
-                await asyncio.wait_for(hook(), timeout=1.0)
-            except Exception:
-                log.exception("safe_state_failed part=%s", name)
+    async def _sample_cpu(self) -> None:
+        while True:
+            self.cpu.sample(self.clock.monotonic())
+            await self.clock.sleep(CPU_SAMPLE_S)
+
+    async def apply_safe_state(self, reason: str) -> None:
+        """Every actuator to its safe state (chargers to their fallback power, CAN cabinets
+        released, barriers to the lane's safe position). Each output is bounded in time;
+        one failing output does not stop the others."""
+        await apply_all(self.safe_state_hooks, reason)
 
     async def _shutdown(self) -> None:
         started = self.clock.monotonic()
         self.notifier.stopping()
-        log.info(
-            "stopping reason=%s", "vital task failed" if self.supervisor.failed_task else "signal"
-        )
+        reason = self.stop_reason or "start failed"
+        log.info("stopping reason=%s", reason)
         try:
             async with asyncio.timeout(SHUTDOWN_BUDGET_S):
                 await self.api.stop()  # stop taking work
-                await self.apply_safe_state()
+                await self.apply_safe_state(f"stopping: {reason}")
                 if self.uplink is not None:  # offline status + commit what is queued
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.uplink.flush(), timeout=1.5)
                 await self.supervisor.stop(timeout_s=1.5)
                 if self.uplink is not None:
                     await self.uplink.close()
-                await self.sims.stop()
+                if self.sims is not None:
+                    await self.sims.stop()
         except TimeoutError:
             log.error("shutdown_overran budget_s=%.1f", SHUTDOWN_BUDGET_S)
         self.notifier.close()
         log.info("shutdown_done took_s=%.2f", self.clock.monotonic() - started)
+
+
+def _sighup() -> None:
+    log.warning(
+        "sighup_ignored: logs go to stderr (journald), nothing to reopen; "
+        "restart the daemon to load a changed config"
+    )
+
+
+def _sim_host(config: SiteConfig) -> SimHost | None:
+    """The simulators, only for a site with `simulated` links (they import the server side)."""
+    if not any(link.type is LinkType.SIMULATED for link in config.links):
+        return None
+    from edge.sim.host import SimHost  # noqa: PLC0415 (server side only when used)
+
+    return SimHost()
 
 
 def run_daemon(

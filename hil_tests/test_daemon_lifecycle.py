@@ -3,8 +3,12 @@ cycle, a live local API, and a clean SIGTERM exit within 5 s."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +40,7 @@ def test_ready_watchdog_status_and_clean_stop(demo_daemon: DaemonProcess) -> Non
     assert site["import_limit_w"] == 1_000_000.0
     assert isinstance(site["import_w"], float)
     configured = len(load_site(REPO / "config" / "demo.toml").devices)
-    assert status["devices"] == {"total": configured, "ok": configured, "lost": 0}
+    assert status["devices"] == {"total": configured, "ok": configured, "lost": 0, "stalled": 0}
     assert status["bays"]["total"] == 4
 
     code, took = demo_daemon.terminate()
@@ -68,8 +72,6 @@ def test_api_survives_garbage_from_raw_sockets(demo_daemon: DaemonProcess) -> No
 
 
 def test_sigint_also_stops_cleanly(demo_daemon: DaemonProcess) -> None:
-    import signal
-
     demo_daemon.wait_cycles(1)
     demo_daemon.proc.send_signal(signal.SIGINT)
     assert demo_daemon.proc.wait(timeout=10) == 0
@@ -99,3 +101,66 @@ def test_cli_read_commands_against_the_daemon(
     assert capsys.readouterr().out.count("edge top") >= 2
     assert main(["--socket", sock, "version", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["daemon"]["version"]
+
+
+def second_daemon(
+    workdir: Path, socket_path: Path, state_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """Another `edge run` for the same site, run to its end (bounded)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "run",
+            "--config",
+            str(REPO / "config" / "demo.toml"),
+            "--socket",
+            str(socket_path),
+            "--state-dir",
+            str(state_dir),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("shared", ["state_dir", "socket"])
+def test_a_second_daemon_for_the_site_exits_1_naming_the_first_and_touches_nothing(
+    demo_daemon: DaemonProcess, tmp_path: Path, shared: str
+) -> None:
+    before = demo_daemon.wait_cycles(2)["daemon"]["cycles"]
+    other = tmp_path / "second"
+    other.mkdir()
+    if shared == "state_dir":
+        second = second_daemon(other, other / "edge.sock", tmp_path / "state")
+    else:
+        second = second_daemon(other, demo_daemon.socket_path, other / "state")
+    assert second.returncode == 1, second.stderr
+    lines = (second.stdout + second.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"another edge daemon (pid {demo_daemon.proc.pid}) is running" in lines[0]
+    # The first daemon kept its socket and kept running; the second started nothing.
+    assert demo_daemon.socket_path.exists()
+    assert demo_daemon.wait_cycles(before + 2)["daemon"]["cycles"] >= before + 2
+    assert not (other / "edge.sock").exists()
+    assert "simulator" not in second.stderr
+    code, _ = demo_daemon.terminate()
+    assert code == 0
+
+
+def test_sighup_is_logged_and_ignored_and_sigterm_applies_the_safe_state(
+    demo_daemon: DaemonProcess,
+) -> None:
+    before = demo_daemon.wait_cycles(2)["daemon"]["cycles"]
+    demo_daemon.proc.send_signal(signal.SIGHUP)
+    assert demo_daemon.wait_cycles(before + 3)["daemon"]["cycles"] >= before + 3
+    assert demo_daemon.proc.poll() is None
+    assert any("sighup_ignored" in e for e in demo_daemon.log_events())
+    code, _ = demo_daemon.terminate()
+    assert code == 0
+    events = demo_daemon.log_events()
+    assert any("safe_state_applied reason=stopping: SIGTERM" in e for e in events), events

@@ -37,7 +37,7 @@ async def test_silent_grid_meter_means_fallback_then_recovery(
         status = daemon.status()
         assert status["site"]["import_limit_w"] == 400_000.0  # the configured fallback
         assert status["site"]["headroom_w"] == 0.0
-        assert any("meter grid-meter comm_lost" in w for w in status["warnings"])
+        assert any("meter grid-meter stale (last good value" in w for w in status["warnings"])
         assert status["devices"]["lost"] == 1
 
         grid_unit.fault.silent = False

@@ -47,6 +47,8 @@ def site(tmp_path: Path) -> Path:
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "sdm630-fast-freeze.toml").write_text(profile, encoding="utf-8")
     text = DEMO.read_text(encoding="utf-8").replace("timeout_s = 0.5", "timeout_s = 0.4")
+    # Lost is counted from the last good value: keep the wait for it short.
+    text = text.replace("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 4.0")
     text = text.replace('state_dir = "/tmp/edge-demo-state"', f'state_dir = "{tmp_path / "state"}"')
     for name, unit in DEVICES.items():
         text += (
@@ -66,7 +68,8 @@ async def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     shipped_catalog.cache_clear()
     config = load_site(path)
     daemon = Daemon(config, socket_path=tmp_path / "edge.sock")
-    daemon.image = CapturingImage()  # the same image, plus a wake-up on every change
+    # The same image, with the site's stale and lost times, plus a wake-up on every change.
+    daemon.image = CapturingImage(config.control.stale_after_s, config.control.lost_after_s)
     task = asyncio.create_task(daemon.run())
     try:
         await until(daemon, lambda: daemon.cycle is not None and daemon.cycle.completed >= 1)

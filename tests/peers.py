@@ -15,7 +15,7 @@ from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
 from edge.drivers.modbus_link import ModbusLink
 from edge.drivers.modbus_profile import Profile
 from edge.process_image import ProcessImage
-from edge.readings import Quality, Reading
+from edge.readings import Reading
 
 CLOCK = SystemClock()
 
@@ -31,8 +31,8 @@ def write_profile(folder: Path, text: str, name: str = "test.toml") -> Profile:
 class CapturingImage(ProcessImage):
     """A process image that remembers every reading ever put, and wakes waiters on each."""
 
-    def __init__(self) -> None:
-        super().__init__(stale_after_s=60.0)
+    def __init__(self, stale_after_s: float = 60.0, lost_after_s: float = 60.0) -> None:
+        super().__init__(stale_after_s, lost_after_s)
         self.history: list[tuple[str, str, Reading]] = []
         self._changed = asyncio.Event()
 
@@ -41,8 +41,8 @@ class CapturingImage(ProcessImage):
         self.history.append((device, point, reading))
         self._changed.set()
 
-    def mark_device(self, device: str, quality: Quality, at: float) -> None:
-        super().mark_device(device, quality, at)
+    def mark_device(self, device: str, at: float) -> None:
+        super().mark_device(device, at)
         self._changed.set()
 
     def ok(self, device: str | None = None) -> list[tuple[str, str, Reading]]:

@@ -171,7 +171,13 @@ async def test_silence_is_comm_lost_once_and_recovery_logged_once(
     rig.peer.fault.silent = True
     await rig.image.wait_until(lambda: rig.device.health.state == "comm_lost", timeout_s=10)
     snapshot = rig.image.freeze(CLOCK.monotonic(), CLOCK.wall())
-    assert snapshot.reading("cab", "power_w").quality is Quality.COMM_LOST  # type: ignore[union-attr]
+    reading = snapshot.reading("cab", "power_w")
+    assert reading is not None
+    assert reading.failed_at is not None
+    assert reading.failed_at > reading.at  # the failure's time and the value's, kept apart
+    # Graded by the age of the last good frame: lost once past the image's lost-after time.
+    later = rig.image.freeze(reading.at + 61.0, CLOCK.wall())
+    assert later.reading("cab", "power_w").quality is Quality.COMM_LOST  # type: ignore[union-attr]
     rig.peer.fault.silent = False
     await rig.image.wait_until(lambda: rig.device.health.state == "ok", timeout_s=10)
     messages = [r.getMessage() for r in caplog.records]

@@ -6,7 +6,7 @@ import asyncio
 
 from edge.clock import SimClock
 from edge.process_image import ProcessImage
-from edge.readings import Quality, Reading
+from edge.readings import Grade, Quality, Reading
 
 
 async def test_sim_clock_wakes_sleepers_in_deadline_order() -> None:
@@ -41,13 +41,22 @@ def test_freeze_marks_old_readings_stale_and_is_immutable() -> None:
     assert snap.value("m", "energy_import_wh") == 5.0  # the snapshot did not change
 
 
-def test_mark_device_keeps_values_for_display_but_not_for_control() -> None:
-    image = ProcessImage(stale_after_s=3.0)
+def test_mark_device_keeps_the_last_good_time_apart_from_the_failure() -> None:
+    image = ProcessImage(stale_after_s=3.0, lost_after_s=10.0)
     image.put("m", "power_w", Reading(1000.0, "W", Quality.OK, at=1.0))
-    image.mark_device("m", Quality.COMM_LOST, at=2.0)
-    snap = image.freeze(now=2.0, wall=0.0)
-    r = snap.reading("m", "power_w")
+    image.mark_device("m", at=2.0)
+    r = image.freeze(now=2.0, wall=0.0).reading("m", "power_w")
     assert r is not None
-    assert r.value == 1000.0
-    assert r.quality is Quality.COMM_LOST
-    assert snap.value("m", "power_w") is None
+    assert (r.value, r.good_at, r.failed_at) == (1000.0, 1.0, 2.0)
+    # One failed poll does not blind control: the value is fresh until its stale time.
+    assert r.quality is Quality.OK
+    assert r.grade is Grade.FRESH
+    image.mark_device("m", at=5.0)
+    later = image.freeze(now=5.0, wall=0.0)
+    assert later.reading("m", "power_w").good_at == 1.0  # type: ignore[union-attr]
+    assert later.value("m", "power_w") is None
+    assert later.grade("m", "power_w") is Grade.STALE
+    lost = image.freeze(now=11.5, wall=0.0)
+    assert lost.reading("m", "power_w").quality is Quality.COMM_LOST  # type: ignore[union-attr]
+    assert lost.grade("m", "power_w") is Grade.LOST
+    assert lost.grade("m", "never_read") is Grade.LOST

@@ -39,6 +39,14 @@ def test_stale_meter_falls_back_and_says_why() -> None:
     assert a.warnings == ("limit grid: meter grid-meter comm_lost; using fallback 400 kW",)
 
 
+def test_a_stale_meter_says_how_old_its_last_good_value_is() -> None:
+    a = assess_site(inputs(None, meter_quality="stale", meter_age_s=4.25))
+    assert a.mode is Mode.FALLBACK
+    assert a.warnings == (
+        "limit grid: meter grid-meter stale (last good value 4.2 s ago); using fallback 400 kW",
+    )
+
+
 def test_overload_and_export_are_warned() -> None:
     assert "above limit" in assess_site(inputs(1_100_000.0)).warnings[0]
     assert "export 500.0 kW above limit 400 kW" in assess_site(inputs(-500_000.0)).warnings[0]

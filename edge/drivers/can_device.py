@@ -35,6 +35,7 @@ class CanDevice(DeviceBase):
         self._counter = 0
         self._received = asyncio.Event()
         self._latest: dict[str, float] = {}
+        self.stall_after_s = max(15.0, 5 * profile.timeout_s)  # silence is judged every period
         for message in {p.message for p in profile.points if p.polled}:
             info = profile.dbc.messages[message]
             link.subscribe(info.frame_id, info.extended, self.on_frame)

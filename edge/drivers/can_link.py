@@ -53,6 +53,10 @@ class CanLink:
     def describe(self) -> str:
         return self.bus.describe()
 
+    def counters(self) -> dict[str, int]:
+        frames = self.stats.frames_in + self.stats.frames_out
+        return {"requests": frames, "reconnects": self.stats.reopens}
+
     def subscribe(self, frame_id: int, extended: bool, subscriber: Subscriber) -> None:
         self._subscribers[(frame_id, extended)].append(subscriber)
 

@@ -38,6 +38,7 @@ class DeviceHealth:
     writes: int = 0
     write_failures: int = 0
     last_ok_at: float | None = None
+    last_outcome_at: float | None = None  # the latest poll that ended, well or not
     last_error: str = ""
 
 
@@ -51,6 +52,18 @@ class DeviceBase:
         # Set by the first outcome, good or bad, so the first control cycle can wait for it.
         self.first_poll_done = asyncio.Event()
         self._previous: dict[str, float] = {}  # last valid counter values
+        self._started_at = clock.monotonic()
+        # A polled device whose polls stop ending (a hung request) shows it after this long;
+        # None: the device reports only on change (GPIO edges) and never stalls.
+        self.stall_after_s: float | None = None
+
+    def poll_age(self, now: float) -> float:
+        """Seconds since the latest poll ended (since start when none has)."""
+        last = self.health.last_outcome_at
+        return max(0.0, now - (self._started_at if last is None else last))
+
+    def polls_stalled(self, now: float) -> bool:
+        return self.stall_after_s is not None and self.poll_age(now) > self.stall_after_s
 
     def writable_point(
         self,
@@ -99,6 +112,7 @@ class DeviceBase:
         """The device answers but some values cannot be used: a read it refuses (exception
         reply) or values that stopped changing (a frozen meter). Those points are invalid."""
         self.health.last_error = error
+        self.health.last_outcome_at = at
         for name in names:
             self.put(name, Reading(None, "", Quality.INVALID, at))
         if self.health.state != state:
@@ -109,7 +123,9 @@ class DeviceBase:
         self.first_poll_done.set()
         self.health.failures += 1
         self.health.last_error = error
-        self._image.mark_device(self.id, Quality.COMM_LOST, self._clock.monotonic())
+        now = self._clock.monotonic()
+        self.health.last_outcome_at = now
+        self._image.mark_device(self.id, now)
         if self.health.state != "comm_lost":
             self.health.state = "comm_lost"
             log.warning("device_lost device=%s %s error=%s", self.id, self.where, error)
@@ -118,6 +134,7 @@ class DeviceBase:
         """Mark the device answering; True when it comes back after being lost."""
         self.first_poll_done.set()
         self.health.last_ok_at = at
+        self.health.last_outcome_at = at
         was = self.health.state
         if was not in ("ok", "starting"):
             log.info("device_recovered device=%s %s was=%s", self.id, self.where, was)

@@ -2,6 +2,10 @@
 
 `simulated` links are served by `edge.sim.host` on 127.0.0.1 over the real protocol; this
 module is handed their resolved endpoints and treats them like any other link.
+
+Each protocol's driver modules (and so its library: pymodbus, python-can, gpiozero) are
+imported only when the site has a link of that type: a Modbus-only site starts without the
+CAN and GPIO stacks.
 """
 
 from __future__ import annotations
@@ -10,32 +14,34 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from edge.clock import Clock
-from edge.drivers.can_bus import CanBus
-from edge.drivers.can_device import CanDevice
-from edge.drivers.can_link import CanLink
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import AnyProfile, shipped_catalog
-from edge.drivers.gpio_device import GpioDevice, GpioLink
 from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.line_capacity import utilisation
 from edge.drivers.line_plan import describe, framing_of
-from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint
-from edge.drivers.modbus_device import ModbusDevice
-from edge.drivers.modbus_link import ModbusLink
 from edge.drivers.modbus_profile import Profile
-from edge.drivers.sunspec_device import SunSpecDevice
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
 from edge.readings import Reading
 from edge.siteconf.model import Device, Link, LinkType, SiteConfig
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from edge.drivers.can_device import CanDevice
+    from edge.drivers.can_link import CanLink
+    from edge.drivers.gpio_device import GpioDevice, GpioLink
+    from edge.drivers.modbus_client import TcpEndpoint
+    from edge.drivers.modbus_device import ModbusDevice
+    from edge.drivers.modbus_link import ModbusLink
+    from edge.drivers.sunspec_device import SunSpecDevice
 
-AnyDevice = ModbusDevice | SunSpecDevice | CanDevice | GpioDevice
-AnyLink = ModbusLink | CanLink | GpioLink
+    AnyDevice: TypeAlias = ModbusDevice | SunSpecDevice | CanDevice | GpioDevice
+    AnyLink: TypeAlias = ModbusLink | CanLink | GpioLink
+
+log = logging.getLogger(__name__)
+MODBUS_LINKS = (LinkType.SIMULATED, LinkType.MODBUS_TCP, LinkType.MODBUS_RTU)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,8 @@ class Fleet:
         rows = []
         for d in self.devices:
             unit = getattr(d, "unit", None)
-            counts = d.link.unit_health(unit) if isinstance(d.link, ModbusLink) and unit else None
+            unit_health = getattr(d.link, "unit_health", None)  # Modbus links count per unit
+            counts = unit_health(unit) if unit_health is not None and unit else None
             values: Mapping[str, Reading] = (
                 snapshot.points.get(d.id, {}) if snapshot is not None else {}
             )
@@ -102,6 +109,8 @@ class Fleet:
                     "last_ok_age_s": None
                     if d.health.last_ok_at is None
                     else round(now - d.health.last_ok_at, 3),
+                    "poll_age_s": round(d.poll_age(now), 3),
+                    "polls_stalled": d.polls_stalled(now),
                     "last_error": d.health.last_error,
                     "values": {
                         name: [r.value, r.unit, r.quality.value, round(r.age(now), 3)]
@@ -122,29 +131,27 @@ class Fleet:
                 "planned_utilisation": self.planned_utilisation(lid),
                 "line": describe(lk.framing) if lk.framing is not None else None,
             }
-            if isinstance(lk, ModbusLink):
-                row |= {"requests": lk.stats.requests, "reconnects": lk.stats.reconnects}
-            elif isinstance(lk, CanLink):
-                row |= {"requests": lk.stats.frames_in + lk.stats.frames_out}
-                row |= {"reconnects": lk.stats.reopens}
-            rows.append(row)
+            rows.append(row | lk.counters())
         return rows
 
     def planned_utilisation(self, link_id: str) -> float | None:
         """Share of an RS-485 line the poll plan needs (None for links without a baud rate)."""
         link = self.links[link_id]
-        if not isinstance(link, ModbusLink) or link.framing is None:
+        if link.framing is None:
             return None
         plan = [
             tx
             for d in self.devices
-            if d.link.id == link_id and isinstance(d, ModbusDevice | SunSpecDevice)
+            if d.link.id == link_id and hasattr(d, "plan")  # Modbus and SunSpec devices
             for tx in d.plan()
         ]
         return round(utilisation(link.framing, plan), 4)
 
 
 def _modbus_link(link: Link, clock: Clock, endpoints: Mapping[str, TcpEndpoint]) -> ModbusLink:
+    from edge.drivers.modbus_client import ModbusClient, SerialLine, TcpEndpoint  # noqa: PLC0415
+    from edge.drivers.modbus_link import ModbusLink  # noqa: PLC0415 (pymodbus when used)
+
     params = link.params
     if link.type is LinkType.SIMULATED:
         endpoint = endpoints.get(link.id)
@@ -164,21 +171,30 @@ def _links(
 ) -> dict[str, AnyLink]:
     links: dict[str, AnyLink] = {}
     for link in config.links:
-        if link.type in (LinkType.SIMULATED, LinkType.MODBUS_TCP, LinkType.MODBUS_RTU):
+        if link.type in MODBUS_LINKS:
             links[link.id] = _modbus_link(link, clock, endpoints)
         elif link.type is LinkType.CAN:
-            bitrate = link.params.get("bitrate")
-            bus = CanBus(
-                str(link.params.get("interface", "socketcan")),
-                str(link.params["channel"]),
-                int(bitrate) if bitrate is not None else None,
-            )
-            links[link.id] = CanLink(link.id, bus, clock)
+            links[link.id] = _can_link(link, clock)
         elif link.type is LinkType.GPIO:
+            from edge.drivers.gpio_device import GpioLink  # noqa: PLC0415 (gpiozero when used)
+
             links[link.id] = GpioLink(link.id)
         else:
             log.info("link_served_elsewhere link=%s type=%s", link.id, link.type.value)
     return links
+
+
+def _can_link(link: Link, clock: Clock) -> CanLink:
+    from edge.drivers.can_bus import CanBus  # noqa: PLC0415 (python-can when used)
+    from edge.drivers.can_link import CanLink  # noqa: PLC0415
+
+    bitrate = link.params.get("bitrate")
+    bus = CanBus(
+        str(link.params.get("interface", "socketcan")),
+        str(link.params["channel"]),
+        int(bitrate) if bitrate is not None else None,
+    )
+    return CanLink(link.id, bus, clock)
 
 
 def _site_startup(config: SiteConfig, device_id: str, profile: Profile) -> dict[str, float]:
@@ -198,18 +214,32 @@ def _device(
     image: ProcessImage,
     clock: Clock,
 ) -> AnyDevice | None:
+    """The driver for a device, or None for a pairing no driver serves; each protocol's
+    modules are imported here, when a site has such a device."""
+    kind = config.link(dev.link).type
     if isinstance(profile, CanProfile):
-        return CanDevice(dev.id, profile, link, image, clock) if isinstance(link, CanLink) else None
+        if kind is not LinkType.CAN:
+            return None
+        from edge.drivers.can_device import CanDevice  # noqa: PLC0415
+
+        return CanDevice(dev.id, profile, cast("CanLink", link), image, clock)
     if isinstance(profile, GpioProfile):
-        return (
-            GpioDevice(dev.id, profile, link, image, clock) if isinstance(link, GpioLink) else None
-        )
-    if not isinstance(link, ModbusLink) or dev.unit is None:
+        if kind is not LinkType.GPIO:
+            return None
+        from edge.drivers.gpio_device import GpioDevice  # noqa: PLC0415
+
+        return GpioDevice(dev.id, profile, cast("GpioLink", link), image, clock)
+    if kind not in MODBUS_LINKS or dev.unit is None:
         return None
+    modbus = cast("ModbusLink", link)
     if isinstance(profile, SunSpecProfile):
-        return SunSpecDevice(dev.id, dev.unit, profile, link, image, clock, dev.poll_s)
+        from edge.drivers.sunspec_device import SunSpecDevice  # noqa: PLC0415
+
+        return SunSpecDevice(dev.id, dev.unit, profile, modbus, image, clock, dev.poll_s)
+    from edge.drivers.modbus_device import ModbusDevice  # noqa: PLC0415
+
     startup = _site_startup(config, dev.id, profile)
-    return ModbusDevice(dev.id, dev.unit, profile, link, image, clock, dev.poll_s, startup)
+    return ModbusDevice(dev.id, dev.unit, profile, modbus, image, clock, dev.poll_s, startup)
 
 
 def build_fleet(

@@ -36,6 +36,9 @@ class GpioLink:
     def utilisation(self) -> float:
         return 0.0
 
+    def counters(self) -> dict[str, int]:
+        return {}
+
 
 class GpioDevice(DeviceBase):
     def __init__(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +66,34 @@ class ModbusClient:
         self.target = target
         self.timeout_s = timeout_s
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._bad_frame: str | None = None  # why the last reply could not be decoded
 
     def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        client = self._make_client()
+        self._guard_frames(client)
+        return client
+
+    def _guard_frames(self, client: AsyncModbusTcpClient | AsyncModbusSerialClient) -> None:
+        """pymodbus decodes replies inside asyncio's data_received: a reply it cannot decode
+        (garbage in a valid frame, a byte count that lies) raises there, asyncio logs a
+        "Fatal error" traceback, and the request only times out. Catch it at the source,
+        keep the cause for the request's error, and drop the bytes."""
+        decode = client.ctx.callback_data
+
+        def guarded(data: bytes, addr: tuple[str, int] | None = None) -> int:
+            try:
+                used = decode(data, addr)
+            except Exception as exc:  # any decode failure is a bad reply, never a crash
+                self._bad_frame = f"undecodable reply: {exc} (bytes {data[:16].hex()})"
+                log.debug("modbus_bad_frame endpoint=%s error=%s", self.describe(), exc)
+                return len(data)
+            if used and client.ctx.last_pdu is None:  # bytes the framer threw away
+                self._bad_frame = f"reply not a Modbus frame (bytes {data[:16].hex()})"
+            return used
+
+        setattr(client.ctx, "callback_data", guarded)  # noqa: B010 (mypy: method assignment)
+
+    def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         if isinstance(self.target, TcpEndpoint):
             return AsyncModbusTcpClient(
                 self.target.host,
@@ -123,7 +149,7 @@ class ModbusClient:
             Table.COIL: client.read_coils,
             Table.DISCRETE: client.read_discrete_inputs,
         }[table]
-        rr = await self._execute(call(address, count=count, device_id=unit), unit, address)
+        rr = await self._execute(lambda: call(address, count=count, device_id=unit), unit, address)
         if rr.function_code != _READ_FUNCTION[table]:
             # RTU has no transaction id: a late reply to another read can arrive here.
             raise DeviceTimeout(
@@ -142,15 +168,15 @@ class ModbusClient:
         client = await self._ready()
         if table is Table.COIL:
             await self._execute(
-                client.write_coil(address, bool(values[0]), device_id=unit), unit, address
+                lambda: client.write_coil(address, bool(values[0]), device_id=unit), unit, address
             )
         elif len(values) == 1:
             await self._execute(
-                client.write_register(address, values[0], device_id=unit), unit, address
+                lambda: client.write_register(address, values[0], device_id=unit), unit, address
             )
         else:
             await self._execute(
-                client.write_registers(address, values, device_id=unit), unit, address
+                lambda: client.write_registers(address, values, device_id=unit), unit, address
             )
 
     async def _ready(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
@@ -158,13 +184,24 @@ class ModbusClient:
         assert self._client is not None
         return self._client
 
-    async def _execute(self, request: Awaitable[Any], unit: int, address: int) -> Any:
+    def _garbled(self) -> str | None:
+        """Bytes left over that never made a frame (garbage, or a length that lies)."""
+        pending = bytes(self._client.ctx.recv_buffer) if self._client is not None else b""
+        if not pending:
+            return None
+        return f"garbled reply: {len(pending)} bytes that make no frame ({pending[:16].hex()})"
+
+    async def _execute(self, request: Callable[[], Awaitable[Any]], unit: int, address: int) -> Any:
+        """Build and send a request. pymodbus raises `ConnectionException: Not connected`
+        while *building* one on a connection that just dropped, so building sits inside the
+        same translation as the wait for the reply."""
+        self._bad_frame = None
         try:
-            rr = await request
+            rr = await request()
         except ModbusIOException as exc:
+            why = self._bad_frame or self._garbled() or f"no reply within {self.timeout_s:g}s"
             raise DeviceTimeout(
-                f"no reply within {self.timeout_s:g}s (unit {unit}, "
-                f"address {address}, {self.describe()})"
+                f"{why} (unit {unit}, address {address}, {self.describe()})"
             ) from exc
         except ConnectionException as exc:
             await self.close()

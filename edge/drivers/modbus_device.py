@@ -27,6 +27,7 @@ from edge.readings import Quality, Reading
 
 log = logging.getLogger(__name__)
 
+STALL_AFTER_S = 15.0  # at least: covers a unit's backoff and the link's reconnect delay
 FRESH_PERIODS = 2.5  # a value stays fresh for this many of its poll periods (one miss allowed)
 
 
@@ -53,6 +54,8 @@ class ModbusDevice(DeviceBase):
         self._last_words: dict[tuple[Table, int], list[int]] = {}
         self._changed_at: float | None = None
         self._fastest_s = min(b.period_s for b in self.blocks)
+        # A poll ends within the link's timeout; many missed periods mean it hangs.
+        self.stall_after_s = max(STALL_AFTER_S, 5 * self._fastest_s)
 
     def plan(self) -> list[tuple[Transaction, float]]:
         """The reads this device puts on its link, with their periods (for line capacity)."""

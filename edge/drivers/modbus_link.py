@@ -131,6 +131,9 @@ class ModbusLink:
     def describe(self) -> str:
         return self._client.describe()
 
+    def counters(self) -> dict[str, int]:
+        return {"requests": self.stats.requests, "reconnects": self.stats.reconnects}
+
     def unit_health(self, unit: int) -> UnitHealth:
         return self.stats.units.setdefault(unit, UnitHealth())
 
@@ -168,18 +171,30 @@ class ModbusLink:
     async def run(self) -> None:
         """The link's worker: one request on the medium at a time, forever."""
         task = asyncio.current_task()
+        request: _Request | None = None
         try:
             while True:
                 _, _, request = await self._queue.get()
-                if request.future.cancelled():
-                    continue
-                await self._serve(request)
+                if not request.future.cancelled():
+                    await self._serve(request)
+                request = None
                 if task is not None and task.cancelling():
                     # CPython < 3.12: asyncio.wait_for (inside pymodbus) can swallow a cancel
                     # that races with the reply; without this the link would never stop.
                     raise asyncio.CancelledError
         finally:
+            stopped = LinkDown(f"link {self.id} stopped")
+            if request is not None:  # the one on the medium when the task ended
+                self._settle(request, stopped)
+            self._fail_queued(stopped)
             await self._client.close()
+
+    def _fail_queued(self, error: LinkDown) -> None:
+        """A device never waits on a request the link will not serve (a restarted link
+        starts with an empty queue, and its devices' next polls go through it)."""
+        while not self._queue.empty():
+            _, _, request = self._queue.get_nowait()
+            self._settle(request, error)
 
     async def _serve(self, request: _Request) -> None:
         health = self.unit_health(request.unit)
@@ -206,6 +221,14 @@ class ModbusLink:
             self._record_failure(health, exc, started)
             self._settle(request, exc)
             await self._recover(exc, request)
+        except Exception as exc:  # anything the adapter did not translate: the link is suspect
+            outcome = "down"
+            log.warning("link_error link=%s error=%s: %s", self.id, type(exc).__name__, exc)
+            down = LinkDown(f"link {self.id}: {type(exc).__name__}: {exc}")
+            self._record_failure(health, down, started)
+            self._settle(request, down)
+            await self._client.close()
+            await self._recover(down, request)
         else:
             self.connected = True
             self._reconnect_s = RECONNECT_S

@@ -50,6 +50,7 @@ class SunSpecDevice(DeviceBase):
         self.sources: dict[str, Source] = {}  # point -> the model point it is read from
         self.last_words: dict[int, list[int]] = {}
         self._periods: dict[int, float] = {}
+        self.stall_after_s = 3 * REDISCOVER_S
 
     async def _read(
         self, address: int, count: int, priority: int = PRIORITY_BACKGROUND

@@ -26,6 +26,7 @@ class GridInputs:
     import_w: float | None  # measured at the connection point, + import; None if unusable
     meter_quality: str  # quality word of the meter reading, for the warning
     generation_w: tuple[tuple[str, float | None], ...]  # (device, produced power or None)
+    meter_age_s: float | None = None  # since the meter's last good value; None: never read
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,11 @@ def assess_site(inputs: GridInputs) -> SiteAssessment:
         else:
             generation += max(0.0, power)
     if inputs.import_w is None:
-        why = (
-            "no meter configured"
-            if inputs.meter is None
-            else f"meter {inputs.meter} {inputs.meter_quality}"
-        )
+        why = "no meter configured"
+        if inputs.meter is not None:
+            why = f"meter {inputs.meter} {inputs.meter_quality}"
+            if inputs.meter_age_s is not None:
+                why += f" (last good value {inputs.meter_age_s:.1f} s ago)"
         warnings.append(
             f"limit {inputs.limit_id}: {why}; using fallback {inputs.fallback_w / 1000:g} kW"
         )

@@ -148,6 +148,9 @@ class _SimServerBase:
             return b""
         if unit.fault.garbage:
             return random.Random(len(data)).randbytes(len(data))  # noqa: S311 (noise)
+        if unit.fault.lying_count and len(data) > self._unit_byte + 3:
+            count = self._unit_byte + 2  # unit, function, byte count
+            return data[:count] + bytes([0xC8]) + data[count + 1 :]
         if unit.fault.bad_crc:
             return data[:-1] + bytes([data[-1] ^ 0x5A])
         return data

@@ -38,6 +38,7 @@ class Fault:
     frozen: bool = False  # keep returning the same values (a hung meter)
     bad_crc: bool = False  # corrupt the reply's checksum (RTU) / last byte (TCP)
     garbage: bool = False  # answer with bytes that are no Modbus frame at all
+    lying_count: bool = False  # a well-framed reply whose byte count claims more than it holds
 
     def delay_for(self, request_number: int) -> float:
         if self.delay_s <= 0 or self.delay_every <= 0:

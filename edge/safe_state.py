@@ -1,0 +1,118 @@
+"""The site's safe state: what each actuating device is driven to when control cannot decide
+(a failed cycle) and on every way out of the daemon (signals, a failed vital task).
+
+* A charger driven over Modbus: its power setpoint to the charger's `fallback_kw`, so it sits
+  at the power it would fall back to by itself (cabinets with a watchdog also hold that
+  fallback as a standing value, written at start; those without one, e.g. Alpitronic,
+  rely on this write alone).
+* A charger cabinet on CAN: released; no command is sent, so its own command timeout
+  applies its fallback power.
+* A gate lane's barrier output: exit lanes fail open (a truck inside can always leave),
+  entry lanes and two-way lanes fail secure (closed).
+
+The outputs are derived once from the site and the built fleet; the daemon applies them,
+each bounded in time, none stopping the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from edge.siteconf.model import GateLane, SiteConfig
+
+log = logging.getLogger(__name__)
+
+SETPOINT = "power_setpoint_w"
+HOOK_TIMEOUT_S = 1.0
+
+
+@runtime_checkable
+class WritesPoints(Protocol):
+    async def write_point(self, name: str, value: float) -> None: ...
+
+
+@runtime_checkable
+class Releases(Protocol):
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SafeOutput:
+    name: str  # "charger ch01 -> 50000 W", for the log
+    apply: Callable[[], Awaitable[None]]
+
+
+def lane_safe_value(lane: GateLane) -> float:
+    """1 (open) for an exit lane, 0 (closed) for entry and two-way lanes."""
+    return 1.0 if lane.direction == "exit" else 0.0
+
+
+def writable(device: object, point: str) -> bool:
+    """Whether the device's profile has this point and it can be written."""
+    profile = getattr(device, "profile", None)
+    try:
+        return bool(profile is not None and profile.point(point).writable)
+    except KeyError:
+        return False
+
+
+def _write(device: WritesPoints, point: str, value: float) -> Callable[[], Awaitable[None]]:
+    async def apply() -> None:
+        await device.write_point(point, value)
+
+    return apply
+
+
+def _release(device: Releases) -> Callable[[], Awaitable[None]]:
+    async def apply() -> None:
+        device.release()
+
+    return apply
+
+
+def safe_outputs(config: SiteConfig, devices: Mapping[str, object]) -> list[SafeOutput]:
+    """Every actuating device's safe output, from the site and the devices the fleet built."""
+    outputs: list[SafeOutput] = []
+    for charger in config.chargers:
+        device = devices.get(charger.device or "")
+        if device is None:
+            continue
+        if isinstance(device, Releases):
+            outputs.append(SafeOutput(f"charger {charger.id} released", _release(device)))
+        elif not writable(device, SETPOINT):
+            log.warning("safe_output_missing charger=%s: no writable %s", charger.id, SETPOINT)
+        elif isinstance(device, WritesPoints):
+            watts = charger.fallback_kw * 1000.0
+            apply = _write(device, SETPOINT, watts)
+            outputs.append(SafeOutput(f"charger {charger.id} {SETPOINT}={watts:g}", apply))
+    for lane in config.gates:
+        device = devices.get(lane.barrier_output.device)
+        if not isinstance(device, WritesPoints) or not writable(device, lane.barrier_output.point):
+            log.warning("safe_output_missing gate=%s output=%s", lane.id, lane.barrier_output)
+            continue
+        value = lane_safe_value(lane)
+        state = "open" if value else "closed"
+        apply = _write(device, lane.barrier_output.point, value)
+        outputs.append(SafeOutput(f"gate {lane.id} {lane.barrier_output} {state}", apply))
+    return outputs
+
+
+async def apply_all(outputs: list[SafeOutput], reason: str) -> int:
+    """Apply every output at once, each bounded; the number that failed."""
+
+    async def one(output: SafeOutput) -> bool:
+        try:
+            await asyncio.wait_for(output.apply(), timeout=HOOK_TIMEOUT_S)
+        except Exception as exc:  # one failing device must not stop the others
+            log.warning("safe_output_failed part=%s reason=%s error=%s", output.name, reason, exc)
+            return False
+        return True
+
+    results = await asyncio.gather(*(one(o) for o in outputs))
+    failed = results.count(False)
+    log.info("safe_state_applied reason=%s parts=%d failed=%d", reason, len(outputs), failed)
+    return failed
