@@ -6,6 +6,7 @@ one load reports structural and cross-reference errors together.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -42,8 +43,15 @@ def _ids(data: Mapping[str, Any], key: str, report: Report) -> dict[str, dict[st
 
 
 def _num(item: Mapping[str, Any], key: str, default: float = 0.0) -> float:
+    """A number the schema accepted, else `default` (the schema reports the bad value)."""
     value = item.get(key, default)
-    return float(value) if isinstance(value, int | float) else default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:
+        return default
+    return number if math.isfinite(number) else default
 
 
 def _ref(
@@ -73,6 +81,7 @@ def check_site(
     chargers = _ids(data, "chargers", report)
     _ids(data, "bays", report)
     _ids(data, "gates", report)
+    _check_control(data, report)
     _check_devices(data, links, profiles, report)
     _check_limits(data, limits, plots, devices, report, warn)
     _check_chargers(data, limits, devices, report)
@@ -100,15 +109,47 @@ def _check_devices(
                 f"which describes a {profile.get('kind')}",
             )
         if link is not None:
-            link_type = (
+            link_type = str(
                 link.get("protocol") if link.get("type") == "simulated" else link.get("type")
             )
             if link_type in MODBUS_LINKS and "unit" not in dev:
                 report(
                     ("devices", i, "unit"), f"missing: a device on {link_type} link needs a unit id"
                 )
+    _check_units(data, report)
     for i, link in _items(data, "links"):
         _check_link_params(i, link, report)
+
+
+def _check_units(data: Mapping[str, Any], report: Report) -> None:
+    """One unit id per device on a link: two devices on one id would read each other's values."""
+    owners: dict[tuple[str, int], str] = {}
+    for i, dev in _items(data, "devices"):
+        link, unit = dev.get("link"), dev.get("unit")
+        if not isinstance(link, str) or not isinstance(unit, int):
+            continue
+        first = owners.setdefault((link, unit), str(dev.get("id")))
+        if first != str(dev.get("id")):
+            report(
+                ("devices", i, "unit"),
+                f"unit {unit} on link {link!r} is already device {first!r} "
+                "(one device per unit id)",
+            )
+
+
+def _check_control(data: Mapping[str, Any], report: Report) -> None:
+    control = data.get("control")
+    if not isinstance(control, dict):
+        return
+    stale = _num(control, "stale_after_s", 3 * _num(control, "period_s", 1.0))
+    lost = _num(control, "lost_after_s", 10.0)
+    if lost <= stale:
+        written = [k for k in ("lost_after_s", "stale_after_s", "period_s") if k in control]
+        report(
+            ("control", written[0]) if written else ("control",),
+            f"lost_after_s ({lost:g} s) must be longer than stale_after_s ({stale:g} s): "
+            "a value turns stale first, then lost",
+        )
 
 
 _LINK_NEEDS = {
@@ -142,9 +183,14 @@ def _check_limits(
     report: Report,
     warn: Report,
 ) -> None:
-    roots = [i for i, node in _items(data, "limits") if node.get("parent") is None]
+    roots = [(i, node) for i, node in _items(data, "limits") if node.get("parent") is None]
     if len(roots) != 1 and limits:
-        report(("limits",), f"must have exactly one root (the grid connection), found {len(roots)}")
+        named = ", ".join(f"limits[{i}] {node.get('id')!r}" for i, node in roots)
+        report(
+            ("limits", roots[1][0]) if roots else ("limits",),
+            f"must have exactly one root (the grid connection), found {len(roots)}"
+            + (f": {named} have no parent" if roots else ": every limit has a parent"),
+        )
     for i, node in _items(data, "limits"):
         parent = _ref(report, ("limits", i, "parent"), node.get("parent"), limits, "limit")
         _ref(report, ("limits", i, "plot"), node.get("plot"), plots, "plot")
@@ -154,13 +200,14 @@ def _check_limits(
                 ("limits", i, "meter"),
                 f"device {node['meter']!r} is a {meter.get('kind')}, not a meter",
             )
-        if _num(node, "fallback_kw") > _num(node, "import_kw"):
+        # A bound that is missing or refused is inf here, so no check fires on it.
+        if _num(node, "fallback_kw") > _num(node, "import_kw", math.inf):
             report(
                 ("limits", i, "fallback_kw"),
                 f"{_num(node, 'fallback_kw'):g} kW exceeds this node's import_kw "
                 f"{_num(node, 'import_kw'):g} kW; the fallback must be the more conservative one",
             )
-        if parent is not None and _num(node, "import_kw") > _num(parent, "import_kw"):
+        if parent is not None and _num(node, "import_kw") > _num(parent, "import_kw", math.inf):
             warn(
                 ("limits", i, "import_kw"),
                 f"{_num(node, 'import_kw'):g} kW can never be reached: parent "
@@ -199,7 +246,7 @@ def _check_chargers(
                 ("chargers", i, "device"),
                 f"device {ch['device']!r} is a {dev.get('kind')}, not a charger",
             )
-        max_kw = _num(ch, "max_power_kw")
+        max_kw = _num(ch, "max_power_kw", math.inf)
         if _num(ch, "min_power_kw") > max_kw:
             report(("chargers", i, "min_power_kw"), f"exceeds max_power_kw {max_kw:g}")
         if _num(ch, "fallback_kw") > max_kw:
@@ -223,7 +270,7 @@ def _check_bays(
                 f"{max_kw:g} kW exceeds what a {bay['connector']} connector carries "
                 f"({connector_max:g} kW)",
             )
-        if charger is not None and max_kw > _num(charger, "max_power_kw"):
+        if charger is not None and max_kw > _num(charger, "max_power_kw", math.inf):
             report(
                 ("bays", i, "max_power_kw"),
                 f"{max_kw:g} kW cannot be met: charger {bay['charger']!r} delivers at most "
@@ -281,7 +328,7 @@ def _check_fallback_budget(
             hops += 1
     for i, node in _items(data, "limits"):
         total = totals.get(str(node.get("id")), 0.0)
-        if total > _num(node, "import_kw"):
+        if total > _num(node, "import_kw", math.inf):
             report(
                 ("limits", i, "import_kw"),
                 f"chargers below this node fall back to {total:g} kW together when the controller "
