@@ -54,6 +54,7 @@ CASES: list[tuple[str, str, str]] = [
     ("timezone", _sub('timezone = "Europe/Brussels"', 'timezone = "Europe/Brusels"'), "site.timezone: unknown time zone 'Europe/Brusels'"),
     ("id-newline", _sub('id = "B02"', 'id = "B02\\n"'), "bays[1].id: must not contain control characters"),
     ("same-unit", _sub("unit = 3\n", "unit = 2\n"), "devices[2].unit: unit 2 on link 'sim-lan' is already device 'plot-meter-main'"),
+    ("unit-0-simulated", _sub("unit = 3\n", "unit = 0\n"), "devices[2].unit: 0 on a simulated link: the simulator keeps 0"),
     ("lost-before-stale", _sub("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 2.0"), "control.lost_after_s: lost_after_s (2 s) must be longer than stale_after_s (3 s)"),
     ("list-link-type", _sub('type = "simulated"', 'type = ["simulated"]'), 'links[0].type: must be the string "modbus-tcp" or'),
     ("list-id", _sub('id = "grid"', 'id = ["grid"]'), "limits[0].id: must be a string, got a list ['grid']"),

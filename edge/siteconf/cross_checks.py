@@ -54,6 +54,12 @@ def _num(item: Mapping[str, Any], key: str, default: float = 0.0) -> float:
     return number if math.isfinite(number) else default
 
 
+def _kind(item: Mapping[str, Any]) -> str | None:
+    """A device's kind, when it has a valid one (a refused kind is reported already)."""
+    kind = item.get("kind")
+    return kind if isinstance(kind, str) else None
+
+
 def _ref(
     report: Report, path: KeyPath, value: Any, known: Mapping[str, Any], what: str
 ) -> dict[str, Any] | None:
@@ -116,6 +122,11 @@ def _check_devices(
                 report(
                     ("devices", i, "unit"), f"missing: a device on {link_type} link needs a unit id"
                 )
+            if dev.get("unit") == 0 and str(link.get("type")) in _NO_UNIT_0:
+                report(
+                    ("devices", i, "unit"),
+                    f"0 on a {link.get('type')} link: {_NO_UNIT_0[str(link.get('type'))]} (1-247)",
+                )
     _check_units(data, report)
     for i, link in _items(data, "links"):
         _check_link_params(i, link, report)
@@ -151,6 +162,13 @@ def _check_control(data: Mapping[str, Any], report: Report) -> None:
             "a value turns stale first, then lost",
         )
 
+
+# Unit 0 is Modbus's broadcast address: no RTU device replies to it, and the simulator keeps it
+# for the "no such unit" answer.
+_NO_UNIT_0 = {
+    "modbus-rtu": "0 is the broadcast address, which no device answers",
+    "simulated": "the simulator keeps 0 for ids no device has",
+}
 
 _LINK_NEEDS = {
     "modbus-tcp": ("host", "port"),
@@ -195,7 +213,7 @@ def _check_limits(
         parent = _ref(report, ("limits", i, "parent"), node.get("parent"), limits, "limit")
         _ref(report, ("limits", i, "plot"), node.get("plot"), plots, "plot")
         meter = _ref(report, ("limits", i, "meter"), node.get("meter"), devices, "device")
-        if meter is not None and meter.get("kind") not in ("meter", "inverter"):
+        if meter is not None and _kind(meter) not in (None, "meter", "inverter"):
             report(
                 ("limits", i, "meter"),
                 f"device {node['meter']!r} is a {meter.get('kind')}, not a meter",
@@ -241,7 +259,7 @@ def _check_chargers(
     for i, ch in _items(data, "chargers"):
         _ref(report, ("chargers", i, "limit"), ch.get("limit"), limits, "limit")
         dev = _ref(report, ("chargers", i, "device"), ch.get("device"), devices, "device")
-        if dev is not None and dev.get("kind") != "charger":
+        if dev is not None and _kind(dev) not in (None, "charger"):
             report(
                 ("chargers", i, "device"),
                 f"device {ch['device']!r} is a {dev.get('kind')}, not a charger",

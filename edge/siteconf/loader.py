@@ -162,11 +162,11 @@ def _explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
         case "type":
             return [(path, f"must be {_kind(wanted)}, got {_kind(_type_of(inst))} {show(inst)}")]
         case "exclusiveMinimum":
-            return [(path, f"must be > {wanted}, got {inst!r}")]
+            return [(path, f"must be > {wanted}, got {show(inst)}")]
         case "minimum":
-            return [(path, f"must be >= {wanted}, got {inst!r}")]
+            return [(path, f"must be >= {wanted}, got {show(inst)}")]
         case "maximum":
-            return [(path, f"must be <= {wanted}, got {inst!r}")]
+            return [(path, f"must be <= {wanted}, got {show(inst)}")]
         case "pattern":
             return [(path, f"{show(inst)} is not allowed here (must match {wanted})")]
         case _:
