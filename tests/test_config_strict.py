@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli.main import main
 from edge.siteconf import ConfigError, load_site
 from edge.siteconf.toml_lines import index_lines
 from tests.conftest import DEMO
@@ -55,6 +56,7 @@ CASES: list[tuple[str, str, str]] = [
     ("id-newline", _sub('id = "B02"', 'id = "B02\\n"'), "bays[1].id: must not contain control characters"),
     ("same-unit", _sub("unit = 3\n", "unit = 2\n"), "devices[2].unit: unit 2 on link 'sim-lan' is already device 'plot-meter-main'"),
     ("unit-0-simulated", _sub("unit = 3\n", "unit = 0\n"), "devices[2].unit: 0 on a simulated link: the simulator keeps 0"),
+    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[5].profile: a can profile cannot be on a simulated link"),
     ("lost-before-stale", _sub("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 2.0"), "control.lost_after_s: lost_after_s (2 s) must be longer than stale_after_s (3 s)"),
     ("list-link-type", _sub('type = "simulated"', 'type = ["simulated"]'), 'links[0].type: must be the string "modbus-tcp" or'),
     ("list-id", _sub('id = "grid"', 'id = ["grid"]'), "limits[0].id: must be a string, got a list ['grid']"),
@@ -101,3 +103,11 @@ def test_the_line_scanner_skips_multiline_strings_in_linear_time() -> None:
     lines = index_lines(text)
     assert lines[("bays", 0, "id")] == 6  # the `[[bays]]` inside the string is not a header
     assert ("bays", 1) not in lines
+
+
+def test_config_check_prints_the_error_not_a_traceback(write_site, capsys) -> None:
+    path = write_site(_sub("import_kw = 1000", "import_kw = 1" + "0" * 400))
+    assert main(["config", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:29: limits[0].import_kw: 401-digit integer is out of range" in err
+    assert "Traceback" not in err

@@ -122,6 +122,7 @@ def _check_devices(
                 report(
                     ("devices", i, "unit"), f"missing: a device on {link_type} link needs a unit id"
                 )
+            _check_medium(("devices", i, "profile"), link, profile, report)
             if dev.get("unit") == 0 and str(link.get("type")) in _NO_UNIT_0:
                 report(
                     ("devices", i, "unit"),
@@ -130,6 +131,29 @@ def _check_devices(
     _check_units(data, report)
     for i, link in _items(data, "links"):
         _check_link_params(i, link, report)
+
+
+# Which profile protocols each medium carries (a simulated link serves Modbus TCP).
+_MEDIUM_CARRIES = {
+    "modbus-tcp": ("modbus", "sunspec"),
+    "modbus-rtu": ("modbus", "sunspec"),
+    "simulated": ("modbus", "sunspec"),
+    "can": ("can",),
+    "gpio": ("gpio",),
+}
+
+
+def _check_medium(
+    path: KeyPath, link: Mapping[str, Any], profile: Mapping[str, Any] | None, report: Report
+) -> None:
+    carries = _MEDIUM_CARRIES.get(str(link.get("type")))
+    protocol = profile.get("protocol") if profile is not None else None
+    if carries is not None and protocol is not None and protocol not in carries:
+        report(
+            path,
+            f"a {protocol} profile cannot be on a {link.get('type')} link "
+            f"(it carries {', '.join(carries)} devices)",
+        )
 
 
 def _check_units(data: Mapping[str, Any], report: Report) -> None:
