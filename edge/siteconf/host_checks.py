@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,13 +76,28 @@ def _path_problem(path: Path) -> str | None:
     return None
 
 
+def _kind_of(path: Path) -> str:
+    """'missing', 'directory', 'socket', 'file', or why it cannot be looked at. Never raises:
+    `Path.exists()` does, on a name too long or a folder this user may not enter."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):  # the latter: a parent is a file
+        return "missing"
+    except (OSError, ValueError) as exc:
+        return f"cannot be looked at ({getattr(exc, 'strerror', None) or exc})"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "socket" if stat.S_ISSOCK(mode) else "file"
+
+
 def _creatable(path: Path) -> str | None:
     """Why the daemon could not create `path` (with its missing parents), or None."""
     parent = path.parent
-    while not parent.exists() and parent != parent.parent:
+    while _kind_of(parent) == "missing" and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir():
-        return f"cannot be created: {parent} is not a directory"
+    kind = _kind_of(parent)
+    if kind != "directory":
+        return f"cannot be created: {parent} is not a directory ({kind})"
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot be created: {parent} is not writable by this user"
     return None
@@ -90,29 +106,34 @@ def _creatable(path: Path) -> str | None:
 def _check_dir(key: KeyPath, path: Path, report: Report) -> None:
     """Must be a writable directory, or creatable: its nearest existing parent writable."""
     problem = _path_problem(path)
-    if problem is None and path.exists():
-        if not path.is_dir():
-            problem = "exists and is not a directory"
-        elif not os.access(path, os.W_OK | os.X_OK):
+    kind = _kind_of(path) if problem is None else "-"
+    if kind == "missing":
+        problem = _creatable(path)
+    elif kind == "directory":
+        if not os.access(path, os.W_OK | os.X_OK):
             problem = "directory is not writable by this user"
     elif problem is None:
-        problem = _creatable(path)
+        problem = "exists and is not a directory" if kind in ("file", "socket") else kind
     if problem:
         report(key, f"{path}: {problem} (a writable directory, or one that can be created)")
 
 
 def _check_socket(key: KeyPath, path: Path, report: Report) -> None:
     size = len(os.fsencode(str(path)))
+    kind = _kind_of(path) if size <= SOCKET_PATH_MAX else "-"
     if size > SOCKET_PATH_MAX:
         problem: str | None = f"is {size} bytes long; a Unix socket path holds at most 107"
-    elif path.is_dir():
+    elif kind == "directory":
         problem = "is a directory; name the socket file in it, e.g. edge.sock"
-    elif path.exists() and not path.is_socket():
+    elif kind == "file":
         problem = "exists and is not a socket"
+    elif kind not in ("missing", "socket"):
+        problem = kind
+    elif _kind_of(path.parent) == "directory":
+        writable = os.access(path.parent, os.W_OK | os.X_OK)
+        problem = None if writable else f"{path.parent} is not writable by this user"
     else:
-        problem = None if path.parent.is_dir() else _creatable(path)
-        if problem is None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
-            problem = f"{path.parent} is not writable by this user"
+        problem = _creatable(path)
     if problem:
         report(key, f"{path}: {problem}")
 
@@ -127,5 +148,8 @@ def _check_uplink_files(uplink: Mapping[str, Any], base: Path | None, report: Re
         report(("uplink",), "cert_file and key_file go together (client certificate and its key)")
     for key in ("ca_file", "cert_file", "key_file"):
         value = uplink.get(key)
-        if isinstance(value, str) and base is not None and not resolve(base, value).is_file():
-            report(("uplink", key), f"file not found: {resolve(base, value)}")
+        if isinstance(value, str) and base is not None:
+            kind = _kind_of(resolve(base, value))
+            if kind != "file":
+                found = "file not found" if kind == "missing" else f"not a file ({kind})"
+                report(("uplink", key), f"{found}: {resolve(base, value)}")
