@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from edge.siteconf.cross_checks import MODBUS_LINKS, check_site
+from edge.siteconf.cross_checks import check_site
+from edge.siteconf.device_checks import MODBUS_LINKS
 from edge.siteconf.host_checks import check_host, resolve
 from edge.siteconf.issues import ConfigError, ConfigIssue, KeyPath
 from edge.siteconf.model import (
@@ -39,9 +38,9 @@ from edge.siteconf.model import (
     UplinkConfig,
     frozen_mapping,
 )
-from edge.siteconf.schema import SITE_SCHEMA
+from edge.siteconf.schema_check import check_schema
 from edge.siteconf.toml_lines import deep_nesting_line, index_lines, line_of
-from edge.siteconf.values import MAX_NESTING, check_values, pruned, show
+from edge.siteconf.values import MAX_NESTING, check_values, pruned
 
 # A profile catalogue as the checks need it: name -> {"kind": str, "points": {name: access}}.
 ProfileIndex = Mapping[str, Mapping[str, Any]]
@@ -93,19 +92,6 @@ def _parse(text: str, name: str) -> dict[str, Any]:
         raise ConfigError([ConfigIssue(name, (), f"not valid TOML: {exc}", line)]) from exc
 
 
-# "integer" is a Python int (not 2.0, which the standard's "integer" accepts), never a bool.
-_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {
-        "integer": lambda _, v: isinstance(v, int) and not isinstance(v, bool),
-        "number": lambda _, v: isinstance(v, int | float) and not isinstance(v, bool),
-    }
-)
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]  # untyped in stubs
-    jsonschema.Draft202012Validator, type_checker=_TYPES
-)
-_LEAF_RULES = {"type", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "minLength"}
-
-
 def validate(
     data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex, base: Path | None = None
 ) -> list[ConfigIssue]:
@@ -118,82 +104,12 @@ def validate(
         issues.append(ConfigIssue(file, path, message, line_of(lines, path), severity))
 
     drop = check_values(data, add)
-    for err in _Validator(SITE_SCHEMA).iter_errors(data):
-        path: KeyPath = tuple(err.absolute_path)
-        if any(path[:n] in drop for n in range(len(path) + 1)):
-            continue  # already reported by check_values
-        for where, message in _explain(err):
-            add(where, message)
-        if err.validator in _LEAF_RULES:
-            drop.add(path)
+    drop |= check_schema(data, drop, add)
     clean = pruned(data, drop)
     check_site(clean, profiles, add, lambda p, m: add(p, m, "warning"))
     check_host(clean, base, add)
     issues.sort(key=lambda i: (i.line or 0, str(i.path)))
     return issues
-
-
-def _explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
-    """Turn a jsonschema error into (path, message) in our words."""
-    path: KeyPath = tuple(err.absolute_path)
-    inst: Any = err.instance
-    wanted: Any = err.validator_value
-    schema: Any = err.schema
-    match err.validator:
-        case "enum" if all(isinstance(v, str) for v in wanted) and not isinstance(inst, str):
-            allowed = " or ".join(f'"{v}"' for v in wanted)
-            return [
-                (
-                    path,
-                    f"must be the string {allowed} (in quotes), "
-                    f"got {_kind(_type_of(inst))} {show(inst)}",
-                )
-            ]
-        case "enum":
-            allowed = ", ".join(str(v) for v in wanted)
-            return [(path, f"{show(inst)} is not one of {allowed}")]
-        case "required":
-            missing = [k for k in wanted if isinstance(inst, dict) and k not in inst]
-            return [((*path, k), "missing (required)") for k in missing]
-        case "additionalProperties":
-            allowed = ", ".join(sorted(schema.get("properties", {})))
-            extra = [k for k in inst if k not in schema.get("properties", {})]
-            return [((*path, k), f"unknown key (allowed here: {allowed})") for k in extra]
-        case "type":
-            return [(path, f"must be {_kind(wanted)}, got {_kind(_type_of(inst))} {show(inst)}")]
-        case "exclusiveMinimum":
-            return [(path, f"must be > {wanted}, got {show(inst)}")]
-        case "minimum":
-            return [(path, f"must be >= {wanted}, got {show(inst)}")]
-        case "maximum":
-            return [(path, f"must be <= {wanted}, got {show(inst)}")]
-        case "pattern":
-            return [(path, f"{show(inst)} is not allowed here (must match {wanted})")]
-        case _:
-            return [(path, err.message)]
-
-
-def _type_of(value: Any) -> str:
-    """The TOML/JSON word for a parsed value's type."""
-    for word, kind in (("boolean", bool), ("integer", int), ("number", float), ("string", str)):
-        if isinstance(value, kind):
-            return word
-    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "?"
-
-
-def _kind(value: Any) -> str:
-    names = {
-        "number": "a number",
-        "?": "a value",
-        "integer": "an integer",
-        "string": "a string",
-        "boolean": "true or false",
-        "object": "a table",
-        "array": "a list",
-    }
-    if isinstance(value, list):
-        return " or ".join(names.get(str(v), str(v)) for v in value)
-    return names.get(str(value), str(value))
 
 
 def _path(base: Path, value: str | None) -> Path | None:
