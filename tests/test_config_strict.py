@@ -53,6 +53,8 @@ CASES: list[tuple[str, str, str]] = [
     ("socket-file", _storage('socket = "site.toml"'), "site.toml: exists and is not a socket"),
     ("ca-file-long", DEMO_TEXT + '\n[uplink]\nbroker = "mqtts://127.0.0.1"\nca_file = "' + "c" * 5000 + '"\n', "uplink.ca_file: not a file (cannot be looked at (File name too long))"),
     ("ca-file-dir", DEMO_TEXT + '\n[uplink]\nbroker = "mqtts://127.0.0.1"\nca_file = "/tmp"\n', "uplink.ca_file: not a file (directory): /tmp"),
+    ("topic-long", DEMO_TEXT + UPLINK + 'topic_prefix = "' + "t" * 5000 + '"\n', "uplink.topic_prefix: must be at most 256 characters, got 5000"),
+    ("state-dir-empty", _storage('state_dir = ""'), "storage.state_dir: must not be empty"),
     ("broker-port", DEMO_TEXT + '\n[uplink]\nbroker = "mqtt://127.0.0.1:99999"\nenabled = false\n', "uplink.broker: port 99999 is not a TCP port (1-65535"),
     ("broker-port-0", DEMO_TEXT + '\n[uplink]\nbroker = "mqtt://127.0.0.1:0"\nenabled = false\n', "uplink.broker: port 0 is not a TCP port"),
     ("timezone", _sub('timezone = "Europe/Brussels"', 'timezone = "Europe/Brusels"'), "site.timezone: unknown time zone 'Europe/Brusels'"),

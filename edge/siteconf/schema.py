@@ -168,7 +168,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "pattern": "^mqtts?://[A-Za-z0-9_.-]+(:[0-9]{1,5})?/?$",
                 },
                 "client_id": {"type": "string", "minLength": 1, "maxLength": 128},
-                "topic_prefix": {"type": "string", "pattern": "^[^#+]+$"},
+                "topic_prefix": {"type": "string", "pattern": "^[^#+]+$", "maxLength": 256},
                 "mqtt_version": {"enum": ["5", "3.1.1"]},
                 "keepalive_s": {"type": "integer", "minimum": 5, "maximum": 3600},
                 "ca_file": PATH,

@@ -25,7 +25,16 @@ _TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
 _Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]  # untyped in stubs
     jsonschema.Draft202012Validator, type_checker=_TYPES
 )
-_LEAF_RULES = {"type", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "minLength"}
+_LEAF_RULES = {
+    "type",
+    "enum",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "minLength",
+    "maxLength",
+}
 
 
 def check_schema(
@@ -79,6 +88,10 @@ def explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
             return [(path, f"must be >= {wanted}, got {show(inst)}")]
         case "maximum":
             return [(path, f"must be <= {wanted}, got {show(inst)}")]
+        case "minLength":
+            return [(path, "must not be empty")]
+        case "maxLength":
+            return [(path, f"must be at most {wanted} characters, got {len(inst)}")]
         case "pattern":
             return [(path, f"{show(inst)} is not allowed here (must match {wanted})")]
         case _:
