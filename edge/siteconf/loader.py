@@ -96,7 +96,7 @@ def validate(
     data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex, base: Path | None = None
 ) -> list[ConfigIssue]:
     """Values, schema, cross- and host checks together; sorted by line, so the list reads like
-    the file. The checks after the schema see the file without the values it refused."""
+    the file. The checks after the schema see every refused value as REFUSED, never as is."""
     lines = index_lines(text)
     issues: list[ConfigIssue] = []
 
