@@ -12,6 +12,7 @@ import pytest
 
 from edge.cli.main import main
 from edge.siteconf import ConfigError, load_site
+from edge.siteconf.host_checks import runtime_path_problems
 from edge.siteconf.toml_lines import index_lines
 from tests.conftest import DEMO
 
@@ -116,3 +117,13 @@ def test_config_check_prints_the_error_not_a_traceback(write_site, capsys) -> No
     err = capsys.readouterr().err
     assert f"{path}:29: limits[0].import_kw: 401-digit integer is out of range" in err
     assert "Traceback" not in err
+
+
+def test_paths_given_at_run_time_get_the_same_checks(tmp_path: Path) -> None:
+    """`edge run --state-dir/--socket` and defaults from the environment bypass the file."""
+    (tmp_path / "file").write_text("x")
+    long_socket = tmp_path / ("s" * 120)
+    problems = runtime_path_problems(tmp_path / "file" / "state", long_socket)
+    assert problems[0].startswith(f"state_dir: {tmp_path}/file/state: cannot be created:")
+    assert "a Unix socket path holds at most 107" in problems[1]
+    assert runtime_path_problems(tmp_path / "state", tmp_path / "edge.sock") == []

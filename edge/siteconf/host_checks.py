@@ -45,6 +45,15 @@ def check_host(data: Mapping[str, Any], base: Path | None, report: Report) -> No
             _check_socket(("storage", "socket"), resolve(base, storage["socket"]), report)
 
 
+def runtime_path_problems(state_dir: Path, socket: Path) -> list[str]:
+    """The same checks for the paths `edge run` ends up with (a `--state-dir` or `--socket`
+    override, or a default from the environment), for the caller to refuse to start with."""
+    problems: list[str] = []
+    _check_dir(("state_dir",), state_dir, lambda p, m: problems.append(f"state_dir: {m}"))
+    _check_socket(("socket",), socket, lambda p, m: problems.append(f"socket: {m}"))
+    return problems
+
+
 def _check_timezone(name: str, report: Report) -> None:
     try:
         zoneinfo.ZoneInfo(name)
