@@ -142,7 +142,7 @@ def test_wrong_types_name_the_expected_type(write_site, demo_text: str) -> None:
     errors = "\n".join(
         errors_of(write_site(demo_text.replace("period_s = 1.0", 'period_s = "fast"')))
     )
-    assert "control.period_s: must be a number, got str 'fast'" in errors
+    assert "control.period_s: must be a number, got a string 'fast'" in errors
 
 
 def test_enabled_uplink_needs_existing_tls_files(write_site, demo_text: str) -> None:

@@ -6,57 +6,16 @@ one load reports structural and cross-reference errors together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import math
+from collections.abc import Mapping
 from typing import Any
 
-from edge.siteconf.issues import KeyPath
+from edge.siteconf.device_checks import check_devices
+from edge.siteconf.raw_items import Report, ids, items, kind, num, ref
 
 # Highest DC power each connector standard is specified for (CCS: 1000 V x 500 A;
 # MCS: 1250 V x 3000 A as in SAE J3271 / IEC 63379 drafts).
 CONNECTOR_MAX_KW = {"CCS": 500.0, "MCS": 3750.0}
-MODBUS_LINKS = {"modbus-tcp", "modbus-rtu"}
-
-Report = Callable[[KeyPath, str], None]
-
-
-def _items(data: Mapping[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    value = data.get(key)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict):
-                yield index, item
-
-
-def _ids(data: Mapping[str, Any], key: str, report: Report) -> dict[str, dict[str, Any]]:
-    """Index a list of tables by id, reporting duplicates."""
-    seen: dict[str, dict[str, Any]] = {}
-    for index, item in _items(data, key):
-        ident = item.get("id")
-        if not isinstance(ident, str):
-            continue
-        if ident in seen:
-            report((key, index, "id"), f"duplicate id {ident!r} (ids must be unique in {key})")
-        else:
-            seen[ident] = item
-    return seen
-
-
-def _num(item: Mapping[str, Any], key: str, default: float = 0.0) -> float:
-    value = item.get(key, default)
-    return float(value) if isinstance(value, int | float) else default
-
-
-def _ref(
-    report: Report, path: KeyPath, value: Any, known: Mapping[str, Any], what: str
-) -> dict[str, Any] | None:
-    if value is None or not isinstance(value, str):
-        return None
-    if value not in known:
-        choices = ", ".join(sorted(known)) or "none defined"
-        report(path, f"unknown {what} {value!r} (known: {choices})")
-        return None
-    found = known[value]
-    return found if isinstance(found, dict) else None
 
 
 def check_site(
@@ -66,14 +25,15 @@ def check_site(
     warn: Report,
 ) -> None:
     """Run every cross-check; `profiles` maps a profile name to {kind, points{name: access}}."""
-    plots = _ids(data, "plots", report)
-    limits = _ids(data, "limits", report)
-    links = _ids(data, "links", report)
-    devices = _ids(data, "devices", report)
-    chargers = _ids(data, "chargers", report)
-    _ids(data, "bays", report)
-    _ids(data, "gates", report)
-    _check_devices(data, links, profiles, report)
+    plots = ids(data, "plots", report)
+    limits = ids(data, "limits", report)
+    links = ids(data, "links", report)
+    devices = ids(data, "devices", report)
+    chargers = ids(data, "chargers", report)
+    ids(data, "bays", report)
+    ids(data, "gates", report)
+    _check_control(data, report)
+    check_devices(data, links, profiles, report)
     _check_limits(data, limits, plots, devices, report, warn)
     _check_chargers(data, limits, devices, report)
     _check_bays(data, plots, chargers, report)
@@ -84,54 +44,19 @@ def check_site(
     site_line_warnings(data, profiles, warn)
 
 
-def _check_devices(
-    data: Mapping[str, Any],
-    links: Mapping[str, dict[str, Any]],
-    profiles: Mapping[str, Mapping[str, Any]],
-    report: Report,
-) -> None:
-    for i, dev in _items(data, "devices"):
-        link = _ref(report, ("devices", i, "link"), dev.get("link"), links, "link")
-        profile = _ref(report, ("devices", i, "profile"), dev.get("profile"), profiles, "profile")
-        if profile is not None and dev.get("kind") not in (None, profile.get("kind")):
-            report(
-                ("devices", i, "kind"),
-                f"{dev.get('kind')!r} does not match profile {dev.get('profile')!r}, "
-                f"which describes a {profile.get('kind')}",
-            )
-        if link is not None:
-            link_type = (
-                link.get("protocol") if link.get("type") == "simulated" else link.get("type")
-            )
-            if link_type in MODBUS_LINKS and "unit" not in dev:
-                report(
-                    ("devices", i, "unit"), f"missing: a device on {link_type} link needs a unit id"
-                )
-    for i, link in _items(data, "links"):
-        _check_link_params(i, link, report)
-
-
-_LINK_NEEDS = {
-    "modbus-tcp": ("host", "port"),
-    "modbus-rtu": ("port", "baud"),
-    "can": ("channel",),
-    "simulated": ("protocol",),
-}
-
-
-def _check_link_params(index: int, link: Mapping[str, Any], report: Report) -> None:
-    for key in _LINK_NEEDS.get(str(link.get("type")), ()):
-        if key not in link:
-            report(("links", index, key), f"missing: a {link.get('type')} link needs {key!r}")
-    port = link.get("port")
-    if (
-        link.get("type") == "modbus-tcp"
-        and port is not None
-        and (not isinstance(port, int) or not 1 <= port <= 65535)
-    ):
-        report(("links", index, "port"), f"must be a TCP port 1..65535, got {port!r}")
-    if link.get("type") == "modbus-rtu" and port is not None and not isinstance(port, str):
-        report(("links", index, "port"), f"must be a serial device path, got {port!r}")
+def _check_control(data: Mapping[str, Any], report: Report) -> None:
+    control = data.get("control")
+    if not isinstance(control, dict):
+        return
+    stale = num(control, "stale_after_s", 3 * num(control, "period_s", 1.0))
+    lost = num(control, "lost_after_s", 10.0)
+    if lost <= stale:
+        written = [k for k in ("lost_after_s", "stale_after_s", "period_s") if k in control]
+        report(
+            ("control", written[0]) if written else ("control",),
+            f"lost_after_s ({lost:g} s) must be longer than stale_after_s ({stale:g} s): "
+            "a value turns stale first, then lost",
+        )
 
 
 def _check_limits(
@@ -142,29 +67,35 @@ def _check_limits(
     report: Report,
     warn: Report,
 ) -> None:
-    roots = [i for i, node in _items(data, "limits") if node.get("parent") is None]
+    roots = [(i, node) for i, node in items(data, "limits") if node.get("parent") is None]
     if len(roots) != 1 and limits:
-        report(("limits",), f"must have exactly one root (the grid connection), found {len(roots)}")
-    for i, node in _items(data, "limits"):
-        parent = _ref(report, ("limits", i, "parent"), node.get("parent"), limits, "limit")
-        _ref(report, ("limits", i, "plot"), node.get("plot"), plots, "plot")
-        meter = _ref(report, ("limits", i, "meter"), node.get("meter"), devices, "device")
-        if meter is not None and meter.get("kind") not in ("meter", "inverter"):
+        named = ", ".join(f"limits[{i}] {node.get('id')!r}" for i, node in roots)
+        report(
+            ("limits", roots[1][0]) if roots else ("limits",),
+            f"must have exactly one root (the grid connection), found {len(roots)}"
+            + (f": {named} have no parent" if roots else ": every limit has a parent"),
+        )
+    for i, node in items(data, "limits"):
+        parent = ref(report, ("limits", i, "parent"), node.get("parent"), limits, "limit")
+        ref(report, ("limits", i, "plot"), node.get("plot"), plots, "plot")
+        meter = ref(report, ("limits", i, "meter"), node.get("meter"), devices, "device")
+        if meter is not None and kind(meter) not in (None, "meter", "inverter"):
             report(
                 ("limits", i, "meter"),
                 f"device {node['meter']!r} is a {meter.get('kind')}, not a meter",
             )
-        if _num(node, "fallback_kw") > _num(node, "import_kw"):
+        # A bound that is missing or refused is inf here, so no check fires on it.
+        if num(node, "fallback_kw") > num(node, "import_kw", math.inf):
             report(
                 ("limits", i, "fallback_kw"),
-                f"{_num(node, 'fallback_kw'):g} kW exceeds this node's import_kw "
-                f"{_num(node, 'import_kw'):g} kW; the fallback must be the more conservative one",
+                f"{num(node, 'fallback_kw'):g} kW exceeds this node's import_kw "
+                f"{num(node, 'import_kw'):g} kW; the fallback must be the more conservative one",
             )
-        if parent is not None and _num(node, "import_kw") > _num(parent, "import_kw"):
+        if parent is not None and num(node, "import_kw") > num(parent, "import_kw", math.inf):
             warn(
                 ("limits", i, "import_kw"),
-                f"{_num(node, 'import_kw'):g} kW can never be reached: parent "
-                f"{node['parent']!r} allows {_num(parent, 'import_kw'):g} kW",
+                f"{num(node, 'import_kw'):g} kW can never be reached: parent "
+                f"{node['parent']!r} allows {num(parent, 'import_kw'):g} kW",
             )
         if node.get("parent") is None and "meter" not in node:
             warn(("limits", i, "meter"), "root limit has no meter: control will run on fallback_kw")
@@ -174,7 +105,7 @@ def _check_limits(
 def _check_cycles(
     limits: Mapping[str, dict[str, Any]], data: Mapping[str, Any], report: Report
 ) -> None:
-    for i, node in _items(data, "limits"):
+    for i, node in items(data, "limits"):
         seen = {node.get("id")}
         parent = node.get("parent")
         while isinstance(parent, str) and parent in limits:
@@ -191,18 +122,18 @@ def _check_chargers(
     devices: Mapping[str, dict[str, Any]],
     report: Report,
 ) -> None:
-    for i, ch in _items(data, "chargers"):
-        _ref(report, ("chargers", i, "limit"), ch.get("limit"), limits, "limit")
-        dev = _ref(report, ("chargers", i, "device"), ch.get("device"), devices, "device")
-        if dev is not None and dev.get("kind") != "charger":
+    for i, ch in items(data, "chargers"):
+        ref(report, ("chargers", i, "limit"), ch.get("limit"), limits, "limit")
+        dev = ref(report, ("chargers", i, "device"), ch.get("device"), devices, "device")
+        if dev is not None and kind(dev) not in (None, "charger"):
             report(
                 ("chargers", i, "device"),
                 f"device {ch['device']!r} is a {dev.get('kind')}, not a charger",
             )
-        max_kw = _num(ch, "max_power_kw")
-        if _num(ch, "min_power_kw") > max_kw:
+        max_kw = num(ch, "max_power_kw", math.inf)
+        if num(ch, "min_power_kw") > max_kw:
             report(("chargers", i, "min_power_kw"), f"exceeds max_power_kw {max_kw:g}")
-        if _num(ch, "fallback_kw") > max_kw:
+        if num(ch, "fallback_kw") > max_kw:
             report(("chargers", i, "fallback_kw"), f"exceeds max_power_kw {max_kw:g}")
 
 
@@ -212,10 +143,10 @@ def _check_bays(
     chargers: Mapping[str, dict[str, Any]],
     report: Report,
 ) -> None:
-    for i, bay in _items(data, "bays"):
-        _ref(report, ("bays", i, "plot"), bay.get("plot"), plots, "plot")
-        charger = _ref(report, ("bays", i, "charger"), bay.get("charger"), chargers, "charger")
-        max_kw = _num(bay, "max_power_kw")
+    for i, bay in items(data, "bays"):
+        ref(report, ("bays", i, "plot"), bay.get("plot"), plots, "plot")
+        charger = ref(report, ("bays", i, "charger"), bay.get("charger"), chargers, "charger")
+        max_kw = num(bay, "max_power_kw")
         connector_max = CONNECTOR_MAX_KW.get(str(bay.get("connector")))
         if connector_max is not None and max_kw > connector_max:
             report(
@@ -223,11 +154,11 @@ def _check_bays(
                 f"{max_kw:g} kW exceeds what a {bay['connector']} connector carries "
                 f"({connector_max:g} kW)",
             )
-        if charger is not None and max_kw > _num(charger, "max_power_kw"):
+        if charger is not None and max_kw > num(charger, "max_power_kw", math.inf):
             report(
                 ("bays", i, "max_power_kw"),
                 f"{max_kw:g} kW cannot be met: charger {bay['charger']!r} delivers at most "
-                f"{_num(charger, 'max_power_kw'):g} kW",
+                f"{num(charger, 'max_power_kw'):g} kW",
             )
 
 
@@ -238,18 +169,18 @@ def _check_gates(
     profiles: Mapping[str, Mapping[str, Any]],
     report: Report,
 ) -> None:
-    for i, gate in _items(data, "gates"):
-        _ref(report, ("gates", i, "plot"), gate.get("plot"), plots, "plot")
+    for i, gate in items(data, "gates"):
+        ref(report, ("gates", i, "plot"), gate.get("plot"), plots, "plot")
         for key, writable in (
             ("barrier_output", True),
             ("vehicle_sensor", False),
             ("safety_loop", False),
         ):
-            ref = gate.get(key)
-            if not isinstance(ref, str) or ":" not in ref:
+            point_ref = gate.get(key)
+            if not isinstance(point_ref, str) or ":" not in point_ref:
                 continue
-            dev_id, point = ref.split(":", 1)
-            dev = _ref(report, ("gates", i, key), dev_id, devices, "device")
+            dev_id, point = point_ref.split(":", 1)
+            dev = ref(report, ("gates", i, key), dev_id, devices, "device")
             if dev is None:
                 continue
             points = profiles.get(str(dev.get("profile")), {}).get("points", {})
@@ -262,7 +193,7 @@ def _check_gates(
             elif writable and point in points and points[point] != "rw":
                 report(
                     ("gates", i, key),
-                    f"point {ref!r} is read-only; a barrier needs a writable output",
+                    f"point {point_ref!r} is read-only; a barrier needs a writable output",
                 )
 
 
@@ -272,18 +203,18 @@ def _check_fallback_budget(
     """If the controller dies, every cabinet reverts to its own fallback power; together they
     must still fit under every limit above them, or a controller crash can trip the site."""
     totals: dict[str, float] = {}
-    for _, ch in _items(data, "chargers"):
+    for _, ch in items(data, "chargers"):
         node_id = ch.get("limit")
         hops = 0
         while isinstance(node_id, str) and node_id in limits and hops <= len(limits):
-            totals[node_id] = totals.get(node_id, 0.0) + _num(ch, "fallback_kw")
+            totals[node_id] = totals.get(node_id, 0.0) + num(ch, "fallback_kw")
             node_id = limits[node_id].get("parent")
             hops += 1
-    for i, node in _items(data, "limits"):
+    for i, node in items(data, "limits"):
         total = totals.get(str(node.get("id")), 0.0)
-        if total > _num(node, "import_kw"):
+        if total > num(node, "import_kw", math.inf):
             report(
                 ("limits", i, "import_kw"),
                 f"chargers below this node fall back to {total:g} kW together when the controller "
-                f"is silent, more than its {_num(node, 'import_kw'):g} kW; lower their fallback_kw",
+                f"is silent, more than its {num(node, 'import_kw'):g} kW; lower their fallback_kw",
             )

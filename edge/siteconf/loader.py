@@ -10,13 +10,13 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from edge.siteconf.cross_checks import MODBUS_LINKS, check_site
+from edge.siteconf.cross_checks import check_site
+from edge.siteconf.device_checks import MODBUS_LINKS
+from edge.siteconf.host_checks import check_host, resolve
 from edge.siteconf.issues import ConfigError, ConfigIssue, KeyPath
 from edge.siteconf.model import (
     Bay,
@@ -38,8 +38,9 @@ from edge.siteconf.model import (
     UplinkConfig,
     frozen_mapping,
 )
-from edge.siteconf.schema import SITE_SCHEMA
-from edge.siteconf.toml_lines import index_lines, line_of
+from edge.siteconf.schema_check import check_schema
+from edge.siteconf.toml_lines import deep_nesting_line, index_lines, line_of
+from edge.siteconf.values import MAX_NESTING, check_values, pruned
 
 # A profile catalogue as the checks need it: name -> {"kind": str, "points": {name: access}}.
 ProfileIndex = Mapping[str, Mapping[str, Any]]
@@ -64,12 +65,7 @@ def load_site_with_warnings(
     except OSError as exc:
         raise ConfigError([ConfigIssue(name, (), f"cannot read: {exc.strerror or exc}")]) from exc
     text = raw.decode("utf-8", errors="replace")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_POS.search(str(exc))
-        line = int(match.group(1)) if match else None
-        raise ConfigError([ConfigIssue(name, (), f"not valid TOML: {exc}", line)]) from exc
+    data = _parse(text, name)
     if profiles is None:
         from edge.drivers.catalog import profile_index  # noqa: PLC0415 (keeps siteconf light)
 
@@ -82,92 +78,42 @@ def load_site_with_warnings(
     return config, tuple(issues)
 
 
+def _parse(text: str, name: str) -> dict[str, Any]:
+    """tomllib, made safe: nesting is bounded before it recurses, errors carry the line."""
+    deep = deep_nesting_line(text, MAX_NESTING)
+    if deep is not None:
+        message = f"arrays or inline tables nested too deeply (at most {MAX_NESTING} levels)"
+        raise ConfigError([ConfigIssue(name, (), message, deep)])
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POS.search(str(exc))
+        line = int(match.group(1)) if match else None
+        raise ConfigError([ConfigIssue(name, (), f"not valid TOML: {exc}", line)]) from exc
+
+
 def validate(
     data: Mapping[str, Any], text: str, file: str, profiles: ProfileIndex, base: Path | None = None
 ) -> list[ConfigIssue]:
-    """Schema and cross-checks together; sorted by line so the list reads like the file."""
+    """Values, schema, cross- and host checks together; sorted by line, so the list reads like
+    the file. The checks after the schema see every refused value as REFUSED, never as is."""
     lines = index_lines(text)
     issues: list[ConfigIssue] = []
 
     def add(path: KeyPath, message: str, severity: str = "error") -> None:
         issues.append(ConfigIssue(file, path, message, line_of(lines, path), severity))
 
-    validator = jsonschema.Draft202012Validator(SITE_SCHEMA)
-    for err in validator.iter_errors(data):
-        for path, message in _explain(err):
-            add(path, message)
-    check_site(data, profiles, add, lambda p, m: add(p, m, "warning"))
-    _check_uplink(data.get("uplink"), base, add)
+    drop = check_values(data, add)
+    drop |= check_schema(data, drop, add)
+    clean = pruned(data, drop)
+    check_site(clean, profiles, add, lambda p, m: add(p, m, "warning"))
+    check_host(clean, base, add)
     issues.sort(key=lambda i: (i.line or 0, str(i.path)))
     return issues
 
 
-def _check_uplink(uplink: Any, base: Path | None, add: Callable[[KeyPath, str], None]) -> None:
-    """TLS files must exist when the uplink is on, so a typo shows at load, not at 3 a.m."""
-    if not isinstance(uplink, dict) or not uplink.get("enabled", "broker" in uplink):
-        return
-    if "broker" not in uplink:
-        add(("uplink", "broker"), "missing: an enabled uplink needs a broker URL")
-    if ("cert_file" in uplink) != ("key_file" in uplink):
-        add(("uplink",), "cert_file and key_file go together (client certificate and its key)")
-    for key in ("ca_file", "cert_file", "key_file"):
-        value = uplink.get(key)
-        if isinstance(value, str) and base is not None:
-            path = _path(base, value)
-            if path is not None and not path.is_file():
-                add(("uplink", key), f"file not found: {path}")
-
-
-def _explain(err: jsonschema.ValidationError) -> list[tuple[KeyPath, str]]:
-    """Turn a jsonschema error into (path, message) in our words."""
-    path: KeyPath = tuple(err.absolute_path)
-    inst: Any = err.instance
-    wanted: Any = err.validator_value
-    schema: Any = err.schema
-    match err.validator:
-        case "enum":
-            allowed = ", ".join(str(v) for v in wanted)
-            return [(path, f"{inst!r} is not one of {allowed}")]
-        case "required":
-            missing = [k for k in wanted if isinstance(inst, dict) and k not in inst]
-            return [((*path, k), "missing (required)") for k in missing]
-        case "additionalProperties":
-            allowed = ", ".join(sorted(schema.get("properties", {})))
-            extra = [k for k in inst if k not in schema.get("properties", {})]
-            return [((*path, k), f"unknown key (allowed here: {allowed})") for k in extra]
-        case "type":
-            return [(path, f"must be {_kind(wanted)}, got {type(inst).__name__} {inst!r}")]
-        case "exclusiveMinimum":
-            return [(path, f"must be > {wanted}, got {inst!r}")]
-        case "minimum":
-            return [(path, f"must be >= {wanted}, got {inst!r}")]
-        case "maximum":
-            return [(path, f"must be <= {wanted}, got {inst!r}")]
-        case "pattern":
-            return [(path, f"{inst!r} is not allowed here (must match {wanted})")]
-        case _:
-            return [(path, err.message)]
-
-
-def _kind(value: Any) -> str:
-    names = {
-        "number": "a number",
-        "integer": "an integer",
-        "string": "a string",
-        "boolean": "true or false",
-        "object": "a table",
-        "array": "a list",
-    }
-    if isinstance(value, list):
-        return " or ".join(names.get(str(v), str(v)) for v in value)
-    return names.get(str(value), str(value))
-
-
 def _path(base: Path, value: str | None) -> Path | None:
-    if value is None:
-        return None
-    p = Path(os.path.expandvars(value))
-    return p if p.is_absolute() else (base / p)
+    return None if value is None else resolve(base, value)
 
 
 def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+# Numbers are finite and integers 64-bit (edge/siteconf/values.py); every number has a
+# maximum, so nothing overflows once converted (kW -> W, s -> ms).
 ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
-KW = {"type": "number", "exclusiveMinimum": 0}
-KW0 = {"type": "number", "minimum": 0}
-SECONDS = {"type": "number", "exclusiveMinimum": 0}
+MAX_KW = 100_000  # 100 MW: far above any hub, far below anything that overflows
+KW = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_KW}
+KW0 = {"type": "number", "minimum": 0, "maximum": MAX_KW}
+SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 86_400}
+PATH = {"type": "string", "minLength": 1}
+# An IANA zone name (`Europe/Brussels`); that it exists is checked in host_checks.py.
+TIMEZONE = {"type": "string", "pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2}$"}
+SIM = {
+    "model": {"enum": ["grid", "load", "pv", "wind", "cabinet"]},
+    "sunspec": {"enum": ["legacy", "ieee1547"]},
+    **dict.fromkeys(("base_kw", "peak_kw", "pv_kw", "wind_kw", "rated_kw", "demand_kw"), KW0),
+}
 POINT_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_]+$"}
 LOG_LEVEL = {"enum": ["debug", "info", "warning", "error", "critical"]}
 LINK_TYPES = ["modbus-tcp", "modbus-rtu", "can", "ocpp", "gpio", "simulated"]
@@ -35,7 +46,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
     {
         "site": _table(
             ["id", "name"],
-            {"id": ID, "name": {"type": "string", "minLength": 1}, "timezone": {"type": "string"}},
+            {"id": ID, "name": {"type": "string", "minLength": 1}, "timezone": TIMEZONE},
         ),
         "control": _table(
             [],
@@ -71,9 +82,12 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "protocol": {"enum": ["modbus-tcp"]},
                     "host": {"type": "string", "minLength": 1},
                     "port": {"type": ["integer", "string"]},
-                    "baud": {"enum": [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]},
+                    "baud": {
+                        "type": "integer",
+                        "enum": [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200],
+                    },
                     "parity": {"enum": ["N", "E", "O"]},
-                    "stopbits": {"enum": [1, 2]},
+                    "stopbits": {"type": "integer", "enum": [1, 2]},
                     "channel": {"type": "string"},
                     "interface": {"type": "string"},
                     "bitrate": {"type": "integer", "minimum": 10000, "maximum": 1000000},
@@ -96,7 +110,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                         "enum": ["grid", "plot-feeder", "pv", "wind", "load", "charger", "io"]
                     },
                     "poll_s": {"type": "number", "minimum": 0.05, "maximum": 3600},
-                    "sim": {"type": "object"},
+                    "sim": _table([], SIM),
                 },
             )
         ),
@@ -149,28 +163,32 @@ SITE_SCHEMA: dict[str, Any] = _table(
             [],
             {
                 "enabled": {"type": "boolean"},
-                "broker": {"type": "string", "pattern": "^mqtts?://[^/:]+(:[0-9]{1,5})?/?$"},
+                "broker": {
+                    "type": "string",
+                    "pattern": "^mqtts?://[A-Za-z0-9_.-]+(:[0-9]{1,5})?/?$",
+                },
                 "client_id": {"type": "string", "minLength": 1, "maxLength": 128},
-                "topic_prefix": {"type": "string", "pattern": "^[^#+]+$"},
+                "topic_prefix": {"type": "string", "pattern": "^[^#+]+$", "maxLength": 256},
                 "mqtt_version": {"enum": ["5", "3.1.1"]},
                 "keepalive_s": {"type": "integer", "minimum": 5, "maximum": 3600},
-                "ca_file": {"type": "string"},
-                "cert_file": {"type": "string"},
-                "key_file": {"type": "string"},
+                "ca_file": PATH,
+                "cert_file": PATH,
+                "key_file": PATH,
                 "snapshot_every_s": {"type": "number", "minimum": 1, "maximum": 3600},
                 "max_inflight": {"type": "integer", "minimum": 1, "maximum": 100},
-                "rate_limit_msg_s": {"type": "number", "minimum": 0},
-                "telemetry_ttl_h": {"type": "number", "exclusiveMinimum": 0},
-                "session_expiry_s": {"type": "integer", "minimum": 0},
+                "rate_limit_msg_s": {"type": "number", "minimum": 0, "maximum": 100_000},
+                "telemetry_ttl_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 87_600},
+                # MQTT 5 Session Expiry Interval is a four-byte integer
+                "session_expiry_s": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
             },
         ),
         "storage": _table(
             [],
             {
-                "state_dir": {"type": "string"},
-                "socket": {"type": "string"},
-                "buffer_budget_mb": {"type": "number", "minimum": 1},
-                "event_reserve_mb": {"type": "number", "minimum": 0},
+                "state_dir": PATH,
+                "socket": PATH,
+                "buffer_budget_mb": {"type": "number", "minimum": 1, "maximum": 1_000_000},
+                "event_reserve_mb": {"type": "number", "minimum": 0, "maximum": 1_000_000},
             },
         ),
         "logging": _table(

@@ -1,22 +1,115 @@
 """Find the line of a key path in TOML text, so errors can say `site.toml:41`.
 
-tomllib gives values but no positions. A line scanner that follows `[table]`,
-`[[array]]` headers and `key =` lines is enough for the files people write by hand; when it
-cannot place a path it returns the line of the nearest enclosing table, or None.
+tomllib gives values but no positions. A one-pass scanner that follows `[table]`, `[[array]]`
+headers and `key =` lines is enough for the files people write by hand; it skips multi-line
+strings and the inside of multi-line arrays, so a line starting with `[` in either is not a
+header. When it cannot place a path, `line_of` returns the line of the nearest enclosing table.
+
+The scan is linear in the file's length (no backtracking regex): a hostile file costs
+as much as reading it.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from edge.siteconf.issues import KeyPath
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+?)\s*=")
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
-def _split_dotted(text: str) -> list[str]:
-    return [p.strip().strip("\"'") for p in text.split(".")]
+@dataclass(slots=True)
+class _State:
+    """What the scanner carries from one line to the next."""
+
+    string: str = ""  # the open multi-line string's delimiter ('"""' or "'''"), or ""
+    depth: int = 0  # open `[` / `{` of values (a multi-line array or inline table)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str, bool, int]]:
+    """(number, line, starts outside any value, deepest value nesting on the line)."""
+    state = _State()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        at_top = not state.string and state.depth == 0
+        yield number, raw, at_top, _feed(state, raw)
+
+
+def _feed(state: _State, line: str) -> int:
+    """Advance `state` over one line; return the deepest nesting seen on it."""
+    deepest, i, n = state.depth, 0, len(line)
+    while i < n:
+        if state.string:
+            end = _close_of(line, i, state.string)
+            if end < 0:
+                return deepest
+            state.string, i = "", end
+            continue
+        ch = line[i]
+        if ch == "#":
+            break
+        if ch in "\"'":
+            if line.startswith(ch * 3, i):
+                state.string, i = ch * 3, i + 3
+                continue
+            end = _close_of(line, i + 1, ch)
+            i = n if end < 0 else end
+            continue
+        if ch in "[{":
+            state.depth += 1
+            deepest = max(deepest, state.depth)
+        elif ch in "]}":
+            state.depth = max(0, state.depth - 1)
+        i += 1
+    return deepest
+
+
+def _close_of(line: str, start: int, delim: str) -> int:
+    """Index just past the closing `delim` from `start` (basic strings honour `\\`), or -1."""
+    i = start
+    while True:
+        found = line.find(delim, i)
+        if found < 0:
+            return -1
+        if delim[0] == '"':
+            slashes = 0
+            while found - slashes - 1 >= start and line[found - slashes - 1] == "\\":
+                slashes += 1
+            if slashes % 2:
+                i = found + 1
+                continue
+        end = found + len(delim)
+        while delim == delim[0] * 3 and line.startswith(delim[0], end):
+            end += 1  # `""""` closes with the last three quotes
+        return end
+
+
+def _key(line: str, i: int) -> tuple[list[str], int] | None:
+    """Parse a dotted key from `line[i:]`: (parts, index after it), or None."""
+    parts: list[str] = []
+    n = len(line)
+    while True:
+        while i < n and line[i] in " \t":
+            i += 1
+        if i < n and line[i] in "\"'":
+            end = _close_of(line, i + 1, line[i])
+            if end < 0:
+                return None
+            parts.append(line[i + 1 : end - 1])
+            i = end
+        else:
+            start = i
+            while i < n and line[i] in _BARE:
+                i += 1
+            if i == start:
+                return None
+            parts.append(line[start:i])
+        while i < n and line[i] in " \t":
+            i += 1
+        if i < n and line[i] == ".":
+            i += 1
+            continue
+        return parts, i
 
 
 def index_lines(text: str) -> dict[KeyPath, int]:
@@ -24,20 +117,35 @@ def index_lines(text: str) -> dict[KeyPath, int]:
     lines: dict[KeyPath, int] = {}
     counts: dict[KeyPath, int] = {}
     current: KeyPath = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(raw)
-        if header:
-            current = _resolve(_split_dotted(header.group(2)), counts)
-            if header.group(1) == "[[":
-                base = current
-                counts[base] = counts.get(base, -1) + 1
-                current = (*base, counts[base])
+    for number, raw, at_top, _ in _lines(text):
+        stripped = raw.lstrip()
+        if not at_top or not stripped:
+            continue
+        if stripped.startswith("["):
+            array = stripped.startswith("[[")
+            parsed = _key(stripped, 2 if array else 1)
+            if parsed is None:
+                continue
+            current = _resolve(parsed[0], counts)
+            if array:
+                lines.setdefault(current, number)  # the array itself: `bayz: unknown key`
+                counts[current] = counts.get(current, -1) + 1
+                current = (*current, counts[current])
             lines.setdefault(current, number)
             continue
-        key = _KEY.match(raw)
-        if key:
-            lines.setdefault((*current, *_split_dotted(key.group(1))), number)
+        parsed = _key(stripped, 0)
+        if parsed is not None and stripped[parsed[1] : parsed[1] + 1] == "=":
+            lines.setdefault((*current, *parsed[0]), number)
     return lines
+
+
+def deep_nesting_line(text: str, limit: int) -> int | None:
+    """The first line where arrays/inline tables nest deeper than `limit`, or None.
+    Checked before parsing: tomllib recurses once per level and would overflow the stack."""
+    for number, _, _, deepest in _lines(text):
+        if deepest > limit:
+            return number
+    return None
 
 
 def _resolve(parts: list[str], counts: dict[KeyPath, int]) -> KeyPath:
