@@ -83,6 +83,21 @@ def test_run_with_bad_config_starts_nothing(
     assert not sock.exists()
 
 
+def test_run_refuses_a_state_dir_or_socket_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("")
+    long_socket = tmp_path / ("s" * 120)
+    args = ["run", "--config", str(DEMO), "--state-dir", str(a_file)]
+    assert main([*args, "--socket", str(long_socket)]) == 1
+    err = capsys.readouterr().err
+    assert "edge run: state_dir:" in err
+    assert "edge run: socket:" in err
+    assert "nothing started" in err
+    assert not long_socket.exists()
+
+
 def test_version_without_daemon(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--socket", str(tmp_path / "x.sock"), "version"]) == 0
     assert capsys.readouterr().out.startswith("edge 0.")

@@ -133,6 +133,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     for w in warnings:
         print(w, file=sys.stderr)
     given = Path(args.socket) if args.socket else None
+    # --state-dir, --socket and the environment's defaults bypass the file's checks.
+    from edge.local_api.protocol import default_socket_path  # noqa: PLC0415
+    from edge.siteconf.host_checks import runtime_path_problems  # noqa: PLC0415
+
+    socket = given or config.storage.socket or default_socket_path()
+    if problems := runtime_path_problems(config.storage.state_dir, socket):
+        for problem in problems:
+            print(f"edge run: {problem}", file=sys.stderr)
+        print("nothing started", file=sys.stderr)
+        return EXIT_FAILURE
     return run_daemon(config, socket_path=given, config_warnings=warnings)
 
 
