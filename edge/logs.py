@@ -14,6 +14,7 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping
+from pathlib import Path
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 # The daemon's areas: its packages and the libraries it quietens. Each module logger under
@@ -101,6 +102,18 @@ def setup_logging(level: str = "info", areas: Mapping[str, str] | None = None) -
     for noisy, noisy_level in QUIET.items():
         if noisy not in (areas or {}):
             logging.getLogger(noisy).setLevel(noisy_level)
+
+
+def is_daemon_area(name: str) -> bool:
+    """An area the site file may name: one of AREAS or a module or package of `edge`
+    (looked up on disk, so nothing is imported and no logger is made)."""
+    if name in AREAS:
+        return True
+    parts = name.split(".")
+    if parts[0] != "edge" or not all(p.isidentifier() for p in parts[1:]):
+        return False
+    base = Path(__file__).resolve().parent.joinpath(*parts[1:])
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def known_areas() -> list[str]:

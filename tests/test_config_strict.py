@@ -70,6 +70,7 @@ CASES: list[tuple[str, str, str]] = [
     ("deep-array", _sub('inlet_sides = ["left"]', "inlet_sides = " + "[" * 3000 + "]" * 3000), "(top level): arrays or inline tables nested too deeply"),
     ("deep-table", _sub('inlet_sides = ["left"]', "inlet_sides = " + "{a=" * 3000 + "1" + "}" * 3000), "(top level): arrays or inline tables nested too deeply"),
     ("misspelt-header", _sub("[[bays]]", "[[bayz]]"), "bayz: unknown key (allowed here:"),
+    ("log-area", DEMO_TEXT.replace("[logging]", '[logging]\nareas = { "edge.drivrs" = "debug" }', 1), "logging.areas.edge.drivrs: not one of the daemon's log areas"),
     ("two-roots", _sub('parent = "grid"\nplot = "north"', 'plot = "north"'), "limits[2]: must have exactly one root (the grid connection), found 2: limits[0] 'grid', limits[2] 'feeder-north' have no parent"),
 ]  # fmt: skip
 
@@ -93,6 +94,12 @@ def test_the_line_points_at_the_offending_key(write_site) -> None:
     with pytest.raises(ConfigError) as info:
         load_site(write_site(text))
     assert info.value.issues[0].line == text.splitlines().index("period_s = nan") + 1
+
+
+def test_known_log_areas_load(write_site) -> None:
+    areas = '[logging]\nareas = { "edge.drivers.modbus_link" = "debug", "pymodbus" = "info" }'
+    config = load_site(write_site(DEMO_TEXT.replace("[logging]", areas, 1)))
+    assert config.logging.areas["edge.drivers.modbus_link"] == "debug"
 
 
 def test_a_valid_socket_and_state_dir_load(write_site, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from edge.logs import is_daemon_area
 from edge.siteconf.issues import KeyPath
 
 Report = Callable[[KeyPath, str], None]
@@ -38,6 +39,15 @@ def check_host(data: Mapping[str, Any], base: Path | None, report: Report) -> No
     if isinstance(uplink, dict):
         _check_broker(uplink.get("broker"), report)
         _check_uplink_files(uplink, base, report)
+    logging_table = data.get("logging")
+    if isinstance(logging_table, dict) and isinstance(logging_table.get("areas"), dict):
+        for area in logging_table["areas"]:
+            if not is_daemon_area(area):
+                report(
+                    ("logging", "areas", area),
+                    "not one of the daemon's log areas (`edge.logs.AREAS`, or a module of "
+                    "`edge`, e.g. 'edge.drivers.modbus_link')",
+                )
     if isinstance(storage, dict) and base is not None:
         if isinstance(storage.get("state_dir"), str):
             _check_dir(("storage", "state_dir"), resolve(base, storage["state_dir"]), report)
