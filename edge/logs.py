@@ -8,6 +8,7 @@ Control characters are escaped here, whatever their source, so no caller can for
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -105,24 +106,24 @@ def setup_logging(level: str = "info", areas: Mapping[str, str] | None = None) -
 
 
 def is_daemon_area(name: str) -> bool:
-    """An area the site file may name: one of AREAS or a module or package of `edge`
-    (looked up on disk, so nothing is imported and no logger is made)."""
-    if name in AREAS:
-        return True
-    parts = name.split(".")
-    if parts[0] != "edge" or not all(p.isidentifier() for p in parts[1:]):
-        return False
-    base = Path(__file__).resolve().parent.joinpath(*parts[1:])
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+    """One of AREAS or a module or package of `edge`: a finite set known without importing
+    anything, so a caller can name a module not loaded yet and never make up a logger."""
+    return name in AREAS or name in _edge_modules()
+
+
+@functools.cache
+def _edge_modules() -> frozenset[str]:
+    package = Path(__file__).resolve().parent
+    names = set()
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return frozenset(names)
 
 
 def known_areas() -> list[str]:
-    """AREAS and every module logger the daemon's code has made under `edge.`."""
-    made = logging.Logger.manager.loggerDict
-    modules = {
-        n for n, lg in made.items() if n.startswith("edge.") and isinstance(lg, logging.Logger)
-    }
-    return sorted(set(AREAS) | modules)
+    """AREAS and every module of the daemon's code under `edge.`."""
+    return sorted(set(AREAS) | _edge_modules())
 
 
 def set_area_level(area: object, level: object) -> tuple[str, str]:
@@ -137,7 +138,7 @@ def set_area_level(area: object, level: object) -> tuple[str, str]:
             raise LogSettingError(f"log level must be a string, got {type(level).__name__}")
         shown = "missing" if level is None else repr(level[:40])
         raise LogSettingError(f"log level {shown} is not one of {', '.join(LEVELS)}")
-    if area not in known_areas():
+    if not is_daemon_area(area):
         raise LogSettingError(
             f"log area {area[:80]!r} is not one of the daemon's areas "
             f"({', '.join(AREAS)}, or an edge module that logs)"
