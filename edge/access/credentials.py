@@ -9,9 +9,10 @@ when it is unambiguous: a runner-up as close as the best refers the truck to sta
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from edge.access.bookings import Booking
 
@@ -116,6 +117,10 @@ def _distance(a: str, b: str, cap: int = 2) -> int:
 # --- duplicate reads ---------------------------------------------------------------------
 
 
+def _empty() -> Mapping[Any, float]:
+    return MappingProxyType({})
+
+
 class ReadVerdict(StrEnum):
     FRESH = "fresh"
     DUPLICATE = "duplicate"  # same credential at the same reader within the debounce window
@@ -133,8 +138,8 @@ class Read:
 
 @dataclass(frozen=True, slots=True)
 class ReadLog:
-    last: Mapping[tuple[str, str], float] = MappingProxyType({})  # (reader, cred) -> last seen
-    events: Mapping[str, float] = MappingProxyType({})  # event id -> seen at
+    last: Mapping[tuple[str, str], float] = field(default_factory=_empty)  # -> last seen
+    events: Mapping[str, float] = field(default_factory=_empty)  # event id -> seen at
 
 
 def screen_read(
@@ -163,7 +168,7 @@ def screen_read(
 class Inside:
     """Credentials on site since when; an entry records all of a vehicle's credentials."""
 
-    since: Mapping[str, float] = MappingProxyType({})
+    since: Mapping[str, float] = field(default_factory=_empty)
 
     def holds(self, keys: Iterable[str], now: float, max_stay_s: float) -> bool:
         """Any of `keys` inside, unless its stay passed `max_stay_s` (a missed exit read
@@ -195,7 +200,7 @@ def vehicle_keys(booking: Booking | None, read_keys: Iterable[str]) -> frozenset
 
 @dataclass(frozen=True, slots=True)
 class Spent:
-    until: Mapping[str, float] = MappingProxyType({})  # nonce -> remembered until
+    until: Mapping[str, float] = field(default_factory=_empty)  # nonce -> remembered until
 
     def has(self, nonce: str) -> bool:
         return nonce in self.until
