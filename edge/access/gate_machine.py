@@ -6,7 +6,10 @@ presence (inputs read 1 = present; a detector fault reads as present). It closes
 admitted vehicle has occupied and then cleared the safety loop (loop B) for `clear_s`; a long
 truck covering both loops is one vehicle; one grant admits one vehicle, a second one on loop B
 (or on loop A once the first has passed) raises a tailgating alarm. A boom that does not reach
-its limit within `run_time_s` is a fault. `boot` turns outputs off and never replays an open.
+its limit within `run_time_s` is a fault. Software never opens for an obstruction under a
+closing boom (that would let in whoever is under it): it alarms, and the drive's own safety input
+reverses the boom; a second reversal in one cycle is a fault. `boot` turns outputs off and never
+replays an open.
 Exit lanes fail open (hold open), entry lanes fail secure (outputs off).
 
 An event a state does not list is illegal: `step` raises IllegalEvent and the lane is unchanged
@@ -189,14 +192,13 @@ def _r_open(lane: Lane, event: Event, now: float) -> Out:
 
 
 def _r_closing(lane: Lane, event: Event, now: float) -> Out:
+    """The drive's certified safety inputs stop and reverse a closing boom; software never
+    sends OPEN for it (that would open for whoever is under the boom, without a grant)."""
     s = lane.sensors
-    if s.loop_b or s.photocell:  # something under the boom: reverse (the drive does too)
-        if lane.reversals >= 1:
-            return _fault(lane, Why.OBSTRUCTED, now)
-        lane = replace(lane, reversals=lane.reversals + 1)
-        return _enter(lane, GateState.OPENING, now), (cmd(Cmd.OPEN, "reverse: obstruction"),)
-    if event.kind is EventKind.OPENED and event.on:  # the drive reversed by itself
-        if lane.reversals >= 1:
+    if event.on and event.kind in (EventKind.LOOP_B, EventKind.PHOTOCELL):
+        return lane, (cmd(Cmd.ALARM, "obstruction under a closing boom"),)
+    if event.kind is EventKind.OPENED and event.on:  # the drive reversed: back to open
+        if lane.reversals >= 1:  # twice in one cycle: lock out and call staff
             return _fault(lane, Why.OBSTRUCTED, now)
         lane = replace(lane, reversals=lane.reversals + 1, authorised=False)
         return _supervise(_enter(lane, GateState.OPEN, now), now)

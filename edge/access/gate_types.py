@@ -128,7 +128,7 @@ class Lane:
     b_clear_at: float | None = None  # loop B went clear at (after b_seen)
     passed: bool = False  # loop B occupied then clear for clear_s: the vehicle is through
     tailgate: bool = False  # the alarm was raised this cycle
-    reversals: int = 0  # obstruction reversals this cycle
+    reversals: int = 0  # times the drive reversed (its safety input) this cycle
     fault: str | None = None
 
     @classmethod
