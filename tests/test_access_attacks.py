@@ -24,9 +24,27 @@ from edge.access.bookings import (
     validate,
 )
 from edge.access.credentials import RemoteVerdict, Spent, check_remote
-from edge.access.entry import CredentialRead, EntryRules, Ledger, Outcome, ReadKind, entry, exit_
+from edge.access.entry import (
+    CredentialRead,
+    Directory,
+    EntryRules,
+    Ledger,
+    Outcome,
+    ReadKind,
+    entry,
+    exit_,
+)
 from edge.access.gate_machine import boot, step
-from edge.access.gate_types import Cmd, Event, EventKind, GateState, Lane, LaneConfig, Sensors
+from edge.access.gate_types import (
+    Cmd,
+    Event,
+    EventKind,
+    GateState,
+    IllegalEvent,
+    Lane,
+    LaneConfig,
+    Sensors,
+)
 from edge.access.matching import Demand
 from edge.qr_signature import SiteKeys, TokenIssuer
 from edge.sessions import BayState
@@ -76,10 +94,11 @@ class Hub:
         return Site(BAYS, self.states, by_start(self.bookings))
 
     def ev(self, kind: EventKind, on: bool = True, lane: str = "in", **kw: object) -> list[Cmd]:
+        event = Event(kind, on, **kw)  # type: ignore[arg-type]
         try:
-            self.lanes[lane], cmds = step(self.lanes[lane], Event(kind, on, **kw), self.now)  # type: ignore[arg-type]
-        except Exception:
-            return []
+            self.lanes[lane], cmds = step(self.lanes[lane], event, self.now)
+        except IllegalEvent:
+            return []  # e.g. a decision for a lane whose vehicle left: nothing happens
         kinds = [c.kind for c in cmds]
         self.opens += kinds.count(Cmd.OPEN)
         self.log += kinds
@@ -91,7 +110,10 @@ class Hub:
             self.ev(E.LOOP_A)
         self.ev(E.READ)
         rules = replace(RULES, policy=self.policy)
-        self.ledger, out = entry(self.ledger, read, self.site(), "p1", self.now, rules, ad_hoc)
+        directory = Directory.build(self.bookings)
+        self.ledger, out = entry(
+            self.ledger, read, self.site(), directory, "p1", self.now, rules, ad_hoc
+        )
         if out.event is not None and self.lanes["in"].state is GateState.IDENTIFYING:
             self.ev(E.IDENTIFIED)
             self.ev(out.event.kind, detail=out.event.detail)
@@ -119,14 +141,15 @@ class Hub:
         self.ev(E.LOOP_A, True, "out")
         self.ev(E.READ, lane="out")
         read = CredentialRead(ReadKind.PLATE, plate, "cam-out", self.now)
-        self.ledger, _ = exit_(self.ledger, read, self.site(), self.now)
+        self.ledger, _ = exit_(self.ledger, read, Directory.build(self.bookings), self.now)
         self.ev(E.IDENTIFIED, lane="out")
         kinds = self.ev(E.GRANT, lane="out")  # exits always open; unmatched ones are flagged
         return Cmd.OPEN in kinds or Cmd.HOLD_OPEN in kinds
 
 
 def plate(value: str, now: float, **kw: object) -> CredentialRead:
-    return CredentialRead(ReadKind.PLATE, value, "cam-in", now, vehicle=VehicleClass.TRUCK, **kw)  # type: ignore[arg-type]
+    truck = VehicleClass.TRUCK
+    return CredentialRead(ReadKind.PLATE, value, "cam-in", now, vehicle=truck, **kw)  # type: ignore[arg-type]
 
 
 def qr(value: str, now: float) -> CredentialRead:

@@ -19,6 +19,7 @@ from edge.siteconf.model import Connector, InletSide
 
 Need = tuple[Connector, InletSide]  # one (connector, inlet side) pair a truck can charge with
 MAX_EARLY_START_S = 86_400.0  # a booked window opens at most a day early (bounds searches)
+MAX_NOSHOW_S = 86_400.0  # ... and lapses at most a day after its start
 
 
 class BookingInvalid(ValueError):
@@ -173,8 +174,8 @@ def validate(booking: Booking) -> Booking:
     terms = booking.terms
     if min(terms.early_start_s, terms.noshow_timeout_s, terms.late_stop_s) < 0:
         raise BookingInvalid(f"{where}: terms must not be negative")
-    if terms.early_start_s > MAX_EARLY_START_S:
-        raise BookingInvalid(f"{where}: early start must be <= {MAX_EARLY_START_S:g} s")
+    if terms.early_start_s > MAX_EARLY_START_S or terms.noshow_timeout_s > MAX_NOSHOW_S:
+        raise BookingInvalid(f"{where}: early start and no-show timeout must be <= 1 day")
     creds = booking.credentials
     if not (creds.plates() or creds.qr_nonce or creds.rfid_uid):
         raise BookingInvalid(f"{where}: no credential (plate, QR or RFID)")

@@ -1,118 +1,16 @@
-"""Identification rules: plates, duplicate reads, anti-passback and one-time nonces.
-
-Plates are compared in a normal form (A-Z, 0-9, no separators) and, for fuzzy matching, in a
-canonical form where OCR-confusable characters share a bucket (O/Q/D->0, I/L->1, B->8, S->5,
-Z->2, G->6). An inexact match is accepted only against bookings active in their window, only
-when it is unambiguous: a runner-up as close as the best refers the truck to staff.
-"""
+"""Identification rules: duplicate reads, anti-passback and one-time nonces (QR tokens,
+remote commands). Plates are in `edge.access.plates`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from edge.access.bookings import Booking
-
-MAX_RAW_PLATE = 32
-MIN_FUZZY_LENGTH = 5  # shorter plates are too easy to hit by accident
-_CONFUSABLE = str.maketrans("OQDILBSZG", "000118526")
-_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_SEPARATORS = frozenset(" -._·/:")
-
-
-class CredentialInvalid(ValueError):
-    """A read that cannot be a credential; the message says why."""
-
-
-def normalise_plate(raw: str) -> str:
-    """Upper case, separators dropped; anything else outside A-Z0-9 is refused."""
-    if len(raw) > MAX_RAW_PLATE:
-        raise CredentialInvalid(f"plate read: {len(raw)} characters, at most {MAX_RAW_PLATE}")
-    out = []
-    for ch in raw.upper():
-        if ch in _ALNUM:
-            out.append(ch)
-        elif ch not in _SEPARATORS:
-            raise CredentialInvalid(f"plate read: character {ch!r} is not a plate character")
-    plate = "".join(out)
-    if not 2 <= len(plate) <= 12:
-        raise CredentialInvalid(f"plate read: {len(plate)} plate characters, need 2-12")
-    return plate
-
-
-def canonical_plate(plate: str) -> str:
-    """The confusable-bucket form of a normalised plate."""
-    return plate.translate(_CONFUSABLE)
-
-
-class MatchKind(StrEnum):
-    EXACT = "exact"
-    CONFUSABLE = "confusable"  # equal once confusable characters are bucketed
-    FUZZY = "fuzzy"  # one edit away, and nobody else is as close
-    AMBIGUOUS = "ambiguous"  # two active bookings as close: staff decides
-    NONE = "none"
-
-
-@dataclass(frozen=True, slots=True)
-class PlateMatch:
-    kind: MatchKind
-    plate: str  # the normalised read, kept with the raw read as evidence
-    booking: Booking | None
-    candidates: tuple[str, ...] = ()  # booking ids considered equally good (ambiguous)
-
-
-def match_plate(raw: str, bookings: Sequence[Booking], now: float) -> PlateMatch:
-    """The booking a plate read belongs to. Raises CredentialInvalid for a non-plate read."""
-    plate = normalise_plate(raw)
-    live = [b for b in bookings if not b.status.final]
-    exact = [b for b in live if plate in _plates(b)]
-    if exact:  # prefer the booking whose window holds now, then the nearest start
-        exact.sort(key=lambda b: (not b.in_window(now), abs(b.period.start - now), b.id))
-        return PlateMatch(MatchKind.EXACT, plate, exact[0])
-    active = [b for b in live if b.awaited() and b.in_window(now)]
-    canon = canonical_plate(plate)
-    scored = sorted(
-        (min(_distance(canon, canonical_plate(p)) for p in _plates(b)), b.id, b)
-        for b in active
-        if _plates(b)
-    )
-    if not scored or scored[0][0] > 1 or (scored[0][0] == 1 and len(plate) < MIN_FUZZY_LENGTH):
-        return PlateMatch(MatchKind.NONE, plate, None)
-    best = scored[0][0]
-    ties = tuple(bid for d, bid, _ in scored if d <= best + (1 if best == 1 else 0))
-    if len(ties) > 1:
-        return PlateMatch(MatchKind.AMBIGUOUS, plate, None, ties)
-    kind = MatchKind.CONFUSABLE if best == 0 else MatchKind.FUZZY
-    return PlateMatch(kind, plate, scored[0][2])
-
-
-def _plates(booking: Booking) -> set[str]:
-    out = set()
-    for p in booking.credentials.plates():
-        try:
-            out.add(normalise_plate(p))
-        except CredentialInvalid:
-            continue  # validated at ingest; a bad one simply never matches
-    return out
-
-
-def _distance(a: str, b: str, cap: int = 2) -> int:
-    """Levenshtein distance, capped: only 0, 1 and 'more' matter here."""
-    if abs(len(a) - len(b)) >= cap:
-        return cap
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        row = [i]
-        for j, cb in enumerate(b, 1):
-            row.append(min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(row) >= cap:
-            return cap
-        prev = row
-    return min(prev[-1], cap)
-
+from edge.access.plates import plates_of
 
 # --- duplicate reads ---------------------------------------------------------------------
 
@@ -188,7 +86,7 @@ def vehicle_keys(booking: Booking | None, read_keys: Iterable[str]) -> frozenset
     so that an exit read of the trailer plate alone matches the entry."""
     keys = set(read_keys)
     if booking is not None:
-        keys |= {f"plate:{p}" for p in _plates(booking)}
+        keys |= {f"plate:{p}" for p in plates_of(booking)}
         keys.add(f"booking:{booking.id}")
         if booking.credentials.rfid_uid:
             keys.add(f"rfid:{booking.credentials.rfid_uid.upper()}")

@@ -10,6 +10,7 @@ token nonces) in the local store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -26,20 +27,23 @@ from edge.access.admission import (
 )
 from edge.access.bookings import Booking
 from edge.access.credentials import (
-    CredentialInvalid,
     Inside,
-    MatchKind,
     Read,
     ReadLog,
     ReadVerdict,
     Spent,
-    match_plate,
-    normalise_plate,
     screen_read,
     vehicle_keys,
 )
 from edge.access.gate_types import Event, EventKind
 from edge.access.matching import Demand
+from edge.access.plates import (
+    CredentialInvalid,
+    MatchKind,
+    PlateIndex,
+    match_plate,
+    normalise_plate,
+)
 from edge.access.qr_token import Claims, TokenVerdict, VerifiesSignature, spend, verify_token
 
 
@@ -83,6 +87,21 @@ class Outcome:
     keys: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Who a credential belongs to: built once per change of the bookings, not per read."""
+
+    plates: PlateIndex
+    by_id: Mapping[str, Booking]
+    by_rfid: Mapping[str, Booking]
+
+    @classmethod
+    def build(cls, bookings: Sequence[Booking]) -> Directory:
+        live = [b for b in bookings if not b.status.final]
+        rfid = {b.credentials.rfid_uid.upper(): b for b in live if b.credentials.rfid_uid}
+        return cls(PlateIndex.build(live), {b.id: b for b in bookings}, rfid)
+
+
 _TO_EVENT = {Reason.ACCEPTED: EventKind.GRANT, Reason.REFERRED: EventKind.REFER}
 
 
@@ -90,6 +109,7 @@ def entry(
     ledger: Ledger,
     read: CredentialRead,
     site: Site,
+    directory: Directory,
     lane_plot: str,
     now: float,
     rules: EntryRules,
@@ -109,7 +129,7 @@ def entry(
     ledger = replace(ledger, reads=reads)
     if verdict is not ReadVerdict.FRESH:
         return ledger, Outcome(verdict, None, None)
-    found = _identify(ledger, read, site, now, rules)
+    found = _identify(ledger, read, directory, now, rules)
     if isinstance(found, Decision):
         return ledger, _outcome(found)
     booking, via, claims = found
@@ -131,14 +151,16 @@ def entry(
     return ledger, replace(_outcome(decision), keys=keys)
 
 
-def exit_(ledger: Ledger, read: CredentialRead, site: Site, now: float) -> tuple[Ledger, bool]:
+def exit_(
+    ledger: Ledger, read: CredentialRead, directory: Directory, now: float
+) -> tuple[Ledger, bool]:
     """An exit read: the barrier opens whatever it says; returns whether it matched someone
     inside (False is flagged for staff, never a refusal)."""
     key = _key(read)
     booking = None
     if read.kind is ReadKind.PLATE:
         try:
-            booking = match_plate(read.value, site.bookings, now).booking
+            booking = match_plate(read.value, directory.plates, now).booking
         except CredentialInvalid:
             booking = None
     keys = vehicle_keys(booking, {key})
@@ -156,28 +178,22 @@ def _key(read: CredentialRead) -> str:
 
 
 def _identify(
-    ledger: Ledger, read: CredentialRead, site: Site, now: float, rules: EntryRules
+    ledger: Ledger, read: CredentialRead, directory: Directory, now: float, rules: EntryRules
 ) -> tuple[Booking | None, Via, Claims | None] | Decision:
     if read.kind is ReadKind.PLATE:
         try:
-            match = match_plate(read.value, site.bookings, now)
+            match = match_plate(read.value, directory.plates, now)
         except CredentialInvalid as exc:  # badge, panel or ad text: staff looks, no refusal
             return _refusal(Reason.REFERRED, str(exc), now, read)
         if match.kind is MatchKind.AMBIGUOUS:
             return _refusal(Reason.REFERRED, f"plate matches {match.candidates}", now, read)
         return match.booking, Via.PLATE, None
     if read.kind is ReadKind.RFID:
-        uid = read.value.upper()
-        hits = [
-            b
-            for b in site.bookings
-            if (b.credentials.rfid_uid or "").upper() == uid and not b.status.final
-        ]
-        return (hits[0] if hits else None), Via.RFID, None
+        return directory.by_rfid.get(read.value.upper()), Via.RFID, None
     check = verify_token(read.value, rules.verifier, ledger.spent, now)
     if check.verdict is not TokenVerdict.OK or check.claims is None:
         return _refusal(_QR_REASON[check.verdict], f"qr {check.detail}", now, read)
-    booking = next((b for b in site.bookings if b.id == check.claims.booking_id), None)
+    booking = directory.by_id.get(check.claims.booking_id)
     if booking is None or booking.credentials.qr_nonce not in (None, check.claims.nonce):
         return _refusal(
             Reason.INVALID, "qr token not (or no longer) issued for a booking", now, read
