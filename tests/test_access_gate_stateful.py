@@ -121,6 +121,13 @@ class GateLaneMachine(RuleBasedStateMachine):
         self.now += dt
         self.fire(Event(EventKind.TICK))
 
+    @rule(outcome=st.sampled_from([EventKind.GRANT, EventKind.DENY, EventKind.REFER]))
+    def identified_truck(self, outcome: EventKind) -> None:
+        """A truck arrives and is decided (makes the open paths frequent)."""
+        for event in (Event(EventKind.LOOP_A), Event(EventKind.READ), Event(EventKind.IDENTIFIED)):
+            self.fire(event)
+        self.fire(Event(outcome))
+
     @rule()
     def truck_passes(self) -> None:
         """A plausible truck: onto A, under the boom onto B, off A, off B."""

@@ -119,12 +119,9 @@ def entry(
     """Identify and decide one read at an entry lane; `ad_hoc` is what an unbooked truck
     declared (connector, inlet side), if it was asked."""
     key = _key(read)
+    screened = Read(read.reader, key, read.taken_at, read.event_id)
     reads, verdict = screen_read(
-        ledger.reads,
-        Read(read.reader, key, read.taken_at, read.event_id),
-        now,
-        rules.debounce_s,
-        rules.max_read_age_s,
+        ledger.reads, screened, now, rules.debounce_s, rules.max_read_age_s
     )
     ledger = replace(ledger, reads=reads)
     if verdict is not ReadVerdict.FRESH:
@@ -134,15 +131,10 @@ def entry(
         return ledger, _outcome(found)
     booking, via, claims = found
     keys = vehicle_keys(booking, {key})
-    arrival = Arrival(
-        lane_plot=lane_plot,
-        vehicle=_vehicle(read, booking),
-        via=via,
-        booking=booking,
-        demand=None if booking is not None else ad_hoc,
-        dwell_s=dwell_s if booking is None else booking.period.end - now,
-        inside=ledger.inside.holds(keys, now, rules.max_stay_s),
-    )
+    inside = ledger.inside.holds(keys, now, rules.max_stay_s)
+    if booking is not None:  # a booking says what it needs and how long it stays
+        ad_hoc, dwell_s = None, booking.period.end - now
+    arrival = Arrival(lane_plot, _vehicle(read, booking), via, booking, ad_hoc, dwell_s, inside)
     decision = decide(site, arrival, now, rules.policy)
     if decision.admitted:
         ledger = replace(ledger, inside=ledger.inside.enter(keys, now))
