@@ -180,6 +180,11 @@ def test_an_admitted_truck_driving_to_its_bay_keeps_it() -> None:
     assert decide(site, arrival(), T0).reason is Reason.FULL
 
 
+def test_a_booked_truck_admitted_but_not_parked_keeps_its_bay() -> None:
+    driving = booking(7, T0 + 7 * 3600, phase=Phase.ADMITTED, phase_at=T0 - 60)  # came early
+    assert decide(Site(ONE_BAY, FREE, (driving,)), arrival(), T0).reason is Reason.FULL
+
+
 def test_the_decision_carries_its_inputs() -> None:
     b = booking(2, T0 + 60)
     d = decide(Site(ONE_BAY, FREE, (DUE, b)), arrival(booking=b), T0)
@@ -195,19 +200,25 @@ def due_in_horizon(
         b
         for b in bookings
         if b.status is BookingStatus.RESERVED
-        and b.phase in (Phase.SCHEDULED, Phase.ASSIGNED)
-        and b.period.start - b.terms.early_start_s <= horizon
-        and b.period.start + b.terms.noshow_timeout_s >= now
         and b.id != own
+        and (
+            b.phase is Phase.ADMITTED
+            or (
+                b.phase in (Phase.SCHEDULED, Phase.ASSIGNED)
+                and b.period.start - b.terms.early_start_s <= horizon
+                and b.period.start + b.terms.noshow_timeout_s >= now
+            )
+        )
     ]
 
 
 booking_st = st.builds(
-    lambda i, dt, pair, plot: booking(i, T0 + dt, pair[0], pair[1], plot=plot),
+    lambda i, dt, pair, plot, phase: booking(i, T0 + dt, pair[0], pair[1], plot=plot, phase=phase),
     st.integers(0, 10_000),
     st.floats(-3600, 4 * 3600),
     st.sampled_from(PAIRS),
     st.sampled_from(["p1", "p2"]),
+    st.sampled_from([Phase.SCHEDULED, Phase.ASSIGNED, Phase.ADMITTED, Phase.ON_BAY]),
 )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus
+from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus, Phase
 from edge.access.matching import Demand, feasible, supply_of
 from edge.sessions import BayState
 from edge.siteconf.model import Bay
@@ -100,7 +100,7 @@ class Site:
     bays: Sequence[Bay]
     states: Mapping[str, BayState]  # bay id -> state; missing means not usable
     bookings: Sequence[Booking]  # sorted by period.start (`by_start`)
-    in_transit: Sequence[Demand] = ()  # admitted trucks still driving to a bay
+    in_transit: Sequence[Demand] = ()  # ad-hoc trucks admitted, still driving to a bay
 
 
 def by_start(bookings: Sequence[Booking]) -> tuple[Booking, ...]:
@@ -189,8 +189,9 @@ def _ad_hoc(
 
 
 def _due(bookings: Sequence[Booking], now: float, horizon: float) -> list[Booking]:
-    """Booked trucks not on site whose window opens before the horizon and has not lapsed."""
-    out = []
+    """Booked trucks admitted but not yet on their bay, and those not on site whose window
+    opens before the horizon and has not lapsed."""
+    out = [b for b in bookings if b.phase is Phase.ADMITTED and not b.status.final]
     for b in bookings:  # sorted by start; validate() bounds early_start, so stop past it
         if b.period.start - MAX_EARLY_START_S > horizon:
             break

@@ -55,8 +55,9 @@ def plan(
     holding = [b for b in bookings if _holds_bay(b, now)]
     due = [b for b in holding if b.period.start - lead_s <= now]
     due_ids = {b.id for b in due}
+    by_id = {b.id: b for b in bookings}
     changes = [
-        Change(booking_id, bay_id, None, "released: booking over", now)
+        Change(booking_id, bay_id, None, _released(by_id.get(booking_id)), now)
         for booking_id, bay_id in sorted(current.items())
         if booking_id not in due_ids
     ]
@@ -102,6 +103,16 @@ def _keep(
         else:
             lost[booking.id] = why
     return kept, lost
+
+
+def _released(booking: Booking | None) -> str:
+    if booking is None:
+        return "released: booking removed"
+    if booking.phase.on_site:
+        return f"released: truck {booking.phase.value.lower()}"
+    if booking.status is not BookingStatus.RESERVED:
+        return f"released: booking {booking.status.value.lower()}"
+    return "released: no-show timeout passed"
 
 
 def _holds_bay(booking: Booking, now: float) -> bool:
