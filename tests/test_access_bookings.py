@@ -23,8 +23,10 @@ from edge.access.bookings import (
     expire,
     merge,
     observe,
+    session_estimates,
     validate,
 )
+from edge.sessions import Estimate, SessionKind, Source
 from edge.siteconf.model import Connector, InletSide
 
 T0 = 1_767_225_600.0
@@ -78,11 +80,20 @@ def test_a_session_with_the_token_fulfils_the_booking() -> None:
         ({"terms": Terms(noshow_timeout_s=-1)}, "negative"),
         ({"terms": Terms(early_start_s=2 * 86_400)}, "early start"),
         ({"credentials": Credentials()}, "no credential"),
+        ({"energy_wanted_wh": 0.0}, "energy"),
     ],
 )
 def test_ingest_refuses_bad_bookings(change: dict[str, object], message: str) -> None:
     with pytest.raises(BookingInvalid, match=message):
         validate(booking(**change))  # type: ignore[arg-type]
+
+
+def test_a_booking_fills_in_the_session_estimates() -> None:
+    kind, wanted, departure = session_estimates(booking(energy_wanted_wh=300_000.0))
+    assert kind is SessionKind.BOOKED
+    assert wanted == Estimate(300_000.0, Source.BOOKING)
+    assert departure == Estimate(T0 + 7200, Source.BOOKING)
+    assert session_estimates(booking())[1] is None
 
 
 def test_no_show_after_the_timeout_but_never_for_a_truck_on_site() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from edge.sessions import Estimate, SessionKind, Source
 from edge.siteconf.model import Connector, InletSide
 
 Need = tuple[Connector, InletSide]  # one (connector, inlet side) pair a truck can charge with
@@ -143,6 +144,7 @@ class Booking:
     phase: Phase = Phase.SCHEDULED
     phase_at: float | None = None  # when the last on-site fact was observed
     updated_at: float = 0.0  # cloud's last_updated of this version
+    energy_wanted_wh: float | None = None  # what the driver asked for, if anything
 
     @property
     def need(self) -> Need:
@@ -162,6 +164,14 @@ class Booking:
         return self.status is BookingStatus.RESERVED and not self.phase.on_site
 
 
+def session_estimates(booking: Booking) -> tuple[SessionKind, Estimate | None, Estimate]:
+    """What a booking tells the session model (`edge.sessions`): its kind, the energy wanted
+    (None: the site's default applies) and the departure (the booked end)."""
+    energy = booking.energy_wanted_wh
+    wanted = None if energy is None else Estimate(energy, Source.BOOKING)
+    return SessionKind.BOOKED, wanted, Estimate(booking.period.end, Source.BOOKING)
+
+
 def validate(booking: Booking) -> Booking:
     """Check a booking at ingest; raise BookingInvalid naming the field."""
     where = f"booking {booking.id!r}"
@@ -177,6 +187,8 @@ def validate(booking: Booking) -> Booking:
     if terms.early_start_s > MAX_EARLY_START_S or terms.noshow_timeout_s > MAX_NOSHOW_S:
         raise BookingInvalid(f"{where}: early start and no-show timeout must be <= 1 day")
     creds = booking.credentials
+    if booking.energy_wanted_wh is not None and booking.energy_wanted_wh <= 0:
+        raise BookingInvalid(f"{where}: energy wanted must be > 0 Wh")
     if not (creds.plates() or creds.qr_nonce or creds.rfid_uid):
         raise BookingInvalid(f"{where}: no credential (plate, QR or RFID)")
     return booking
