@@ -1,5 +1,6 @@
-"""Site-access decisions (admission, bay assignment, gate state machine): pure code.
+"""Site-access decisions: bookings, bay assignment, admission, identification and the gate
+lane state machine. Pure code (see docs/access.md).
 
-Not built yet: the site-access issue fills this package. Like edge/power, it may import only
-the standard library's pure modules and edge.readings (checked by tests/test_layering.py).
+Like edge/power, it may import only the standard library's pure modules, edge.readings,
+edge.sessions and edge.siteconf.model (checked by tests/test_layering.py).
 """
