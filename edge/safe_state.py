@@ -7,8 +7,8 @@
   rely on this write alone).
 * A charger cabinet on CAN: released; no command is sent, so its own command timeout
   applies its fallback power.
-* A gate lane's barrier output: exit lanes fail open (a truck inside can always leave),
-  entry lanes and two-way lanes fail secure (closed).
+* A gate lane's barrier output: exit and two-way lanes fail open (a truck inside can always
+  leave: a two-way lane may be the only way out), entry lanes fail secure (closed).
 
 The outputs are derived once from the site and the built fleet; the daemon applies them,
 each bounded in time, none stopping the others.
@@ -47,8 +47,9 @@ class SafeOutput:
 
 
 def lane_safe_value(lane: GateLane) -> float:
-    """1 (open) for an exit lane, 0 (closed) for entry and two-way lanes."""
-    return 1.0 if lane.direction == "exit" else 0.0
+    """1 (open) for exit and two-way lanes, 0 (closed) for entry lanes: never trap a truck,
+    as the access core's `LaneConfig.of` decides for the same lanes."""
+    return 0.0 if lane.direction == "entry" else 1.0
 
 
 def writable(device: object, point: str) -> bool:

@@ -332,9 +332,9 @@ async def test_safe_outputs_per_device_kind_and_lane_direction(tmp_path: Path) -
         "charger ch01 released",  # a CAN cabinet falls back by itself once released
         "gate in io:output_1 closed",
         "gate out io:output_2 open",
-        "gate both io:output_1 closed",
+        "gate both io:output_1 open",
     ]
     assert await apply_all(outputs, "test") == 0
-    assert io.written == [("output_1", 0.0), ("output_2", 1.0), ("output_1", 0.0)]
+    assert io.written == [("output_1", 0.0), ("output_2", 1.0), ("output_1", 1.0)]
     # A charger whose profile has no setpoint to write gets no output, and says so.
     assert [o.name for o in safe_outputs(config, {"cab": Writer(set())})] == []
