@@ -33,8 +33,14 @@ def scenarios(draw: st.DrawFn) -> AllocationInputs:
     )
     budgets = tuple(
         NodeBudget(
-            n.id, mode, n.import_kw * 1000, f"limit:{n.id}", 0.0, 0.0,
-            draw(st.floats(0, 3_000_000)), "",
+            n.id,
+            mode,
+            n.import_kw * 1000,
+            f"limit:{n.id}",
+            0.0,
+            0.0,
+            draw(st.floats(0, 3_000_000)),
+            "",
         )
         for n in site[0]
         for mode in [draw(st.sampled_from(list(NodeMode)))]
@@ -53,12 +59,19 @@ def bay_inputs(draw: st.DrawFn, bay: str) -> BayInput:
         st.none()
         | st.builds(
             lambda w, d, g: session(bay, kind, NOW - 600, w, d, g),
-            st.floats(0, 1500), st.floats(0, 40_000), st.floats(0, 1500),
+            st.floats(0, 1500),
+            st.floats(0, 40_000),
+            st.floats(0, 1500),
         )
     )
     opt_w = st.none() | st.floats(0, 1_000_000)
     return BayInput(
-        bay, state, s, draw(opt_w), draw(opt_w), draw(st.floats(0, 500_000)),
+        bay,
+        state,
+        s,
+        draw(opt_w),
+        draw(opt_w),
+        draw(st.floats(0, 500_000)),
         draw(st.none() | st.floats(NOW - 1200, NOW)),
     )
 
@@ -90,7 +103,8 @@ def test_every_setpoint_is_zero_pause_or_within_min_max(inp: AllocationInputs) -
 @given(scenarios(), st.floats(0, 1))
 def test_a_smaller_budget_never_raises_the_total(inp: AllocationInputs, f: float) -> None:
     smaller = dataclasses.replace(
-        inp, budgets=tuple(dataclasses.replace(b, available_w=b.available_w * f) for b in inp.budgets)
+        inp,
+        budgets=tuple(dataclasses.replace(b, available_w=b.available_w * f) for b in inp.budgets),
     )
     assert allocate(smaller, NOW).total_w() <= allocate(inp, NOW).total_w() + TOL_W
 

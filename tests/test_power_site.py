@@ -34,12 +34,20 @@ def hub(
     return tuple(limits), tuple(chs), tuple(bays)
 
 
-def normal_budgets(site: Site, available_kw: dict[str, float] | None = None) -> tuple[NodeBudget, ...]:
+def normal_budgets(
+    site: Site, available_kw: dict[str, float] | None = None
+) -> tuple[NodeBudget, ...]:
     avail = available_kw or {}
     return tuple(
         NodeBudget(
-            n.id, NodeMode.NORMAL, n.import_kw * 1000, f"limit:{n.id}", 0.0, 0.0,
-            avail.get(n.id, n.import_kw) * 1000, "",
+            n.id,
+            NodeMode.NORMAL,
+            n.import_kw * 1000,
+            f"limit:{n.id}",
+            0.0,
+            0.0,
+            avail.get(n.id, n.import_kw) * 1000,
+            "",
         )
         for n in site[0]
     )
@@ -49,7 +57,11 @@ def session(
     bay: str, kind: SessionKind, now: float, wanted_kwh: float, dwell_s: float, got_kwh: float = 0.0
 ) -> Session:
     return Session(
-        bay, now, kind, got_kwh * 1000, Estimate(wanted_kwh * 1000, Source.DEFAULT),
+        bay,
+        now,
+        kind,
+        got_kwh * 1000,
+        Estimate(wanted_kwh * 1000, Source.DEFAULT),
         Estimate(now + dwell_s, Source.DEFAULT),
     )
 
@@ -62,8 +74,13 @@ def inputs_for(
     out_of_service: frozenset[str] = frozenset(),
 ) -> AllocationInputs:
     return AllocationInputs(
-        site[0], site[1], site[2], budgets if budgets is not None else normal_budgets(site),
-        bay_inputs, tuple(ChargerTuning(c.id, pause_w=pause_w) for c in site[1]), out_of_service,
+        site[0],
+        site[1],
+        site[2],
+        budgets if budgets is not None else normal_budgets(site),
+        bay_inputs,
+        tuple(ChargerTuning(c.id, pause_w=pause_w) for c in site[1]),
+        out_of_service,
     )
 
 

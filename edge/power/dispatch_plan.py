@@ -136,7 +136,10 @@ def _confirmed(p: Pending, measured_w: float | None, now: float, ramp_down_s: fl
 
 
 def _in_use(
-    bay: str, cmd: Mapping[str, float], ledger: Mapping[str, Pending], fresh: Mapping[str, float | None]
+    bay: str,
+    cmd: Mapping[str, float],
+    ledger: Mapping[str, Pending],
+    fresh: Mapping[str, float | None],
 ) -> float:
     pending = ledger[bay].from_w if bay in ledger else 0.0
     return max(cmd[bay], pending, fresh.get(bay) or 0.0)
@@ -163,7 +166,10 @@ def _raise_to(
     step is inside the hysteresis); None when the freed power is not yet confirmed."""
     if current >= levels.min_w and target - current < HYSTERESIS_W:
         return current
-    ceiling = in_use + min(tree.capacity_w[n] - used[n] for n in tree.paths[bay]) - EPS_W
+    headroom = min(tree.capacity_w[n] - used[n] for n in tree.paths[bay]) - EPS_W
+    if headroom < 0:  # a node above is still over (drops unconfirmed): nothing rises under it
+        return None
+    ceiling = in_use + headroom
     step = current + tune.ramp_w_s * period_s
     if current < levels.min_w <= target:
         step = max(step, levels.min_w)  # a start or a restart begins at the minimum
