@@ -77,7 +77,7 @@ class Allocation:
         return sum(s.power_w for s in self.setpoints)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # internal, built per bay per period: not frozen, for speed
 class BayPlan:
     bay: str
     eligible: bool
@@ -93,19 +93,24 @@ class BayPlan:
 
 def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
     chargers = {c.id: c for c in inputs.chargers}
-    tuning = {t.charger: t for t in inputs.tuning}
+    pause = {t.charger: t.pause_w for t in inputs.tuning}
     given = {b.bay: b for b in inputs.bay_inputs}
     modes = _bay_modes(inputs, tree, given)
+    levels: dict[tuple[str, float], Levels] = {}  # shared by the bays of a cabinet
     out = {}
     for bay in inputs.bays:
         ch = chargers[bay.charger]
-        levels = Levels(
-            ch.min_power_kw * 1000.0,
-            min(bay.max_power_kw, ch.max_power_kw) * 1000.0,
-            tuning.get(ch.id, ChargerTuning(ch.id)).pause_w,
-        )
-        b = given.get(bay.id, BayInput(bay.id, BayState.UNAVAILABLE, None))
-        out[bay.id] = _plan(bay, b, levels, tree, modes.get(bay.id), inputs, now)
+        key = (ch.id, bay.max_power_kw)
+        if key not in levels:
+            levels[key] = Levels(
+                ch.min_power_kw * 1000.0,
+                min(bay.max_power_kw, ch.max_power_kw) * 1000.0,
+                pause.get(ch.id, 0.0),
+            )
+        b = given.get(bay.id)
+        if b is None:
+            b = BayInput(bay.id, BayState.UNAVAILABLE, None)
+        out[bay.id] = _plan(bay, b, levels[key], tree, modes.get(bay.id), inputs, now)
     return out
 
 
@@ -186,6 +191,8 @@ def _bay_modes(
     """Per bay, the worst mode above it and the cap it implies: hold keeps the previous
     setpoint; fallback shares the node's budget equally among its sessions."""
     budgets = {f"limit:{b.node}": b for b in inputs.budgets if b.mode is not NodeMode.NORMAL}
+    if not budgets:
+        return {}
     active = {bay for bay in tree.paths if bay in given and given[bay].state.in_session}
     count: dict[str, int] = {}
     for bay in active:

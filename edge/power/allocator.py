@@ -58,9 +58,11 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
     tiers = _tiers(order)
     for b in (*tiers.urgent_needs, *tiers.other_needs):  # 2. needs
         grant(tree, used, x, b, min(plans[b].need_w * NEED_MARGIN, plans[b].cap_w), plans[b].levels)
-    for group in (tiers.deadline, tiers.deadline + tiers.rest):  # 3. what is left
-        for b in group:
-            grant(tree, used, x, b, min(plans[b].levels.min_w, plans[b].cap_w), plans[b].levels)
+    for group, promote in ((tiers.deadline, tiers.deadline), (ids, tiers.rest)):  # 3. the rest
+        for b in promote:  # to the running minimum first, most urgent first
+            p = plans[b]
+            if x[b] < p.levels.min_w:
+                grant(tree, used, x, b, min(p.levels.min_w, p.cap_w), p.levels)
         running = [b for b in group if x[b] >= plans[b].levels.min_w - EPS_W and x[b] > 0]
         water_fill(tree, used, x, {b: plans[b].cap_w for b in running}, running)
     used = clamp_to_tree(tree, x, {b: p.levels for b, p in plans.items()}, ids)

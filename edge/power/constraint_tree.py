@@ -7,6 +7,7 @@ Chargers out of service drop out with their bays: they draw nothing and limit no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -25,21 +26,29 @@ class Tree:
     bays_at: Mapping[str, tuple[str, ...]]  # node key -> bays directly under it
     roots: tuple[str, ...]
 
-    def headroom(self, bay: str, used: Mapping[str, float]) -> float:
-        return min(self.capacity_w[n] - used[n] for n in self.paths[bay])
+    post_order: tuple[str, ...]  # node keys, every child before its parent
 
-    def post_order(self) -> list[str]:
-        """Node keys, every child before its parent."""
-        out: list[str] = []
-        stack = [(r, False) for r in reversed(self.roots)]
-        while stack:
-            key, done = stack.pop()
-            if done:
-                out.append(key)
-                continue
-            stack.append((key, True))
-            stack.extend((c, False) for c in reversed(self.children[key]))
-        return out
+    def headroom(self, bay: str, used: Mapping[str, float]) -> float:
+        cap = self.capacity_w
+        room = math.inf
+        for n in self.paths[bay]:
+            r = cap[n] - used[n]
+            if r < room:  # noqa: PLR1730 (hot path: cheaper than a min() call)
+                room = r
+        return room
+
+
+def _post_order(roots: list[str], children: Mapping[str, list[str]]) -> tuple[str, ...]:
+    out: list[str] = []
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        key, done = stack.pop()
+        if done:
+            out.append(key)
+            continue
+        stack.append((key, True))
+        stack.extend((c, False) for c in reversed(children[key]))
+    return tuple(out)
 
 
 def build_tree(
@@ -91,6 +100,7 @@ def build_tree(
         {k: tuple(v) for k, v in children.items()},
         {k: tuple(v) for k, v in bays_at.items()},
         tuple(roots),
+        _post_order(roots, children),
     )
 
 

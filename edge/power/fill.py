@@ -12,7 +12,7 @@ Every setpoint is 0, the charger's pause power, or within [min, max] (`Levels`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from edge.power.constraint_tree import EPS_W, Tree
@@ -68,27 +68,37 @@ def water_fill(
     used: dict[str, float],
     x: dict[str, float],
     cap_w: Mapping[str, float],
-    bays: Iterable[str],
+    bays: Sequence[str],
 ) -> None:
     """Raise `bays` (each from x to at most cap) to equal levels, max-min fair under the tree."""
     events: dict[str, list[tuple[float, int]]] = {k: [] for k in tree.children}
+    paths = tree.paths
     for b in bays:
         if cap_w[b] > x[b] + EPS_W:
-            events[tree.paths[b][0]] += [(x[b], 1), (cap_w[b], -1)]
+            evs = events[paths[b][0]]
+            evs.append((x[b], 1))
+            evs.append((cap_w[b], -1))
     level: dict[str, float] = {}
-    for node in tree.post_order():
+    for node in tree.post_order:
         evs = events[node]
         for child in tree.children[node]:
             evs += events[child]
+        if not evs:
+            level[node] = math.inf
+            continue
         evs.sort()
         level[node], events[node] = _saturate(evs, tree.capacity_w[node] - used[node] - EPS_W)
-    for node in reversed(tree.post_order()):
+    for node in reversed(tree.post_order):
+        top = level[node]
         for child in tree.children[node]:
-            level[child] = min(level[child], level[node])
+            if level[child] > top:  # noqa: PLR1730 (hot path: cheaper than min())
+                level[child] = top
     for b in bays:
-        new = min(max(level[tree.paths[b][0]], x[b]), cap_w[b])
-        if new > x[b]:
-            _apply(tree, used, b, new - x[b])
+        lo = x[b]
+        new = min(max(level[paths[b][0]], lo), cap_w[b])
+        if new > lo:
+            for n in paths[b]:
+                used[n] += new - lo
             x[b] = new
 
 
@@ -123,7 +133,7 @@ def clamp_to_tree(
     for b, p in x.items():
         if p:
             _apply(tree, used, b, p)
-    for node in tree.post_order():
+    for node in tree.post_order:
         excess = used[node] - tree.capacity_w[node]
         for b in reversed(order):
             if excess <= 0:
