@@ -82,15 +82,19 @@ def test_equal_trucks_get_equal_shares() -> None:
 
 
 def test_a_session_stopped_lately_is_not_stopped_again() -> None:
-    site = one_charger(grid_kw=30.0)  # room for one keep-alive and one running minimum
+    site = one_charger(grid_kw=8.0)  # room for one keep-alive only
     restarted = _charging(
-        session("B0001", SessionKind.OVERNIGHT, NOW, 500, 36_000), previous_w=20_000.0
+        session("B0001", SessionKind.OVERNIGHT, NOW, 500, 36_000), previous_w=5_000.0
     )
     restarted = BayInput(**{**_fields(restarted), "last_stop_at": NOW - 300})
     urgent = _charging(session("B0000", SessionKind.BREAK, NOW, 250, 2_700))
     a = allocate(inputs_for(site, (urgent, restarted), pause_w=5_000.0), NOW)
-    assert a.power_w()["B0001"] >= 5_000.0  # kept alive, though less urgent
+    assert a.power_w() == {"B0000": 0.0, "B0001": 5_000.0}  # kept alive, though less urgent
     assert a.stops == ()
+    # Ten minutes on, it may be stopped again: the break truck comes first.
+    later = allocate(inputs_for(site, (urgent, restarted), pause_w=5_000.0), NOW + 600)
+    assert later.power_w() == {"B0000": 5_000.0, "B0001": 0.0}
+    assert later.stops == ("B0001",)
 
 
 def _fields(b: BayInput) -> dict[str, object]:
@@ -228,3 +232,12 @@ def test_more_break_trucks_served_than_every_baseline_at_2_percent_of_the_energy
         assert ours[0] >= served, (name, results, ours)
         assert ours[2] >= 0.98 * mwh, (name, results, ours)
     assert ours[0] > max(served for served, _, _ in results.values()), (results, ours)
+
+
+def test_a_session_we_stopped_lately_restarts_only_to_run_not_to_pause() -> None:
+    site = one_charger(grid_kw=10.0)  # room for a keep-alive, not for the 20 kW minimum
+    s = session("B0000", SessionKind.BREAK, NOW, 250, 2_700)
+    stopped = BayInput(s.bay, BayState.CHARGING, s, None, None, 0.0, NOW - 300)
+    fresh = BayInput(s.bay, BayState.CHARGING, s)
+    assert allocate(inputs_for(site, (stopped,), pause_w=5_000.0), NOW).power_w()["B0000"] == 0
+    assert allocate(inputs_for(site, (fresh,), pause_w=5_000.0), NOW).power_w()["B0000"] == 5_000
