@@ -7,9 +7,9 @@ Steps (docs/power.md explains why):
 0. caps: bay max, what the vehicle accepts, what it actually draws (reclaim), the mode
    (hold: no increase; fallback: the node's fallback shared per bay);
 1. keep-alive: every session gets `pause_w` (sessions we stopped < 10 min ago first);
-2. needs: trucks that can still finish get the power their remaining energy needs by their
-   departure (x NEED_MARGIN for the taper), smallest need first so the most trucks finish;
-   break and booked trucks before overnight ones;
+2. needs: trucks that can still finish, and have less than an hour to spare, get the power
+   their remaining energy needs by their departure (x NEED_MARGIN for the taper), smallest
+   need first so the most trucks finish; break and booked trucks before overnight ones;
 3. what is left: water-filled among break and booked trucks, then among all;
 4. clamp to the tree (the last step: no node exceeded, whatever came before).
 """
@@ -31,6 +31,7 @@ from edge.power.constraint_tree import EPS_W, Tree, build_tree
 from edge.power.fill import clamp_to_tree, grant, water_fill
 
 NEED_MARGIN = 1.2  # acceptance falls near full: ask for a bit more than the average need
+NEED_HORIZON_S = 3600.0  # a truck with more slack than this waits for what is left
 
 __all__ = ["NEED_MARGIN", "RESTART_GUARD_S", "Allocation", "AllocationInputs", "allocate"]
 
@@ -78,7 +79,7 @@ def _tiers(order: list[BayPlan]) -> _Tiers:
     overnight = [p for p in order if p.kind_rank > 0]
 
     def needs(ps: list[BayPlan]) -> tuple[str, ...]:
-        feasible = [p for p in ps if 0 < p.need_w <= p.cap_w + EPS_W]
+        feasible = [p for p in ps if 0 < p.need_w <= p.cap_w + EPS_W and p.slack_s < NEED_HORIZON_S]
         return tuple(p.bay for p in sorted(feasible, key=lambda p: (p.need_w, p.bay)))
 
     return _Tiers(
