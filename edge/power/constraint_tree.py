@@ -81,6 +81,21 @@ def build_tree(
         key = f"charger:{ch.id}"
         capacity[key], binding[key], children[key] = ch.max_power_kw * 1000.0, key, []
         children[f"limit:{ch.limit}"].append(key)
+    paths, bays_at = _bay_paths(bays, children, out_of_service)
+    return Tree(
+        capacity,
+        binding,
+        paths,
+        {k: tuple(v) for k, v in children.items()},
+        {k: tuple(v) for k, v in bays_at.items()},
+        tuple(roots),
+        _post_order(roots, children),
+    )
+
+
+def _bay_paths(
+    bays: Iterable[Bay], children: Mapping[str, list[str]], out_of_service: frozenset[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
     parent_of = {c: p for p, cs in children.items() for c in cs}
     paths: dict[str, tuple[str, ...]] = {}
     bays_at: dict[str, list[str]] = {k: [] for k in children}
@@ -93,15 +108,7 @@ def build_tree(
             path.append(parent_of[path[-1]])
         paths[bay.id] = tuple(path)
         bays_at[key].append(bay.id)
-    return Tree(
-        capacity,
-        binding,
-        paths,
-        {k: tuple(v) for k, v in children.items()},
-        {k: tuple(v) for k, v in bays_at.items()},
-        tuple(roots),
-        _post_order(roots, children),
-    )
+    return paths, bays_at
 
 
 def usage(tree: Tree, power_w: Mapping[str, float]) -> dict[str, float]:

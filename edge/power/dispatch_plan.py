@@ -82,51 +82,59 @@ def plan_dispatch(
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
     tuning = {t.charger: t for t in inputs.tuning}
-    charger_of = {b.id: b.charger for b in inputs.bays}
-    tune = {b: tuning.get(c, ChargerTuning(c)) for b, c in charger_of.items()}
+    tune = {b.id: tuning.get(b.charger, ChargerTuning(b.charger)) for b in inputs.bays}
     fresh = {m.bay: m.fresh_w() for m in measured}
-    old = dict(state.commanded)
     target = allocation.power_w()
     ledger = {
         p.bay: p
         for p in state.ledger
         if not _confirmed(p, fresh.get(p.bay), now, tune[p.bay].ramp_down_s)
     }
-    cmd = {b: old.get(b, 0.0) for b in charger_of}
-    writes = []
-    for bay in charger_of:  # decreases: at once
-        t = target.get(bay, 0.0)
-        if t < cmd[bay]:
-            was = max(cmd[bay], fresh.get(bay) or 0.0, ledger[bay].from_w if bay in ledger else 0.0)
-            ledger[bay] = Pending(bay, was, t, now)
-            cmd[bay] = t
-            writes.append(Write(bay, t))
-    in_use = {b: _in_use(b, cmd, ledger, fresh) for b in charger_of}
+    old = dict(state.commanded)
+    cmd = {b: old.get(b, 0.0) for b in tune}
+    writes = _decreases(target, cmd, ledger, fresh, now)
+    in_use = {b: _in_use(b, cmd, ledger, fresh) for b in cmd}
     used = dict.fromkeys(tree.capacity_w, 0.0)
     for bay, path in tree.paths.items():
         for n in path:
             used[n] += in_use[bay]
     levels = bay_levels(inputs)
     held = []
-    for bay in _increase_order(allocation, charger_of):
+    for bay in _increase_order(allocation, cmd):
         t = target.get(bay, 0.0)
         if t <= cmd[bay] or bay not in tree.paths:
             continue
         new = _raise_to(bay, cmd[bay], t, levels[bay], tune[bay], in_use[bay], tree, used, period_s)
         if new is None:
             held.append(bay)
-            continue
-        if new > cmd[bay]:
+        elif new > cmd[bay]:
             grow = max(0.0, new - in_use[bay])
             for n in tree.paths[bay]:
                 used[n] += grow
             in_use[bay] += grow
             cmd[bay] = new
             writes.append(Write(bay, new))
-    new_state = DispatchState(
-        tuple((b, p) for b, p in cmd.items()), tuple(ledger[b] for b in sorted(ledger))
-    )
+    new_state = DispatchState(tuple(cmd.items()), tuple(ledger[b] for b in sorted(ledger)))
     return DispatchPlan(tuple(writes), new_state, tuple(held))
+
+
+def _decreases(
+    target: Mapping[str, float],
+    cmd: dict[str, float],
+    ledger: dict[str, Pending],
+    fresh: Mapping[str, float | None],
+    now: float,
+) -> list[Write]:
+    """Write every decrease at once; the ledger keeps the most the bay may still draw."""
+    writes = []
+    for bay, was_w in cmd.items():
+        t = target.get(bay, 0.0)
+        if t < was_w:
+            pending = ledger[bay].from_w if bay in ledger else 0.0
+            ledger[bay] = Pending(bay, max(was_w, fresh.get(bay) or 0.0, pending), t, now)
+            cmd[bay] = t
+            writes.append(Write(bay, t))
+    return writes
 
 
 def _confirmed(p: Pending, measured_w: float | None, now: float, ramp_down_s: float) -> bool:
@@ -145,7 +153,7 @@ def _in_use(
     return max(cmd[bay], pending, fresh.get(bay) or 0.0)
 
 
-def _increase_order(allocation: Allocation, bays: Mapping[str, str]) -> list[str]:
+def _increase_order(allocation: Allocation, bays: Mapping[str, float]) -> list[str]:
     first = [b for b in allocation.priority if b in bays]
     seen = set(first)
     return first + [b for b in bays if b not in seen]
