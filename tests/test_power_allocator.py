@@ -146,3 +146,22 @@ def test_hold_never_raises_and_fallback_gives_at_most_an_equal_share(
                 assert power[b] <= given_[b].previous_w + TOL_W
             if budget.mode is NodeMode.FALLBACK:
                 assert power[b] <= budget.available_w / len(under) + TOL_W
+
+
+def test_fallback_shares_the_nodes_fallback_equally_and_hold_keeps_setpoints() -> None:
+    site = hub(chargers=2, grid_kw=1000.0, feeders_kw=())
+    now = NOW
+    bays = tuple(
+        BayInput(
+            b.id, BayState.CHARGING, session(b.id, SessionKind.BREAK, now, 300, 2700), previous_w=p
+        )
+        for b, p in zip(site[2], (50_000.0, 0.0, 250_000.0, 120_000.0), strict=True)
+    )
+    blind = (NodeBudget("grid", NodeMode.FALLBACK, 1e6, "mode:fallback", None, 0, 400_000, ""),)
+    a = allocate(inputs_for(site, bays, blind), now)
+    assert [(s.power_w, s.binding) for s in a.setpoints] == [(100_000.0, "mode:fallback")] * 4
+    held = (NodeBudget("grid", NodeMode.HOLD, 1e6, "mode:hold", 0.0, 0, 900_000, ""),)
+    a = allocate(inputs_for(site, bays, held), now)
+    # No rise anywhere; the bay at 0 stays at 0 (a pause would be a rise too).
+    assert [s.power_w for s in a.setpoints] == [50_000.0, 0.0, 250_000.0, 120_000.0]
+    assert {s.binding for s in a.setpoints} == {"mode:hold"}
