@@ -57,8 +57,12 @@ def check_step(
             assert now_w == target.get(b, 0.0)
             assert any(p.bay == b and p.to_w == now_w for p in plan.state.ledger)
         assert now_w <= max(old.get(b, 0.0), target.get(b, 0.0)) + TOL_W
-    first_decrease = [w.bay for w in plan.writes if w.bay not in raised]
-    assert [w.bay for w in plan.writes][: len(first_decrease)] == first_decrease
+    kinds = ["down" if w.power_w < old.get(w.bay, 0.0) else "up" for w in plan.writes]
+    assert kinds == sorted(kinds), plan.writes  # every decrease before any increase
+    assert len({w.bay for w in plan.writes}) == len(plan.writes)
+    for w in plan.writes:  # a rise is worth a write: no float crumbs
+        if w.power_w > old.get(w.bay, 0.0):
+            assert w.power_w - old.get(w.bay, 0.0) >= min(HYSTERESIS_W, 1_000.0)
     sums_before = node_sums(inp, in_use(before, fresh))
     sums_after = node_sums(inp, in_use(plan.state, fresh))
     for node, cap in tree.capacity_w.items():
@@ -90,7 +94,7 @@ SITE = hub(chargers=3, grid_kw=700.0, feeders_kw=(500.0,))
 @st.composite
 def steps(draw: st.DrawFn) -> list[tuple[AllocationInputs, dict[str, str], dict[str, Grade]]]:
     out = []
-    for _ in range(draw(st.integers(1, 8))):
+    for _ in range(draw(st.integers(1, 6))):
         budgets = tuple(
             dataclasses.replace(b, available_w=draw(st.floats(0, 800_000)))
             for b in normal_budgets(SITE)
@@ -114,7 +118,7 @@ def steps(draw: st.DrawFn) -> list[tuple[AllocationInputs, dict[str, str], dict[
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(steps())
 def test_increases_only_from_confirmed_headroom(
     seq: list[tuple[AllocationInputs, dict[str, str], dict[str, Grade]]],

@@ -182,6 +182,6 @@ def _raise_to(
     if current < levels.min_w <= target:
         step = max(step, levels.min_w)  # a start or a restart begins at the minimum
     new = levels.snap_down(min(target, step, ceiling))
-    if new <= current:
-        return None if ceiling < min(target, step) else current
+    if new < current + (HYSTERESIS_W if current >= levels.min_w else EPS_W):
+        return None if ceiling < min(target, step) else current  # no crumbs either
     return new
