@@ -1,0 +1,215 @@
+"""The allocator's plain inputs and outputs, and each bay's caps and urgency for a period.
+
+Binding names (what limits a bay), reported with every setpoint:
+`limit:<id>`, `override:<id>`, `charger:<id>`, `bay:<id>` (its own maximum, or the bay idle
+or out of service), `vehicle` (what the truck accepts or actually draws), `mode:<mode>`
+(hold or fallback).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edge.power.budget import MODE_RANK, NodeBudget, NodeMode
+from edge.power.constraint_tree import Tree
+from edge.power.fill import Levels
+from edge.sessions import BayState, Session, SessionKind
+from edge.siteconf.model import Bay, Charger, LimitNode
+
+RESTART_GUARD_S = 600.0  # a DC session is stopped by us at most once per 10 minutes
+RECLAIM_SLACK_W = 2_000.0  # a bay drawing this much below its setpoint gives the rest back
+RECLAIM_HEADROOM = 0.1  # ... keeping 10 % of its setpoint (>= 5 kW) to grow back into
+RECLAIM_MIN_HEADROOM_W = 5_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerTuning:
+    """The `chargers[]` keys issue 9 adds (`pause_kw`, `ramp_kw_s`, `ramp_down_s`), in W,
+    until the site model carries them; a charger without one uses these defaults."""
+
+    charger: str
+    pause_w: float = 0.0  # the smallest limit that keeps a session alive
+    ramp_w_s: float = 50_000.0  # how fast a setpoint may rise
+    ramp_down_s: float = 10.0  # after this, a commanded decrease counts as done
+
+
+@dataclass(frozen=True, slots=True)
+class BayInput:
+    bay: str
+    state: BayState
+    session: Session | None
+    measured_w: float | None = None  # fresh measured draw; None when not fresh
+    vehicle_max_w: float | None = None  # what the truck accepts now, when it says
+    previous_w: float = 0.0  # the setpoint commanded last period
+    last_stop_at: float | None = None  # when this allocator last stopped its session
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationInputs:
+    limits: tuple[LimitNode, ...]
+    chargers: tuple[Charger, ...]
+    bays: tuple[Bay, ...]
+    budgets: tuple[NodeBudget, ...]
+    bay_inputs: tuple[BayInput, ...]
+    tuning: tuple[ChargerTuning, ...] = ()
+    out_of_service: frozenset[str] = frozenset()  # bay and charger ids
+
+
+@dataclass(frozen=True, slots=True)
+class Setpoint:
+    bay: str
+    power_w: float
+    binding: str
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    at: float
+    setpoints: tuple[Setpoint, ...]  # one per bay, in site order
+    priority: tuple[str, ...]  # bays in session, most urgent first
+    stops: tuple[str, ...]  # sessions this allocation stops: record `now` as their last stop
+
+    def power_w(self) -> dict[str, float]:
+        return {s.bay: s.power_w for s in self.setpoints}
+
+    def total_w(self) -> float:
+        return sum(s.power_w for s in self.setpoints)
+
+
+@dataclass(slots=True)  # internal, built per bay per period: not frozen, for speed
+class BayPlan:
+    bay: str
+    eligible: bool
+    levels: Levels
+    cap_w: float
+    cap_binding: str
+    kind_rank: int  # 0 break/booked, 1 overnight, 2 no session known
+    need_w: float  # average power to finish by departure; inf when overdue
+    slack_s: float
+    keep_alive: bool  # gets the pause floor
+    protected: bool  # stopped < 10 min ago and running again: not to be stopped again
+
+
+def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
+    chargers = {c.id: c for c in inputs.chargers}
+    pause = {t.charger: t.pause_w for t in inputs.tuning}
+    given = {b.bay: b for b in inputs.bay_inputs}
+    modes = _bay_modes(inputs, tree, given)
+    levels: dict[tuple[str, float], Levels] = {}  # shared by the bays of a cabinet
+    out = {}
+    for bay in inputs.bays:
+        ch = chargers[bay.charger]
+        key = (ch.id, bay.max_power_kw)
+        if key not in levels:
+            levels[key] = Levels(
+                ch.min_power_kw * 1000.0,
+                min(bay.max_power_kw, ch.max_power_kw) * 1000.0,
+                pause.get(ch.id, 0.0),
+            )
+        b = given.get(bay.id)
+        if b is None:
+            b = BayInput(bay.id, BayState.UNAVAILABLE, None)
+        out[bay.id] = _plan(bay, b, levels[key], tree, modes.get(bay.id), inputs, now)
+    return out
+
+
+def _plan(
+    bay: Bay,
+    b: BayInput,
+    levels: Levels,
+    tree: Tree,
+    mode: tuple[NodeMode, float] | None,
+    inputs: AllocationInputs,
+    now: float,
+) -> BayPlan:
+    if bay.charger in inputs.out_of_service:
+        return _idle(bay.id, levels, f"charger:{bay.charger}")
+    if bay.id not in tree.paths or not b.state.in_session:
+        return _idle(bay.id, levels, f"bay:{bay.id}")
+    cap, why = levels.max_w, f"bay:{bay.id}"
+    soft = _soft_cap(b)
+    if soft is not None and soft < cap:
+        # Below the minimum the charger cannot run: round up (the truck just draws less).
+        cap = (
+            soft
+            if soft >= levels.min_w
+            else (levels.min_w if soft > levels.pause_w else levels.pause_w)
+        )
+        why = "vehicle"
+    if mode is not None and mode[1] < cap:
+        cap, why = mode[1], f"mode:{mode[0]}"
+    recent = b.last_stop_at is not None and now - b.last_stop_at < RESTART_GUARD_S
+    if recent and b.previous_w == 0.0:  # stopped by us lately: restart only to run, not pause
+        levels = Levels(levels.min_w, levels.max_w, 0.0)
+    s = b.session
+    rank = 2 if s is None else (1 if s.kind is SessionKind.OVERNIGHT else 0)
+    need, slack = _need(s, cap, now)
+    return BayPlan(
+        bay.id,
+        True,
+        levels,
+        cap,
+        why,
+        rank,
+        need,
+        slack,
+        keep_alive=not (recent and b.previous_w == 0.0),
+        protected=recent and b.previous_w > 0.0,
+    )
+
+
+def _idle(bay: str, levels: Levels, why: str) -> BayPlan:
+    return BayPlan(bay, False, levels, 0.0, why, 2, 0.0, math.inf, False, False)
+
+
+def _soft_cap(b: BayInput) -> float | None:
+    caps = []
+    if b.vehicle_max_w is not None:
+        caps.append(max(0.0, b.vehicle_max_w))
+    if b.measured_w is not None and b.previous_w - b.measured_w > RECLAIM_SLACK_W:
+        room = max(RECLAIM_MIN_HEADROOM_W, RECLAIM_HEADROOM * b.previous_w)
+        caps.append(max(0.0, b.measured_w) + room)
+    return min(caps) if caps else None
+
+
+def _need(s: Session | None, cap_w: float, now: float) -> tuple[float, float]:
+    if s is None:
+        return 0.0, math.inf
+    remaining_wh = s.energy_remaining_wh()
+    left_s = s.departure.value - now
+    if remaining_wh <= 0:
+        return 0.0, math.inf
+    if left_s <= 0:
+        return math.inf, -math.inf
+    return remaining_wh * 3600.0 / left_s, s.slack_s(now, cap_w)
+
+
+def _bay_modes(
+    inputs: AllocationInputs, tree: Tree, given: dict[str, BayInput]
+) -> dict[str, tuple[NodeMode, float]]:
+    """Per bay, the worst mode above it and the cap it implies: hold keeps the previous
+    setpoint; fallback shares the node's budget equally among its sessions."""
+    budgets = {f"limit:{b.node}": b for b in inputs.budgets if b.mode is not NodeMode.NORMAL}
+    if not budgets:
+        return {}
+    active = {bay for bay in tree.paths if bay in given and given[bay].state.in_session}
+    count: dict[str, int] = {}
+    for bay in active:
+        for n in tree.paths[bay]:
+            count[n] = count.get(n, 0) + 1
+    out: dict[str, tuple[NodeMode, float]] = {}
+    for bay in active:
+        for n in tree.paths[bay]:
+            nb = budgets.get(n)
+            if nb is None:
+                continue
+            cap = (
+                given[bay].previous_w if nb.mode is NodeMode.HOLD else tree.capacity_w[n] / count[n]
+            )
+            old = out.get(bay)
+            if old is not None:
+                worst = max(old[0], nb.mode, key=MODE_RANK.__getitem__)
+                cap = min(cap, old[1])
+            out[bay] = (nb.mode if old is None else worst, cap)
+    return out

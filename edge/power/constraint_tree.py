@@ -1,0 +1,122 @@
+"""The site's limits as one tree of capacities: limit nodes -> charger cabinets -> bays.
+
+Every constraint a bay's power passes through is a node keyed by its binding name
+(`limit:<id>`, `charger:<id>`), so whatever saturates can be named as the bay's binding.
+Chargers out of service drop out with their bays: they draw nothing and limit nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from edge.power.budget import NodeBudget
+from edge.siteconf.model import Bay, Charger, LimitNode
+
+EPS_W = 1e-6  # float slack for "at its limit"; far below any meter's resolution
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    capacity_w: Mapping[str, float]  # node key -> what the bays under it may draw in total
+    binding: Mapping[str, str]  # node key -> name reported when it binds
+    paths: Mapping[str, tuple[str, ...]]  # bay -> node keys from its charger up to the root
+    children: Mapping[str, tuple[str, ...]]  # node key -> child node keys
+    bays_at: Mapping[str, tuple[str, ...]]  # node key -> bays directly under it
+    roots: tuple[str, ...]
+
+    post_order: tuple[str, ...]  # node keys, every child before its parent
+
+    def headroom(self, bay: str, used: Mapping[str, float]) -> float:
+        cap = self.capacity_w
+        room = math.inf
+        for n in self.paths[bay]:
+            r = cap[n] - used[n]
+            if r < room:  # noqa: PLR1730 (hot path: cheaper than a min() call)
+                room = r
+        return room
+
+
+def _post_order(roots: list[str], children: Mapping[str, list[str]]) -> tuple[str, ...]:
+    out: list[str] = []
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        key, done = stack.pop()
+        if done:
+            out.append(key)
+            continue
+        stack.append((key, True))
+        stack.extend((c, False) for c in reversed(children[key]))
+    return tuple(out)
+
+
+def build_tree(
+    limits: Iterable[LimitNode],
+    chargers: Iterable[Charger],
+    bays: Iterable[Bay],
+    budgets: Iterable[NodeBudget],
+    out_of_service: frozenset[str] = frozenset(),
+) -> Tree:
+    """Capacities from this period's budgets; a node without a budget gets nothing."""
+    avail = {b.node: (b.available_w, b.binding) for b in budgets}
+    capacity: dict[str, float] = {}
+    binding: dict[str, str] = {}
+    children: dict[str, list[str]] = {}
+    roots: list[str] = []
+    limit_list = list(limits)
+    for node in limit_list:
+        key = f"limit:{node.id}"
+        capacity[key], binding[key] = avail.get(node.id, (0.0, f"limit:{node.id}"))
+        children[key] = []
+    for node in limit_list:
+        parent = f"limit:{node.parent}" if node.parent is not None else None
+        if parent in children:
+            children[parent].append(f"limit:{node.id}")
+        else:
+            roots.append(f"limit:{node.id}")
+    for ch in chargers:
+        if ch.id in out_of_service or f"limit:{ch.limit}" not in children:
+            continue
+        key = f"charger:{ch.id}"
+        capacity[key], binding[key], children[key] = ch.max_power_kw * 1000.0, key, []
+        children[f"limit:{ch.limit}"].append(key)
+    paths, bays_at = _bay_paths(bays, children, out_of_service)
+    return Tree(
+        capacity,
+        binding,
+        paths,
+        {k: tuple(v) for k, v in children.items()},
+        {k: tuple(v) for k, v in bays_at.items()},
+        tuple(roots),
+        _post_order(roots, children),
+    )
+
+
+def _bay_paths(
+    bays: Iterable[Bay], children: Mapping[str, list[str]], out_of_service: frozenset[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
+    parent_of = {c: p for p, cs in children.items() for c in cs}
+    paths: dict[str, tuple[str, ...]] = {}
+    bays_at: dict[str, list[str]] = {k: [] for k in children}
+    for bay in bays:
+        key = f"charger:{bay.charger}"
+        if bay.id in out_of_service or key not in children:
+            continue
+        path = [key]
+        while path[-1] in parent_of:
+            path.append(parent_of[path[-1]])
+        paths[bay.id] = tuple(path)
+        bays_at[key].append(bay.id)
+    return paths, bays_at
+
+
+def usage(tree: Tree, power_w: Mapping[str, float]) -> dict[str, float]:
+    """Sum of `power_w` over the bays under each node."""
+    used = dict.fromkeys(tree.capacity_w, 0.0)
+    for bay, path in tree.paths.items():
+        p = power_w.get(bay, 0.0)
+        if p:
+            for n in path:
+                used[n] += p
+    return used
