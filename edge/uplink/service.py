@@ -66,7 +66,7 @@ class Uplink:
             outbox_settings(config),
             site=config.site_id,
             boot_id=boot_id,
-            wall=clock.wall,
+            clock=clock,
             alarms=self.alarms,
         )
         self.link = MqttLink(self._link_settings())
