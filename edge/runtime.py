@@ -28,7 +28,7 @@ from edge.process_image import ProcessImage
 from edge.sdnotify import Notifier
 from edge.sim.host import SimHost
 from edge.siteconf.model import SiteConfig
-from edge.status import one_line, site_status
+from edge.status import one_line, site_status, with_uplink
 from edge.supervisor import Supervisor
 from edge.uplink.service import Uplink
 
@@ -91,7 +91,11 @@ class Daemon:
             self.config.path,
             self.boot_id,
         )
-        self.config.storage.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.config.storage.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. under a read-only parent: one clear line, no traceback
+            log.error("state_dir_unusable path=%s error=%s", self.config.storage.state_dir, exc)
+            return 1
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -172,7 +176,7 @@ class Daemon:
             cycles=counts,
         )
         if self.uplink is not None:
-            status["uplink"] = {**status["uplink"], **self.uplink.status()}
+            status = with_uplink(status, self.uplink.status())
         return status
 
     async def apply_safe_state(self) -> None:

@@ -102,3 +102,12 @@ def site_status(
         },
         "warnings": warnings,
     }
+
+
+def with_uplink(status: dict[str, Any], uplink: dict[str, Any]) -> dict[str, Any]:
+    """`status` with the running uplink's view merged in; a buffer that cannot take records
+    (disk full, read-only, unopenable) is a warning, not a quiet "buffer 0"."""
+    merged = {**status, "uplink": {**status["uplink"], **uplink}}
+    if uplink.get("buffer_fault"):
+        merged["warnings"] = [*status["warnings"], f"uplink buffer: {uplink['buffer_fault']}"]
+    return merged
