@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.uplink.alarms import Alarms
+from edge.uplink.envelope import record_json
 from edge.uplink.outbox_db import NewRow, StoreFull, StoreUnavailable
-from edge.uplink.policy import MsgClass, Usage, usage_change
+from edge.uplink.policy import MsgClass, Usage, class_of, usage_change
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,12 @@ Record = NewRow | Draft
 Pending = tuple[Record, "asyncio.Future[None] | None"]
 FULL_ALARM = "buffer_disk_full"
 UNAVAILABLE_ALARM = "buffer_unavailable"
+STORE_ALARMS = (UNAVAILABLE_ALARM, FULL_ALARM, "buffer_refusing")
 
 
 class GroupCommit(ABC):
-    def __init__(self, spill_max: int, alarms: Alarms) -> None:
+    def __init__(self, site: str, boot_id: str, spill_max: int, alarms: Alarms) -> None:
+        self.site, self.boot_id = site, boot_id
         self.spill_max = spill_max
         self.alarms = alarms
         self.usage = Usage()
@@ -66,9 +69,6 @@ class GroupCommit(ABC):
         self._why = ""
 
     @abstractmethod
-    def body(self, draft: Draft, seq: int) -> str: ...
-
-    @abstractmethod
     async def commit_rows(self, rows: list[NewRow], durable: bool) -> list[tuple[int, int]]: ...
 
     @abstractmethod
@@ -80,6 +80,31 @@ class GroupCommit(ABC):
         for stream, nxt in stored.items():
             self.seqs[stream] = max(nxt, self.seqs.get(stream, 1))
         self.counted = True
+
+    def record(self, stream: str, payload: Any, msg_id: str, wall: float) -> Record:
+        """A record for `stream`: sealed with its seq at once when the counters are known."""
+        draft = Draft(stream, class_of(stream), wall, payload, msg_id)
+        return self.seal(draft) if self.counted else draft
+
+    def body(self, draft: Draft, seq: int) -> str:
+        return record_json(
+            site=self.site,
+            stream=draft.stream,
+            seq=seq,
+            boot_id=self.boot_id,
+            wall=draft.wall,
+            cls=draft.cls,
+            payload=draft.payload,
+            msg_id=draft.msg_id,
+        )
+
+    @property
+    def fault(self) -> str | None:
+        """Why the store is not taking records now (None: it is)."""
+        for name in STORE_ALARMS:
+            if name in self.alarms.active:
+                return f"{name}: {self.alarms.active[name]}"
+        return None
 
     def seal(self, draft: Draft) -> NewRow:
         seq = self.seqs.get(draft.stream, 1)

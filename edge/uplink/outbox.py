@@ -24,10 +24,9 @@ from typing import Any, TypeVar
 
 from edge.clock import Clock, SystemClock
 from edge.uplink.alarms import Alarms
-from edge.uplink.envelope import check_stream, new_msg_id, record_json
+from edge.uplink.envelope import check_stream, new_msg_id
 from edge.uplink.group_commit import (
     UNAVAILABLE_ALARM,
-    Draft,
     GroupCommit,
     OutboxRefused,
     OutboxSpilled,
@@ -35,14 +34,13 @@ from edge.uplink.group_commit import (
 )
 from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow, StoreCorrupt, StoreError
 from edge.uplink.outbox_salvage import replace_and_salvage
-from edge.uplink.policy import Budget, MsgClass, StoredRow, admits_telemetry, class_of
+from edge.uplink.policy import Budget, MsgClass, StoredRow, admits_telemetry
 from edge.uplink.store_thread import StoreThread
 from edge.uplink.upkeep import Upkeep
 
 __all__ = ["Outbox", "OutboxRefused", "OutboxSettings", "OutboxSpilled"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-STORE_ALARMS = ("buffer_unavailable", "buffer_disk_full", "buffer_refusing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +68,8 @@ class Outbox(GroupCommit):
     ) -> None:
         self.clock = clock or SystemClock()
         self.alarms = alarms or Alarms()
-        super().__init__(settings.spill_max, self.alarms)
+        super().__init__(site, boot_id, settings.spill_max, self.alarms)
         self.settings = settings
-        self.site = site
-        self.boot_id = boot_id
         self.db = OutboxDb(settings.path, max_pages=settings.max_pages)
         self.thread = StoreThread()
         self.ready = asyncio.Event()  # the file is open: reads and commits can go ahead
@@ -98,9 +94,10 @@ class Outbox(GroupCommit):
         """Queue a record without waiting (telemetry, state). Never raises for a full store."""
         row = self._row(stream, payload)
         if row.cls is MsgClass.TELEMETRY:
-            if isinstance(row, Draft):
-                pass  # not open yet: its size is checked by the budget once committed
-            elif not admits_telemetry(row.size, self.usage, self.settings.budget):
+            # Before the file opens a record has no size yet: the budget checks it later.
+            if isinstance(row, NewRow) and not admits_telemetry(
+                row.size, self.usage, self.settings.budget
+            ):
                 self.counters["dropped_too_big"] += 1
                 return
             if len(self._pending) >= self.settings.pending_max:
@@ -128,20 +125,7 @@ class Outbox(GroupCommit):
 
     def _row(self, stream: str, payload: Any, msg_id: str | None = None) -> Record:
         check_stream(stream)
-        draft = Draft(stream, class_of(stream), self.clock.wall(), payload, msg_id or new_msg_id())
-        return self.seal(draft) if self.counted else draft
-
-    def body(self, draft: Draft, seq: int) -> str:
-        return record_json(
-            site=self.site,
-            stream=draft.stream,
-            seq=seq,
-            boot_id=self.boot_id,
-            wall=draft.wall,
-            cls=draft.cls,
-            payload=draft.payload,
-            msg_id=draft.msg_id,
-        )
+        return self.record(stream, payload, msg_id or new_msg_id(), self.clock.wall())
 
     @property
     def pending(self) -> int:
@@ -150,14 +134,6 @@ class Outbox(GroupCommit):
     @property
     def spilled(self) -> int:
         return len(self._spill)
-
-    @property
-    def fault(self) -> str | None:
-        """Why the store is not taking records now (None: it is)."""
-        for name in STORE_ALARMS:
-            if name in self.alarms.active:
-                return f"{name}: {self.alarms.active[name]}"
-        return None
 
     # --- the drain and upkeep ----------------------------------------------------------
     def ack(self, ids: Iterable[int]) -> None:

@@ -1,4 +1,5 @@
-"""The outbox's SQLite file: the only module that speaks SQL to it.
+"""The outbox's SQLite file: its schema and the SQL of the outbox (`records` has the SQL
+of the small command and key/value tables kept in the same file).
 
 Plain sqlite3, called on the outbox's store thread (`store_thread`), one whole transaction
 per call. WAL journal. `synchronous` is switched per transaction: FULL when the transaction
@@ -154,7 +155,7 @@ class OutboxDb:
 
     def load(self) -> tuple[dict[str, int], Usage, dict[MsgClass, int]]:
         """Next seq per stream, bytes per class, rows per class."""
-        with self._errors("load"):
+        with self.errors("load"):
             seqs = {
                 str(s): int(n) for s, n in self.db.execute("SELECT stream, next_seq FROM streams")
             }
@@ -168,7 +169,7 @@ class OutboxDb:
     ) -> list[tuple[int, int]]:
         """Insert rows and move their streams' counters (and `seqs`, when given) forward in
         one transaction. Returns (cls, size) of state rows superseded by newer ones."""
-        with self._transaction("commit", durable=durable):
+        with self.transaction("commit", durable=durable):
             gone = self._supersede(rows)
             self.db.executemany(
                 "INSERT INTO outbox(stream, seq, cls, created, size, body) VALUES (?,?,?,?,?,?)",
@@ -191,8 +192,8 @@ class OutboxDb:
         return [(int(c), int(s)) for c, s in self.db.execute(sql, (json.dumps(streams),))]
 
     @contextlib.contextmanager
-    def _transaction(self, where: str, *, durable: bool) -> Iterator[None]:
-        with self._errors(where):
+    def transaction(self, where: str, *, durable: bool) -> Iterator[None]:
+        with self.errors(where):
             sync = "FULL" if durable else "NORMAL"
             if sync != self._sync:
                 self.db.execute(f"PRAGMA synchronous={sync}")
@@ -207,7 +208,7 @@ class OutboxDb:
                 raise
 
     @contextlib.contextmanager
-    def _errors(self, where: str) -> Iterator[None]:
+    def errors(self, where: str) -> Iterator[None]:
         try:
             yield
         except (sqlite3.Error, OSError) as exc:
@@ -216,7 +217,7 @@ class OutboxDb:
     def delete(self, ids: Iterable[int]) -> list[tuple[int, int]]:
         """Delete rows by id (auto-commit, NORMAL); returns (cls, size) of rows that existed."""
         sql = "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) RETURNING cls, size"
-        with self._errors("delete"):
+        with self.errors("delete"):
             return [(int(c), int(s)) for c, s in self.db.execute(sql, (json.dumps(list(ids)),))]
 
     def read(self, cls: MsgClass, after_id: int, limit: int) -> list[OutRow]:
@@ -224,7 +225,7 @@ class OutboxDb:
             "SELECT id, stream, size, body, created FROM outbox WHERE cls=? AND id>? "
             "ORDER BY id LIMIT ?"
         )
-        with self._errors("read"):
+        with self.errors("read"):
             rows = self.db.execute(sql, (int(cls), after_id, limit)).fetchall()
         return [OutRow(int(i), str(s), cls, int(z), str(b), float(c)) for i, s, z, b, c in rows]
 
@@ -233,7 +234,7 @@ class OutboxDb:
             "SELECT id, cls, size, body, created FROM outbox WHERE stream=? AND id>? "
             "ORDER BY id LIMIT ?"
         )
-        with self._errors("read"):
+        with self.errors("read"):
             rows = self.db.execute(sql, (stream, after_id, limit)).fetchall()
         return [
             OutRow(int(i), stream, MsgClass(int(c)), int(z), str(b), float(t))
@@ -241,12 +242,12 @@ class OutboxDb:
         ]
 
     def stream_names(self) -> list[str]:
-        with self._errors("read"):
+        with self.errors("read"):
             return [str(s) for (s,) in self.db.execute("SELECT stream FROM streams")]
 
     def oldest_telemetry(self, limit: int) -> list[StoredRow]:
         sql = "SELECT id, stream, created, size FROM outbox WHERE cls=2 ORDER BY id LIMIT ?"
-        with self._errors("read"):
+        with self.errors("read"):
             return [
                 StoredRow(int(i), str(s), float(c), int(z))
                 for i, s, c, z in self.db.execute(sql, (limit,))
@@ -255,7 +256,7 @@ class OutboxDb:
     def oldest_created(self) -> dict[MsgClass, float]:
         out: dict[MsgClass, float] = {}
         sql = "SELECT created FROM outbox WHERE cls=? ORDER BY id LIMIT 1"
-        with self._errors("read"):
+        with self.errors("read"):
             for cls in MsgClass:
                 row = self.db.execute(sql, (int(cls),)).fetchone()
                 if row is not None:
@@ -264,7 +265,7 @@ class OutboxDb:
 
     def dead_letter(self, row: OutRow, why: str) -> bool:
         """Move a row to the dead-letter table; False if it was no longer there."""
-        with self._transaction("dead letter", durable=True):
+        with self.transaction("dead letter", durable=True):
             moved = self.db.execute("DELETE FROM outbox WHERE id=?", (row.id,)).rowcount > 0
             if moved:
                 self.db.execute(
@@ -278,28 +279,3 @@ class OutboxDb:
         with contextlib.suppress(OSError):
             return sum(p.stat().st_size for p in paths if p.exists())
         return 0
-
-    def kv_get(self, key: str) -> str | None:
-        with self._errors("read"):
-            row = self.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def durable_write(self, sql: str, params: tuple[object, ...]) -> None:
-        """One statement in its own FULL transaction (commands, availability)."""
-        with self._transaction("durable write", durable=True):
-            self.db.execute(sql, params)
-
-    def unreplied_commands(self) -> list[tuple[str, str, str, str | None]]:
-        """Commands recorded but whose reply may not be in the outbox (a kill came between)."""
-        sql = (
-            "SELECT request_id, name, state, reply FROM commands WHERE replied=0 ORDER BY received"
-        )
-        with self._errors("read"):
-            rows = self.db.execute(sql).fetchall()
-        return [(str(a), str(b), str(c), None if d is None else str(d)) for a, b, c, d in rows]
-
-    def command_state(self, request_id: str) -> str | None:
-        sql = "SELECT state FROM commands WHERE request_id=?"
-        with self._errors("read"):
-            row = self.db.execute(sql, (request_id,)).fetchone()
-        return None if row is None else str(row[0])

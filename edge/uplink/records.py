@@ -8,7 +8,7 @@ import contextlib
 from typing import Any
 
 from edge.uplink.outbox import Outbox
-from edge.uplink.outbox_db import StoreError
+from edge.uplink.outbox_db import OutboxDb, StoreError
 from edge.uplink.policy import MsgClass
 
 
@@ -25,28 +25,28 @@ class DurableRecords:
         return await self.outbox.accept(stream, payload)
 
     async def command_state(self, request_id: str) -> str | None:
-        return await self.outbox.thread.run(self.db.command_state, request_id)
+        return await self.outbox.thread.run(command_state, self.db, request_id)
 
     async def record_command(
         self, request_id: str, name: str, state: str, result: str, reply: str | None = None
     ) -> None:
         sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?,?,0)"
         params = (request_id, name, self.outbox.clock.wall(), state, result, reply)
-        await self.outbox.thread.run(self.db.durable_write, sql, params)
+        await self.outbox.thread.run(durable_write, self.db, sql, params)
 
     async def mark_replied(self, request_id: str) -> None:
         sql = "UPDATE commands SET replied=1 WHERE request_id=?"
-        await self.outbox.thread.run(self.db.durable_write, sql, (request_id,))
+        await self.outbox.thread.run(durable_write, self.db, sql, (request_id,))
 
     async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
-        return await self.outbox.thread.run(self.db.unreplied_commands)
+        return await self.outbox.thread.run(unreplied_commands, self.db)
 
     async def get(self, key: str) -> str | None:
-        return await self.outbox.thread.run(self.db.kv_get, key)
+        return await self.outbox.thread.run(kv_get, self.db, key)
 
     async def put(self, key: str, value: str) -> None:
         sql = "INSERT OR REPLACE INTO kv VALUES (?,?)"
-        await self.outbox.thread.run(self.db.durable_write, sql, (key, value))
+        await self.outbox.thread.run(durable_write, self.db, sql, (key, value))
 
 
 async def buffer_stats(outbox: Outbox) -> dict[str, Any]:
@@ -69,3 +69,31 @@ async def buffer_stats(outbox: Outbox) -> dict[str, Any]:
         "fault": outbox.fault,
         "counters": dict(outbox.counters),
     }
+
+
+# --- SQL, run on the store thread -------------------------------------------------------------
+def durable_write(db: OutboxDb, sql: str, params: tuple[object, ...]) -> None:
+    """One statement in its own FULL transaction."""
+    with db.transaction("durable write", durable=True):
+        db.db.execute(sql, params)
+
+
+def command_state(db: OutboxDb, request_id: str) -> str | None:
+    with db.errors("read"):
+        row = db.db.execute("SELECT state FROM commands WHERE request_id=?", (request_id,))
+        found = row.fetchone()
+    return None if found is None else str(found[0])
+
+
+def unreplied_commands(db: OutboxDb) -> list[tuple[str, str, str, str | None]]:
+    """Commands recorded but whose reply may not be in the outbox (a kill came between)."""
+    sql = "SELECT request_id, name, state, reply FROM commands WHERE replied=0 ORDER BY received"
+    with db.errors("read"):
+        rows = db.db.execute(sql).fetchall()
+    return [(str(a), str(b), str(c), None if d is None else str(d)) for a, b, c, d in rows]
+
+
+def kv_get(db: OutboxDb, key: str) -> str | None:
+    with db.errors("read"):
+        row = db.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+    return None if row is None else str(row[0])
