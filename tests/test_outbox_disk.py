@@ -24,9 +24,9 @@ from edge.runtime import Daemon
 from edge.siteconf import load_site
 from edge.status import with_uplink
 from edge.uplink.outbox import Outbox, OutboxSettings, OutboxSpilled
-from edge.uplink.outbox_db import StoreError, StoreFull
 from edge.uplink.policy import Budget, MsgClass
 from edge.uplink.records import DurableRecords
+from edge.uplink.store_errors import StoreError, StoreFull
 from tests.conftest import DEMO
 
 T0 = 1_767_225_600.0

@@ -20,8 +20,9 @@ from typing import Any
 
 from edge.uplink.alarms import Alarms
 from edge.uplink.envelope import record_json
-from edge.uplink.outbox_db import NewRow, StoreFull, StoreUnavailable
+from edge.uplink.outbox_db import NewRow
 from edge.uplink.policy import MsgClass, Usage, class_of, usage_change
+from edge.uplink.store_errors import StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,10 @@ from edge.uplink.group_commit import (
     OutboxSpilled,
     Record,
 )
-from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow, StoreCorrupt, StoreError
+from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow
 from edge.uplink.outbox_salvage import replace_and_salvage
 from edge.uplink.policy import Budget, MsgClass, StoredRow, admits_telemetry
+from edge.uplink.store_errors import StoreCorrupt, StoreError
 from edge.uplink.store_thread import StoreThread
 from edge.uplink.upkeep import Upkeep
 

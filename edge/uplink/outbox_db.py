@@ -6,14 +6,12 @@ per call. WAL journal. `synchronous` is switched per transaction: FULL when the 
 holds an event (it must survive a power cut once `accept` returns), NORMAL otherwise
 (telemetry and deletes may roll back on a power cut, which costs at most a re-send or a
 lost telemetry window, never an event). Every failure leaves here as a `StoreError`:
-corrupt (quarantine it), full (relieve, hold in memory) or unavailable (read-only,
-missing, I/O error: hold in memory and retry).
+see `store_errors`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import sqlite3
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.uplink.policy import MsgClass, StoredRow, Usage
+from edge.uplink.store_errors import StoreCorrupt, StoreUnavailable, translate
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +38,11 @@ CREATE TABLE IF NOT EXISTS commands(
     request_id TEXT PRIMARY KEY, name TEXT NOT NULL, received REAL NOT NULL,
     state TEXT NOT NULL, result TEXT, reply TEXT, replied INTEGER NOT NULL DEFAULT 0);
 """
-CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
-FULL_CODES = {13}  # SQLITE_FULL (SQLite reports ENOSPC as this too)
 # A stream's counter never moves back, whoever commits (the max of stored and offered).
 SEQ_SQL = (
     "INSERT INTO streams(stream, next_seq) VALUES (?, ?) "
     "ON CONFLICT(stream) DO UPDATE SET next_seq=max(next_seq, excluded.next_seq)"
 )
-
-
-class StoreError(Exception):
-    """The store refused an operation; the subclass says how to react."""
-
-
-class StoreCorrupt(StoreError):
-    pass
-
-
-class StoreFull(StoreError):
-    pass
-
-
-class StoreUnavailable(StoreError):
-    """Cannot open or write (read-only, missing directory, I/O error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +76,6 @@ def next_seqs(rows: Sequence[NewRow]) -> dict[str, int]:
     return seqs
 
 
-def translate(exc: Exception, where: str) -> StoreError:
-    if isinstance(exc, StoreError):
-        return exc
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in CORRUPT_CODES:
-        return StoreCorrupt(f"outbox: database corrupt: {exc} ({where})")
-    if (code is not None and code & 0xFF in FULL_CODES) or getattr(exc, "errno", 0) in (
-        errno.ENOSPC,
-        errno.EDQUOT,
-    ):
-        return StoreFull(f"outbox: disk or page budget full: {exc} ({where})")
-    return StoreUnavailable(f"outbox: cannot use the database: {exc} ({where})")
-
-
 class OutboxDb:
     def __init__(self, path: Path, *, max_pages: int | None = None) -> None:
         self.path = path
@@ -128,7 +95,7 @@ class OutboxDb:
 
     def open(self) -> None:
         """Open (creating) the file. StoreCorrupt: SQLite cannot read it."""
-        self.close()
+        self.close()  # a writer restarted after a failure must not leave a connection behind
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

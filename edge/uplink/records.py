@@ -8,8 +8,9 @@ import contextlib
 from typing import Any
 
 from edge.uplink.outbox import Outbox
-from edge.uplink.outbox_db import OutboxDb, StoreError
+from edge.uplink.outbox_db import OutboxDb
 from edge.uplink.policy import MsgClass
+from edge.uplink.store_errors import StoreError
 
 
 class DurableRecords:
