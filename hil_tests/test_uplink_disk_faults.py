@@ -88,9 +88,11 @@ def test_full_disk_is_a_warning_recovers_and_stops_promptly(tmp_path: Path, stat
         wait_status(daemon, lambda s: not buffer_warnings(s), "the fault cleared")
         fill(state_fs / "filler")  # full again, and then asked to stop
         wait_status(daemon, lambda s: bool(buffer_warnings(s)), "the fault shown again")
-        code, _ = daemon.terminate(timeout_s=STOP_BOUND_S)
+        code, took = daemon.terminate(timeout_s=STOP_BOUND_S)
+        print(f"full disk: SIGTERM to exit {took:.2f} s")  # the figure, for the notes
         assert code == 0, daemon.log()[-3000:]
         assert "task_restart task=uplink-outbox" not in daemon.log()  # no crash loop
+        open("/tmp/us_daemon_full.log", "w").write(daemon.log())
     finally:
         daemon.close()
 
@@ -104,9 +106,11 @@ def test_read_only_state_dir_is_a_warning_and_stops_promptly(
         status = wait_status(daemon, lambda s: bool(buffer_warnings(s)), "the fault shown")
         assert "Read-only" in buffer_warnings(status)[0]
         assert status["uplink"]["buffer_depth"] is None  # unknown, not "buffer 0"
-        code, _ = daemon.terminate(timeout_s=STOP_BOUND_S)
+        code, took = daemon.terminate(timeout_s=STOP_BOUND_S)
+        print(f"read-only state dir: SIGTERM to exit {took:.2f} s")
         assert code == 0, daemon.log()[-3000:]
         assert "task_restart task=uplink-outbox" not in daemon.log()
+        open("/tmp/us_daemon_ro.log", "w").write(daemon.log())
     finally:
         daemon.close()
         subprocess.run(["mount", "-o", "remount,rw", str(state_fs)], check=False)

@@ -167,7 +167,10 @@ class GroupCommit(ABC):
         try:
             return await self.relieve()
         except (StoreFull, StoreUnavailable) as exc:
-            log.warning("outbox_relief_failed error=%s", exc)
+            held = FULL_ALARM in self.alarms.active  # log the transition, not every retry
+            log.log(
+                logging.DEBUG if held else logging.WARNING, "outbox_relief_failed error=%s", exc
+            )
             return False
 
     def hold(self, batch: Sequence[Pending], alarm: str, why: str) -> None:
