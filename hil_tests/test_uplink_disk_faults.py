@@ -92,7 +92,6 @@ def test_full_disk_is_a_warning_recovers_and_stops_promptly(tmp_path: Path, stat
         print(f"full disk: SIGTERM to exit {took:.2f} s")  # the figure, for the notes
         assert code == 0, daemon.log()[-3000:]
         assert "task_restart task=uplink-outbox" not in daemon.log()  # no crash loop
-        open("/tmp/us_daemon_full.log", "w").write(daemon.log())
     finally:
         daemon.close()
 
@@ -110,7 +109,6 @@ def test_read_only_state_dir_is_a_warning_and_stops_promptly(
         print(f"read-only state dir: SIGTERM to exit {took:.2f} s")
         assert code == 0, daemon.log()[-3000:]
         assert "task_restart task=uplink-outbox" not in daemon.log()
-        open("/tmp/us_daemon_ro.log", "w").write(daemon.log())
     finally:
         daemon.close()
         subprocess.run(["mount", "-o", "remount,rw", str(state_fs)], check=False)
