@@ -214,3 +214,28 @@ async def test_state_dir_under_a_read_only_parent_is_one_clear_line(
         assert all(r.exc_info is None for r in lines)
     finally:
         read_only(small_fs, False)
+
+
+async def test_corrupt_file_on_a_read_only_disk_is_quarantined_once_writable(
+    small_fs: Path,
+) -> None:
+    path = small_fs / "o.db"
+    path.write_bytes(b"this is not sqlite" * 1000)
+    read_only(small_fs, True)
+    clock = SimClock(T0)
+    try:
+        async with running(path, clock) as (box, task):
+            await until(lambda: "buffer_unavailable" in box.alarms.active, clock, "the alarm")
+            assert "quarantine failed" in (box.fault or "")
+            assert not task.done()
+            read_only(small_fs, False)
+            await until(box.ready.is_set, clock, "quarantined and reopened")
+            assert "buffer_corrupt" in box.alarms.active
+            assert box.fault is None
+            assert quarantined(small_fs)
+    finally:
+        read_only(small_fs, False)
+
+
+def quarantined(folder: Path) -> list[Path]:
+    return list(folder.glob("o.db.corrupt-*"))

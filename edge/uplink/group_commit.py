@@ -100,6 +100,14 @@ class GroupCommit(ABC):
         )
 
     @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def spilled(self) -> int:
+        return len(self._spill)
+
+    @property
     def fault(self) -> str | None:
         """Why the store is not taking records now (None: it is)."""
         for name in STORE_ALARMS:

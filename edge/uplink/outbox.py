@@ -128,14 +128,6 @@ class Outbox(GroupCommit):
         check_stream(stream)
         return self.record(stream, payload, msg_id or new_msg_id(), self.clock.wall())
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
-    @property
-    def spilled(self) -> int:
-        return len(self._spill)
-
     # --- the drain and upkeep ----------------------------------------------------------
     def ack(self, ids: Iterable[int]) -> None:
         """Rows whose PUBACK said success: deleted with the next group commit."""
@@ -220,7 +212,7 @@ class Outbox(GroupCommit):
         async with self._stepping:
             if self._corrupt:
                 await self._replace_file("corrupt during operation")
-            if not self.ready.is_set() and not await self._open():
+            if not self.ready.is_set() and not await self._open():  # held until it opens
                 self.hold(self._spill + self._pending, UNAVAILABLE_ALARM, self._why)
                 self._pending = []
                 return
@@ -249,13 +241,14 @@ class Outbox(GroupCommit):
     async def _open(self) -> bool:
         try:
             await self.thread.run(self.db.open)
+            await self._load()
         except StoreCorrupt as exc:
             log.error("outbox_corrupt_at_open error=%s", exc)
-            await self._replace_file(str(exc))
+            if not await self._replace_file(str(exc)):
+                return False
         except StoreError as exc:
             self._why = str(exc)
             return False
-        await self._load()
         self.alarms.clear("buffer_unavailable")
         self.rescan = True  # everything on file is new to the drain
         self.ready.set()
@@ -277,14 +270,20 @@ class Outbox(GroupCommit):
                 self._acked = acked + self._acked  # deleted by a later step
                 raise
 
-    async def _replace_file(self, why: str) -> None:
-        """Quarantine the file, start a fresh one and replay what can be read from it."""
+    async def _replace_file(self, why: str) -> bool:
+        """Quarantine the file, start a fresh one and replay what can be read from it.
+        False when that failed too (full or read-only disk): the writer retries."""
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.clock.wall()))
         self.ready.clear()
-        target, rows = await self.thread.run(replace_and_salvage, self.db, stamp)
+        try:
+            target, rows = await self.thread.run(replace_and_salvage, self.db, stamp)
+            await self._load()
+        except (StoreError, OSError) as exc:
+            self._why = f"quarantine failed: {exc}"
+            log.debug("outbox_quarantine_failed error=%s", exc)  # the alarm tells, once
+            return False
         for r in rows:
             self.seqs[r.stream] = max(self.seqs.get(r.stream, 1), r.seq + 1)
-        await self._load()
         self.ready.set()
         self.alarms.raise_("buffer_corrupt", f"{why}; quarantined as {target.name}")
         self.generation += 1
@@ -293,3 +292,4 @@ class Outbox(GroupCommit):
         self.counters["salvaged"] += len(rows)
         log.warning("outbox_replaced quarantined=%s salvaged=%d", target, len(rows))
         self.committed.set()
+        return True
