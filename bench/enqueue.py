@@ -6,7 +6,10 @@ with synchronous=FULL before it returns); concurrent accepts share one transacti
 Telemetry: `offer` (fire and forget, committed within the window). Prints figures and
 ratios; asserts nothing.
 
-    python -m bench.enqueue [SCALE] [--profile]
+    python -m bench.enqueue [SCALE] [--profile] [--dir=DIR]
+
+DIR (default: the system's temp folder) decides the disk measured; both the baseline and
+the outbox use it.
 """
 
 from __future__ import annotations
@@ -101,7 +104,8 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     scale = float(args[0]) if args else 1.0
     n = int(2000 * scale)
-    with tempfile.TemporaryDirectory(prefix="edge-bench-", dir=Path.cwd()) as tmp:
+    where = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--dir=")), None)
+    with tempfile.TemporaryDirectory(prefix="edge-bench-", dir=where) as tmp:
         if "--profile" in sys.argv:
             prof = Path(tmp) / "enqueue.prof"
             cProfile.runctx(
