@@ -8,11 +8,14 @@ The holder writes its pid into the file so a second instance can name it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import logging
 import os
 from pathlib import Path
 
 STATE_LOCK = "edge.lock"
+log = logging.getLogger(__name__)
 
 
 class InstanceLocked(Exception):
@@ -25,13 +28,25 @@ class InstanceLock:
         self._fds: list[int] = []
 
     def acquire(self) -> None:
-        """Take every lock or none; InstanceLocked (or OSError) if one cannot be taken."""
+        """Take every lock or none; InstanceLocked (or OSError) if one cannot be taken.
+        A lock file that cannot exist on a read-only file system is skipped with a warning
+        while another lock (the socket's, on the runtime tmpfs) is held: a state directory
+        gone read-only must not stop control, only its buffer."""
+        skipped: list[str] = []
         try:
             for path in self.paths:
-                self._fds.append(_take(path))
+                fd = _take(path)
+                if fd is None:
+                    skipped.append(str(path))
+                else:
+                    self._fds.append(fd)
+            if not self._fds:
+                raise OSError(errno.EROFS, f"no lock file can be created: {', '.join(skipped)}")
         except BaseException:
             self.release()
             raise
+        for path_text in skipped:
+            log.warning("instance_lock_skipped path=%s reason=read-only file system", path_text)
 
     def release(self) -> None:
         for fd in self._fds:
@@ -40,8 +55,27 @@ class InstanceLock:
         self._fds.clear()
 
 
-def _take(path: Path) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+def _open(path: Path) -> tuple[int, bool] | None:
+    """The lock file, writable if possible; read-only is enough for flock. None: it does
+    not exist and cannot be made (read-only file system)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660), True
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES):
+            raise
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC), False
+        except FileNotFoundError:
+            if exc.errno == errno.EROFS:
+                return None
+            raise exc from None
+
+
+def _take(path: Path) -> int | None:
+    opened = _open(path)
+    if opened is None:
+        return None
+    fd, writable = opened
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -53,8 +87,9 @@ def _take(path: Path) -> int:
     except BaseException:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    if writable:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
 
 

@@ -32,7 +32,7 @@ from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.siteconf.model import LinkType, SiteConfig
-from edge.status import one_line, site_status
+from edge.status import one_line, site_status, with_uplink
 from edge.supervisor import Supervisor
 
 if TYPE_CHECKING:  # imported when the site uses them: a site without an uplink needs no paho
@@ -110,8 +110,12 @@ class Daemon:
         except InstanceLocked as exc:
             log.error("not_starting reason=%s", exc)
             return False
-        except OSError as exc:
-            log.error("not_starting reason=cannot take the instance lock: %s", exc)
+        except OSError as exc:  # e.g. state_dir under a read-only parent: one line, no traceback
+            log.error(
+                "not_starting reason=state_dir or socket directory unusable "
+                "(cannot take the instance lock): %s",
+                exc,
+            )
             return False
         return True
 
@@ -220,7 +224,7 @@ class Daemon:
             cycles=counts,
         )
         if self.uplink is not None:
-            status["uplink"] = {**status["uplink"], **self.uplink.status()}
+            status = with_uplink(status, self.uplink.status())
         now = self.clock.monotonic()
         stalled = [d for d in self.fleet.devices if d.polls_stalled(now)]
         status["devices"]["stalled"] = len(stalled)

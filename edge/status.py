@@ -209,3 +209,12 @@ def _site_row(config: SiteConfig, result: CycleResult | None, now: float) -> Sit
         row["generation_w"] = a.generation_w
         row["cycle"], row["cycle_age_s"] = result.number, round(now - result.at, 3)
     return row
+
+
+def with_uplink(status: dict[str, Any], uplink: dict[str, Any]) -> dict[str, Any]:
+    """`status` with the running uplink's view merged in; a buffer that cannot take records
+    (disk full, read-only, unopenable) is a warning, not a quiet "buffer 0"."""
+    merged = {**status, "uplink": {**status["uplink"], **uplink}}
+    if uplink.get("buffer_fault"):
+        merged["warnings"] = [*status["warnings"], f"uplink buffer: {uplink['buffer_fault']}"]
+    return merged

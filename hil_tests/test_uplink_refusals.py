@@ -4,6 +4,8 @@ block the other streams. A small budget: telemetry evicted, events kept, alarm r
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -40,8 +42,8 @@ async def test_refused_puback_keeps_rows_then_dead_letters(
         assert not set(denied) & t.checker.seen
         assert h.drain.refused >= 2 * 3  # each refused max_failures times, never deleted early
         assert "buffer_dead_letter" in h.outbox.alarms.active
-        async with h.outbox.lock, h.outbox.db.db.execute("SELECT count(*) FROM dead") as cur:
-            row = await cur.fetchone()
+        with contextlib.closing(sqlite3.connect(h.outbox.db.path)) as db:
+            row = db.execute("SELECT count(*) FROM dead").fetchone()
         assert row is not None
         assert row[0] == 2
 

@@ -5,6 +5,7 @@ is now refused by the check, naming file, line and key (issue 8, item 3)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -130,7 +131,12 @@ def test_paths_given_at_run_time_get_the_same_checks(tmp_path: Path) -> None:
     """`edge run --state-dir/--socket` and defaults from the environment bypass the file."""
     (tmp_path / "file").write_text("x")
     long_socket = tmp_path / ("s" * 120)
-    problems = runtime_path_problems(tmp_path / "file" / "state", long_socket)
+    problems, _ = runtime_path_problems(tmp_path / "file" / "state", long_socket)
     assert problems[0].startswith(f"state_dir: {tmp_path}/file/state: cannot be created:")
     assert "a Unix socket path holds at most 107" in problems[1]
-    assert runtime_path_problems(tmp_path / "state", tmp_path / "edge.sock") == []
+    assert runtime_path_problems(tmp_path / "state", tmp_path / "edge.sock") == ([], [])
+    read_only = tmp_path / "ro"
+    read_only.mkdir(mode=0o500)
+    if os.access(read_only, os.W_OK):  # root writes anywhere: only a real ro mount shows it
+        return
+    assert runtime_path_problems(read_only, tmp_path / "edge.sock")[0] == []

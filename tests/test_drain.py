@@ -8,11 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from edge.clock import SystemClock
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget, MsgClass
 
 NOW = [1_800_000_000.0]  # the wall clock both the outbox and the drain read
+
+
+class NowClock(SystemClock):
+    def wall(self) -> float:
+        return NOW[0]
 
 
 class FakeLink:
@@ -69,7 +75,7 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
         OutboxSettings(tmp / "o.db", Budget(10**9, 10**6), commit_window_s=0.01),
         site="s",
         boot_id="b",
-        wall=lambda: NOW[0],
+        clock=NowClock(),
     )
     drain = Drain(box, link, DrainSettings("p", "s"), wall=lambda: NOW[0])  # type: ignore[arg-type]
     tasks = [asyncio.create_task(box.run()), asyncio.create_task(drain.run())]

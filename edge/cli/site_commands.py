@@ -138,11 +138,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from edge.siteconf.host_checks import runtime_path_problems  # noqa: PLC0415
 
     socket = given or config.storage.socket or default_socket_path()
-    if problems := runtime_path_problems(config.storage.state_dir, socket):
-        for problem in problems:
-            print(f"edge run: {problem}", file=sys.stderr)
+    problems, path_warnings = runtime_path_problems(config.storage.state_dir, socket)
+    for problem in problems:
+        print(f"edge run: {problem}", file=sys.stderr)
+    if problems:
         print("nothing started", file=sys.stderr)
         return EXIT_FAILURE
+    for w in path_warnings:
+        print(f"edge run: warning: {w}", file=sys.stderr)
+    warnings += path_warnings
     return run_daemon(config, socket_path=given, config_warnings=warnings)
 
 

@@ -32,7 +32,9 @@ def resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def check_host(data: Mapping[str, Any], base: Path | None, report: Report) -> None:
+def check_host(
+    data: Mapping[str, Any], base: Path | None, report: Report, warn: Report | None = None
+) -> None:
     site, storage, uplink = (data.get(k) for k in ("site", "storage", "uplink"))
     if isinstance(site, dict) and isinstance(site.get("timezone"), str):
         _check_timezone(site["timezone"], report)
@@ -50,18 +52,26 @@ def check_host(data: Mapping[str, Any], base: Path | None, report: Report) -> No
                 )
     if isinstance(storage, dict) and base is not None:
         if isinstance(storage.get("state_dir"), str):
-            _check_dir(("storage", "state_dir"), resolve(base, storage["state_dir"]), report)
+            state_dir = resolve(base, storage["state_dir"])
+            _check_dir(("storage", "state_dir"), state_dir, report, warn or report)
         if isinstance(storage.get("socket"), str):
             _check_socket(("storage", "socket"), resolve(base, storage["socket"]), report)
 
 
-def runtime_path_problems(state_dir: Path, socket: Path) -> list[str]:
+def runtime_path_problems(state_dir: Path, socket: Path) -> tuple[list[str], list[str]]:
     """The same checks for the paths `edge run` ends up with (a `--state-dir` or `--socket`
-    override, or a default from the environment), for the caller to refuse to start with."""
-    problems: list[str] = []
-    _check_dir(("state_dir",), state_dir, lambda p, m: problems.append(f"state_dir: {m}"))
-    _check_socket(("socket",), socket, lambda p, m: problems.append(f"socket: {m}"))
-    return problems
+    override, or a default from the environment): (errors to refuse to start with,
+    warnings to start with)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    _check_dir(
+        ("state_dir",),
+        state_dir,
+        lambda p, m: errors.append(f"state_dir: {m}"),
+        lambda p, m: warnings.append(f"state_dir: {m}"),
+    )
+    _check_socket(("socket",), socket, lambda p, m: errors.append(f"socket: {m}"))
+    return errors, warnings
 
 
 def _check_timezone(name: str, report: Report) -> None:
@@ -122,15 +132,17 @@ def _creatable(path: Path) -> str | None:
     return None
 
 
-def _check_dir(key: KeyPath, path: Path, report: Report) -> None:
-    """Must be a writable directory, or creatable: its nearest existing parent writable."""
+def _check_dir(key: KeyPath, path: Path, report: Report, read_only: Report) -> None:
+    """Must be a writable directory, or creatable: its nearest existing parent writable.
+    An existing directory that is not writable (a disk remounted read-only) goes to
+    `read_only`: the daemon still controls the site and shows its buffer's fault."""
     problem = _path_problem(path)
     kind = _kind_of(path) if problem is None else "-"
     if kind == "missing":
         problem = _creatable(path)
     elif kind == "directory":
         if not os.access(path, os.W_OK | os.X_OK):
-            problem = "directory is not writable by this user"
+            read_only(key, f"{path}: directory is not writable: nothing can be buffered or kept")
     elif problem is None:
         problem = "exists and is not a directory" if kind in ("file", "socket") else kind
     if problem:

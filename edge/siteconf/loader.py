@@ -107,7 +107,7 @@ def validate(
     drop |= check_schema(data, drop, add)
     clean = pruned(data, drop)
     check_site(clean, profiles, add, lambda p, m: add(p, m, "warning"))
-    check_host(clean, base, add)
+    check_host(clean, base, add, lambda p, m: add(p, m, "warning"))
     issues.sort(key=lambda i: (i.line or 0, str(i.path)))
     return issues
 

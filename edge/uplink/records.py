@@ -4,60 +4,59 @@ is acknowledged to the broker only once its record is on disk."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from edge.uplink.outbox import Outbox
+from edge.uplink.outbox_db import OutboxDb
+from edge.uplink.policy import MsgClass
+from edge.uplink.store_errors import StoreError
 
 
 class DurableRecords:
-    """Implements the command processor's `CommandStore` on top of an open outbox."""
+    """Implements the command processor's `CommandStore` on top of the outbox's file.
+    While the file cannot be used each call raises the store's error (`StoreError`) with
+    the reason, so a command is answered with it rather than left waiting."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
+        self.db = outbox.db
 
     async def accept(self, stream: str, payload: Any) -> str:
         return await self.outbox.accept(stream, payload)
 
     async def command_state(self, request_id: str) -> str | None:
-        async with self.outbox.lock:
-            return await self.outbox.db.command_state(request_id)
+        return await self.outbox.thread.run(command_state, self.db, request_id)
 
     async def record_command(
         self, request_id: str, name: str, state: str, result: str, reply: str | None = None
     ) -> None:
         sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?,?,0)"
-        params = (request_id, name, self.outbox.wall(), state, result, reply)
-        async with self.outbox.lock:
-            await self.outbox.db.durable_write(sql, params)
+        params = (request_id, name, self.outbox.clock.wall(), state, result, reply)
+        await self.outbox.thread.run(durable_write, self.db, sql, params)
 
     async def mark_replied(self, request_id: str) -> None:
-        async with self.outbox.lock:
-            await self.outbox.db.durable_write(
-                "UPDATE commands SET replied=1 WHERE request_id=?", (request_id,)
-            )
+        sql = "UPDATE commands SET replied=1 WHERE request_id=?"
+        await self.outbox.thread.run(durable_write, self.db, sql, (request_id,))
 
     async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
-        async with self.outbox.lock:
-            return await self.outbox.db.unreplied_commands()
+        return await self.outbox.thread.run(unreplied_commands, self.db)
 
     async def get(self, key: str) -> str | None:
-        async with self.outbox.lock:
-            return await self.outbox.db.kv_get(key)
+        return await self.outbox.thread.run(kv_get, self.db, key)
 
     async def put(self, key: str, value: str) -> None:
-        async with self.outbox.lock:
-            await self.outbox.db.durable_write(
-                "INSERT OR REPLACE INTO kv VALUES (?,?)", (key, value)
-            )
+        sql = "INSERT OR REPLACE INTO kv VALUES (?,?)"
+        await self.outbox.thread.run(durable_write, self.db, sql, (key, value))
 
 
 async def buffer_stats(outbox: Outbox) -> dict[str, Any]:
     """The outbox as `edge buffer` and the `telemetry/buffer` stream show it."""
-    oldest = {}
+    oldest: dict[MsgClass, float] = {}
     if outbox.ready.is_set():
-        async with outbox.lock:
-            oldest = await outbox.db.oldest_created()
-    now = outbox.wall()
+        with contextlib.suppress(StoreError):
+            oldest = await outbox.thread.run(outbox.db.oldest_created)
+    now = outbox.clock.wall()
     u = outbox.usage
     return {
         "depth": {c.label: n for c, n in outbox.counts.items()},
@@ -68,5 +67,34 @@ async def buffer_stats(outbox: Outbox) -> dict[str, Any]:
         "disk_bytes": outbox.db.file_bytes(),
         "pending": outbox.pending,
         "spill": outbox.spilled,
+        "fault": outbox.fault,
         "counters": dict(outbox.counters),
     }
+
+
+# --- SQL, run on the store thread -------------------------------------------------------------
+def durable_write(db: OutboxDb, sql: str, params: tuple[object, ...]) -> None:
+    """One statement in its own FULL transaction."""
+    with db.transaction("durable write", durable=True):
+        db.db.execute(sql, params)
+
+
+def command_state(db: OutboxDb, request_id: str) -> str | None:
+    with db.errors("read"):
+        row = db.db.execute("SELECT state FROM commands WHERE request_id=?", (request_id,))
+        found = row.fetchone()
+    return None if found is None else str(found[0])
+
+
+def unreplied_commands(db: OutboxDb) -> list[tuple[str, str, str, str | None]]:
+    """Commands recorded but whose reply may not be in the outbox (a kill came between)."""
+    sql = "SELECT request_id, name, state, reply FROM commands WHERE replied=0 ORDER BY received"
+    with db.errors("read"):
+        rows = db.db.execute(sql).fetchall()
+    return [(str(a), str(b), str(c), None if d is None else str(d)) for a, b, c, d in rows]
+
+
+def kv_get(db: OutboxDb, key: str) -> str | None:
+    with db.errors("read"):
+        row = db.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+    return None if row is None else str(row[0])

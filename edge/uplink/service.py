@@ -66,7 +66,7 @@ class Uplink:
             outbox_settings(config),
             site=config.site_id,
             boot_id=boot_id,
-            wall=clock.wall,
+            clock=clock,
             alarms=self.alarms,
         )
         self.link = MqttLink(self._link_settings())
@@ -228,7 +228,10 @@ class Uplink:
             "state": self.link.state,
             "broker": self.link.where,
             "last_error": self.link.last_error or None,
-            "buffer_depth": sum(self.outbox.counts.values()),
+            "buffer_depth": sum(self.outbox.counts.values())
+            if self.outbox.ready.is_set()
+            else None,
+            "buffer_fault": self.outbox.fault,
             "alarms": dict(self.alarms.active),
             "out_of_service": availability.unavailable_bays(self.entries, self.config),
         }
