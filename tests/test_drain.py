@@ -1,4 +1,5 @@
-"""The drain against a fake link (no broker): ordering, live events, refusals, reconnects."""
+"""The drain against a fake link (no broker): ordering, live events, refusals, reconnects.
+Time is a SimClock: the drain's backoff after a refusal is stepped, not waited for."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from edge.clock import SimClock
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget, MsgClass
 
-NOW = [1_800_000_000.0]  # the wall clock both the outbox and the drain read
+CLOCK = SimClock(1_800_000_000.0)  # the clock both the outbox and the drain read
 
 
 class FakeLink:
@@ -69,9 +71,9 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
         OutboxSettings(tmp / "o.db", Budget(10**9, 10**6), commit_window_s=0.01),
         site="s",
         boot_id="b",
-        wall=lambda: NOW[0],
+        wall=CLOCK.wall,
     )
-    drain = Drain(box, link, DrainSettings("p", "s"), wall=lambda: NOW[0])  # type: ignore[arg-type]
+    drain = Drain(box, link, DrainSettings("p", "s"), clock=CLOCK)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(box.run()), asyncio.create_task(drain.run())]
     await box.ready.wait()
     try:
@@ -84,18 +86,20 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
 
 
 async def until(cond: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Wait (bounded) for the drain and the database thread (real time) to get somewhere."""
+    """Wait (bounded) for the drain and the database thread (real time) to get somewhere;
+    meanwhile the drain's own waits (backoff) are stepped on the SimClock."""
     for _ in range(int(timeout_s / 0.005)):
         if cond():
             return
+        CLOCK.advance_to_next()
         await asyncio.sleep(0.005)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 async def settle(link: FakeLink, box: Outbox, timeout_s: float = 60.0) -> None:
-    """Acknowledge everything, round after round, until the outbox is empty (bounded in
-    time, not in rounds: after refusals the drain pauses for its backoff, up to seconds)."""
+    """Acknowledge everything, round after round, until the outbox is empty."""
     for _ in range(int(timeout_s / 0.005)):
+        CLOCK.advance_to_next()
         link.ack_all()
         await box.flush()
         if sum(box.counts.values()) == 0 and not link.unacked:
@@ -113,7 +117,7 @@ async def test_live_event_overtakes_backlog_and_order_holds(tmp_path: Path) -> N
         await box.flush()
         link.connected.set()
         await until(lambda: len(link.unacked) == link.window, "a full window")
-        NOW[0] += 60.0  # the backlog is now a minute old; what comes next is live
+        CLOCK.advance(60.0)  # the backlog is now a minute old; what comes next is live
         live = await box.accept("events/alarm", {"alarm": "door", "active": True, "message": ""})
         before = len(link.published)
         link.ack_all()
@@ -152,7 +156,7 @@ async def test_refused_kept_retried_then_dead_lettered_and_reconnect_resends(
         def first(payload: str) -> bool:
             return bool(json.loads(payload)["payload"]["i"] == 0)
 
-        for n in range(1, 4):  # 0x87 three times (with backoff in between): dead letter
+        for n in range(1, 4):  # 0x87 three times (with 1 s, 2 s backoff between): dead letter
             await until(lambda: bool(link.unacked), "a publish", 60)
             link.ack_all(refuse=first)
             await until(lambda n=n: drain.refused >= n, "the refusal")  # type: ignore[misc]

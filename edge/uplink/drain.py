@@ -15,10 +15,9 @@ import asyncio
 import collections
 import itertools
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge.clock import Clock, SystemClock
 from edge.uplink.envelope import batch_json, topic
 from edge.uplink.mqtt_adapter import Ack, MqttLink
 from edge.uplink.ordering import (
@@ -60,14 +59,14 @@ class Drain:
         link: MqttLink,
         settings: DrainSettings,
         *,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.outbox = outbox
         self.link = link
         self.s = settings
-        self._mono = monotonic
-        self._wall = wall
+        self.clock = clock or SystemClock()
+        self._mono = self.clock.monotonic
+        self._wall = self.clock.wall
         self._wake = outbox.committed  # commits, PUBACKs and disconnects all wake the drain
         link.on_acks = self.handle_acks
         link.on_disconnected = self._wake.set
@@ -83,8 +82,9 @@ class Drain:
         self._conn = 0
         self._gen = -1
         self._streak = 0
-        self._bucket = bucket(settings.rate_msg_s, monotonic())
+        self._bucket = bucket(settings.rate_msg_s, self._mono())
         self._rate_timer = False
+        self._timer: asyncio.Future[None] | None = None  # holds the rate wake-up task
         self.sent_msgs = 0
         self.sent_records = 0
         self.refused = 0
@@ -105,7 +105,7 @@ class Drain:
             while self.link.connected.is_set() and self.link.connections == self._conn:
                 if self._resync or self._gen != self.outbox.generation:
                     if self._pause_s:  # the broker refused: do not hammer it
-                        await asyncio.sleep(self._pause_s)
+                        await self.clock.sleep(self._pause_s)
                         self._pause_s = 0.0
                     await self._restart_reading()
                 await self._fill()
@@ -178,10 +178,11 @@ class Drain:
         self._bucket, wait = self._bucket.take(self._mono())
         if wait > 0 and not self._rate_timer:
             self._rate_timer = True
-            asyncio.get_running_loop().call_later(wait, self._rate_wake)
+            self._timer = asyncio.ensure_future(self._rate_wake(wait))
         return wait == 0
 
-    def _rate_wake(self) -> None:
+    async def _rate_wake(self, wait_s: float) -> None:
+        await self.clock.sleep(wait_s)
         self._rate_timer = False
         self._wake.set()
 
