@@ -90,6 +90,36 @@ def test_command_parsing_rules() -> None:
     assert isinstance(no_reason, Rejection)
 
 
+def test_envelope_rejects_control_characters_bad_dates_and_huge_numbers() -> None:
+    v = registry().validators
+    bad_ids = ["a\n", "a\nb", "a\x00", "a\r", "\ta", "a b", "x" * 65, ""]
+    for rid in bad_ids:
+        got = parse("ping", json.dumps({"request_id": rid, "args": {}}).encode(), v)
+        assert isinstance(got, Rejection), repr(rid)
+        assert got.code == "invalid"
+        assert got.request_id is None  # a malformed id is never echoed into a reply or log
+        assert "request_id" in got.message
+    off = {"target": "B1", "available": False, "reason": "r"}
+    for when in ["whenever", "2030-01-01", "2030-13-01T00:00:00Z", "2030-01-01T00:00:00"]:
+        payload = {"request_id": "a", "args": {**off, "expected_end": when}}
+        got = parse("bay-availability", json.dumps(payload).encode(), v)
+        assert isinstance(got, Rejection), when
+        assert got.code == "invalid_args"
+        assert "expected_end" in got.message
+    fine = {"request_id": "a", "args": {**off, "expected_end": "2030-01-01T12:00:00.5+02:00"}}
+    assert isinstance(parse("bay-availability", json.dumps(fine).encode(), v), Command)
+    huge = b'{"request_id": "a", "args": {"level": "info", "area": [1, ' + b"9" * 4301 + b"]}}"
+    got = parse("set-log-level", huge, v)
+    assert isinstance(got, Rejection)
+    assert got.code == "invalid"
+    assert "args/area/1" in got.message
+    assert "4300 digits" in got.message
+    negative = b'{"request_id": "a", "args": {}, "n": -' + b"1" * 5000 + b"}"
+    got = parse("ping", negative, v)
+    assert isinstance(got, Rejection)
+    assert "(at n)" in got.message
+
+
 @given(st.binary(max_size=2000))
 def test_no_payload_makes_parse_raise(payload: bytes) -> None:
     got = parse("ping", payload, registry().validators)

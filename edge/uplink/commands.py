@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import jsonschema
 
+from edge.uplink.command_json import FORMATS, FieldError, loads_command, valid_request_id
+
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 16 * 1024
@@ -34,9 +36,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return data
 
 
-ENVELOPE = jsonschema.Draft202012Validator(
-    load_schema("command.json"), format_checker=jsonschema.FormatChecker()
-)
+ENVELOPE = jsonschema.Draft202012Validator(load_schema("command.json"), format_checker=FORMATS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +64,21 @@ def parse(
     if len(payload) > MAX_COMMAND_BYTES:
         return Rejection(label, None, "rejected", "too_large", f"over {MAX_COMMAND_BYTES} bytes")
     try:
-        data = json.loads(payload)
+        data = loads_command(payload)
+    except FieldError as exc:
+        return Rejection(label, None, "rejected", "invalid", str(exc))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return Rejection(label, None, "rejected", "bad_json", f"not JSON: {exc}")
     rid = data.get("request_id") if isinstance(data, dict) else None
-    rid = rid if isinstance(rid, str) and len(rid) <= 64 else None
+    rid = rid if valid_request_id(rid) else None  # never echo (or log) a malformed id
     if name is None or name not in validators:
         return Rejection(label[:64], rid, "rejected", "unknown_command", f"unknown {label[:64]!r}")
     err = jsonschema.exceptions.best_match(ENVELOPE.iter_errors(data))
     if err is not None:
         return Rejection(name, rid, "rejected", "invalid", _where(err))
+    if rid is None:
+        why = "request_id: 1-64 of A-Z a-z 0-9 _ . : - only, no control characters"
+        return Rejection(name, None, "rejected", "invalid", f"{why} (at request_id)")
     err = jsonschema.exceptions.best_match(validators[name].iter_errors(data["args"]))
     if err is not None:
         return Rejection(name, rid, "rejected", "invalid_args", _where(err))
@@ -115,9 +120,7 @@ class CommandRegistry:
     def register(self, name: str, schema: dict[str, Any], handler: Handler) -> None:
         if name in self.handlers:
             raise ValueError(f"command {name} registered twice")
-        self.validators[name] = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.FormatChecker()
-        )
+        self.validators[name] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
         self.handlers[name] = handler
 
 
