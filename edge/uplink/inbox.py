@@ -48,11 +48,15 @@ class CommandInbox:
             self._link.pause_reading(True)
 
     async def get(self) -> Message:
+        return (await self.get_batch(1))[0]
+
+    async def get_batch(self, limit: int) -> list[Message]:
+        """Wait for a message, then take it and those behind it, up to `limit`, in order."""
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
-        msg = self._items.popleft()
+        batch = [self._items.popleft() for _ in range(min(limit, len(self._items)))]
         if self._paused and len(self._items) <= self.capacity // 2:
             self._paused = False
             self._link.pause_reading(False)
-        return msg
+        return batch

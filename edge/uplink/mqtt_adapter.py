@@ -71,6 +71,7 @@ class MqttLink:
         self._ack_scheduled = False
         self._connack: asyncio.Future[tuple[bool, str, int]] | None = None
         self._closed: asyncio.Event = asyncio.Event()
+        self._closed_why = ""
         self._closing = False
         self._driver: SocketDriver | None = None
         self._loop_thread = 0
@@ -122,6 +123,7 @@ class MqttLink:
         self.state = "connecting"
         self._connack = loop.create_future()
         self._closed = asyncio.Event()
+        self._closed_why = f"mqtt: connection lost ({self.where})"
         try:
             await loop.run_in_executor(None, self._connect, client)
             self._driver = SocketDriver(client, loop, self.clock)
@@ -187,6 +189,7 @@ class MqttLink:
             self.last_error = ""
             log.info("uplink_closed broker=%s", self.where)
         elif was_up:
+            self.last_error = self._closed_why
             log.warning("uplink_disconnected broker=%s error=%s", self.where, self.last_error)
             self.on_disconnected()
 
@@ -253,7 +256,8 @@ class MqttLink:
     def _on_disconnect(self, number: int, rc: ReasonCode) -> None:
         if number != self.connections:
             return
-        self.last_error = f"mqtt: {disconnect_reason(int(rc.value), str(rc))} ({self.where})"
+        # Kept aside: CONNACK and DISCONNECT can come in one read, before `_up` has run.
+        self._closed_why = f"mqtt: {disconnect_reason(int(rc.value), str(rc))} ({self.where})"
         if self._connack is not None and not self._connack.done():
             self._connack.set_result((False, f"closed before CONNACK: {rc}{self._tls_hint}", 0))
         self._closed.set()

@@ -30,6 +30,25 @@ class DurableRecords:
         async with self.outbox.lock:
             await self.outbox.db.durable_write(sql, params)
 
+    async def record_commands(self, rows: list[tuple[str, str, str, str, str | None]]) -> None:
+        """Many (request id, name, state, result, reply) in one FULL transaction."""
+        wall = self.outbox.wall()
+        values = ",".join(["(?,?,?,?,?,?,0)"] * len(rows))
+        params = [v for r in rows for v in (r[0], r[1], wall, r[2], r[3], r[4])]
+        async with self.outbox.lock:
+            await self.outbox.db.durable_write(
+                f"INSERT OR REPLACE INTO commands VALUES {values}",  # noqa: S608 (placeholders)
+                tuple(params),
+            )
+
+    async def mark_all_replied(self, request_ids: list[str]) -> None:
+        marks = ",".join("?" * len(request_ids))
+        async with self.outbox.lock:
+            await self.outbox.db.durable_write(
+                f"UPDATE commands SET replied=1 WHERE request_id IN ({marks})",  # noqa: S608
+                tuple(request_ids),
+            )
+
     async def mark_replied(self, request_id: str) -> None:
         async with self.outbox.lock:
             await self.outbox.db.durable_write(

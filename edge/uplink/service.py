@@ -7,10 +7,10 @@ by the daemon; `flush` on shutdown says `offline` and commits what is pending.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from edge import __version__
@@ -19,7 +19,8 @@ from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
 from edge.uplink import availability
 from edge.uplink.alarms import Alarms
-from edge.uplink.commands import CommandProcessor, CommandRegistry, load_schema
+from edge.uplink.command_processor import CommandProcessor
+from edge.uplink.commands import CommandRegistry, load_schema
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.envelope import command_name, command_topic, status_topic, utc_iso
 from edge.uplink.inbox import CommandInbox
@@ -163,10 +164,12 @@ class Uplink:
         await self.outbox.ready.wait()
         await self.processor.recover()
         while True:
-            conn, topic, payload, mid, qos = await self.inbox.get()
-            name = command_name(self.prefix, topic)
-            await self.processor.handle(
-                name, payload, functools.partial(self.link.ack, conn, mid, qos)
+            batch = await self.inbox.get_batch(INBOX)
+            await self.processor.handle_batch(
+                [
+                    (command_name(self.prefix, topic), payload, partial(self.link.ack, c, mid, q))
+                    for c, topic, payload, mid, q in batch
+                ]
             )
 
     # --- commands ---------------------------------------------------------------------------
