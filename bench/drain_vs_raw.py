@@ -1,6 +1,7 @@
 """Drain rate to a local mosquitto against raw paho QoS 1 publishing of the same messages,
-in the same run (goal: drain >= 70 % of raw). Also the batched telemetry drain rate.
-Prints figures; asserts nothing.
+in the same run, alternating run by run (goal: drain >= 90 % of raw); the median of the
+per-run ratios is the figure (the raw rate itself swings on a shared machine). Also the
+batched telemetry drain rate. Prints figures; asserts nothing.
 
     python -m bench.drain_vs_raw [N] [INFLIGHT]
 """
@@ -105,7 +106,7 @@ async def drain(folder: Path, url: str, inflight: int, records: int) -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     inflight = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     with broker() as b, tempfile.TemporaryDirectory() as tmp:
         raws, drains = [], []
         for run in range(runs):
@@ -118,9 +119,11 @@ def main() -> None:
                 f"ratio {drains[-1] / raws[-1]:.0%}"
             )
         r, d = statistics.median(raws), statistics.median(drains)
+        ratio = statistics.median(x / y for x, y in zip(drains, raws, strict=True))
         print(
             f"events, 1 record/msg, inflight {inflight}, {n} msgs x {len(bodies[0][1])} B: "
-            f"raw {r:.0f} msg/s, drain {d:.0f} msg/s, drain/raw {d / r:.0%} (median of {runs})"
+            f"raw {r:.0f} msg/s, drain {d:.0f} msg/s (medians of {runs}), "
+            f"drain/raw {ratio:.0%} (median of the per-run ratios)"
         )
         folder = Path(tmp) / "tele"
         asyncio.run(fill(folder, n * 5, "telemetry/site"))

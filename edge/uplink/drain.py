@@ -46,10 +46,6 @@ class DrainSettings:
     read_ahead: int = 500
     live_s: float = 5.0
     max_failures: int = 3
-    # Publishes handed to paho beyond its in-flight window wait in paho's queue of the live
-    # connection (discarded with it on disconnect, so never an offline queue); paho sends
-    # them as PUBACKs free the window, without a thread hop back to the event loop.
-    queue_factor: int = 4
 
 
 class Drain:
@@ -142,7 +138,7 @@ class Drain:
                 fresh, self.outbox.fresh = self.outbox.fresh, set()
                 self._more |= fresh
                 await self._refill(fresh)  # live rows of an idle stream overtake the backlog
-            ready = {c: self._queued[c] > 0 for c in MsgClass}
+            ready = {c: n > 0 for c, n in self._queued.items()}
             cls = pick_class(ready, self._streak)
             if cls is None:
                 if not await self._refill(self._more):
@@ -188,9 +184,12 @@ class Drain:
 
     def _send(self, cls: MsgClass) -> bool:
         streams = self._queues[cls]
-        heads = {s: Head(q[0].id, q[0].created) for s, q in streams.items() if q}
-        stream = pick_stream(heads, self._wall(), self.s.live_s)
-        assert stream is not None  # the class was ready
+        waiting = [s for s, q in streams.items() if q]
+        stream: str | None = waiting[0]  # the class was ready; one stream: nothing to pick
+        if len(waiting) > 1:
+            heads = {s: Head(streams[s][0].id, streams[s][0].created) for s in waiting}
+            stream = pick_stream(heads, self._wall(), self.s.live_s)
+        assert stream is not None
         q = streams[stream]
         n = 1
         if cls is MsgClass.TELEMETRY:

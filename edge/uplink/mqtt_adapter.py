@@ -14,7 +14,6 @@ them (the worker during connect).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import random
@@ -67,7 +66,7 @@ class MqttLink:
         self.on_disconnected: Callable[[], None] = lambda: None
         self._client: mqtt.Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._acks: collections.deque[Ack] = collections.deque()
+        self._acks: list[Ack] = []
         self._ack_scheduled = False
         self._connack: asyncio.Future[tuple[bool, str, int]] | None = None
         self._closed: asyncio.Event = asyncio.Event()
@@ -96,7 +95,8 @@ class MqttLink:
                 await self._session()
                 attempt = 0
             except (LinkError, OSError, ssl.SSLError) as exc:
-                self._note_error(str(exc) if isinstance(exc, LinkError) else self._why(exc))
+                why = f"mqtt: cannot connect: {type(exc).__name__}: {exc} ({self.where})"
+                self._note_error(str(exc) if isinstance(exc, LinkError) else why)
             delay = backoff_delay(
                 attempt,
                 self.settings.backoff_min_s,
@@ -105,9 +105,6 @@ class MqttLink:
             )
             attempt += 1
             await self.clock.sleep(delay)
-
-    def _why(self, exc: BaseException) -> str:
-        return f"mqtt: cannot connect: {type(exc).__name__}: {exc} ({self.where})"
 
     def _note_error(self, message: str) -> None:
         if message != self.last_error:
@@ -169,10 +166,8 @@ class MqttLink:
         for topic in self.settings.subscriptions:
             client.subscribe(topic, qos=1)
         self.state = "connected"
-        if self.last_error:
-            log.info("uplink_connected broker=%s after_error=%s", self.where, self.last_error)
-        else:
-            log.info("uplink_connected broker=%s", self.where)
+        after = f" after_error={self.last_error}" if self.last_error else ""
+        log.info("uplink_connected broker=%s%s", self.where, after)
         self.last_error = ""
         self.connected.set()
         self.on_connected()
@@ -232,7 +227,8 @@ class MqttLink:
             loop.call_soon_threadsafe(func, *args)
 
     def _on_puback(self, number: int, mid: int, rc: ReasonCode) -> None:
-        self._acks.append((number, mid, int(rc.value), str(rc)))
+        code = int(rc.value)  # the reason's name only for a failure (it costs per PUBACK)
+        self._acks.append((number, mid, code, str(rc) if code >= 0x80 else ""))
         if not self._ack_scheduled:  # one wake-up per burst of PUBACKs, not one per ack
             self._ack_scheduled = True
             self._from_thread(self._deliver_acks)
@@ -240,9 +236,7 @@ class MqttLink:
     # --- back on the event loop --------------------------------------------------------------
     def _deliver_acks(self) -> None:
         self._ack_scheduled = False  # cleared before draining: a later append reschedules
-        acks: list[Ack] = []
-        while self._acks:
-            acks.append(self._acks.popleft())
+        acks, self._acks = self._acks, []
         if acks:
             self.on_acks(acks)
 
