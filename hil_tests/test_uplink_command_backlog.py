@@ -52,7 +52,7 @@ async def test_commands_queued_while_down_are_all_answered_in_order(
             cloud.send("ping", {"request_id": rid, "args": {}})
         daemon, run = await start(config, tmp_path / "b.sock")
         try:
-            await until(lambda: set(sent) <= set(replies(t)), 120, "a reply to every command")
+            await until(lambda: set(sent) <= set(replies(t)), 90, "a reply to every command")
             assert daemon.uplink is not None
             pauses = daemon.uplink.link.read_pauses
         finally:
@@ -76,7 +76,7 @@ async def test_a_sender_faster_than_the_handlers_never_stalls(
             )
             for rid in sent:
                 cloud.send("ping", {"request_id": rid, "args": {}})
-            await until(lambda: set(sent) <= set(replies(t)), 120, "a reply to every command")
+            await until(lambda: set(sent) <= set(replies(t)), 90, "a reply to every command")
             # The channel still takes commands after the burst.
             cloud.send("ping", {"request_id": "after", "args": {}})
             await until(lambda: "after" in replies(t), 30, "a reply after the burst")
