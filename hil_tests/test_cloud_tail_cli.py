@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -66,3 +67,36 @@ async def test_cloud_tail_prints_stores_and_summarises(broker: Broker, tmp_path:
     summary = json.loads(err.decode()[err.decode().index("{") :])
     assert summary["streams"]["events/session"]["received"] >= 5
     assert summary["event_records_missing"] == 0
+
+
+async def test_cloud_tail_text_mode_survives_status_messages(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """`<prefix>/status` (birth, will) is presence, not a record: text mode printed a
+    KeyError traceback for each one."""
+    async with hub(broker.url, tmp_path / "state") as h:
+        status = b'{"v": 1, "site": "test-hub", "state": "online", "boot_id": "b"}'
+        assert h.link.publish(f"{PREFIX}/status", status, retain=True) is not None
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge", "cloud-tail", "--broker", broker.url,
+            "--prefix", PREFIX, "--duration", "20", "--client-id", "tail-cli-text",
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        line, ids = b"", []
+        try:
+            for _ in range(100):  # until the tail has subscribed and shown a record
+                ids.append(await h.outbox.accept("events/session", {"n": len(ids)}))
+                with contextlib.suppress(TimeoutError):
+                    line = await asyncio.wait_for(proc.stdout.readline(), 0.3)
+                if line:
+                    break
+        finally:
+            proc.terminate()
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert "Traceback" not in err.decode(), err.decode()
+    stream, seq, msg_id = line.decode().split()[:3]
+    assert seq.startswith("#")
+    assert stream == "events/session"
+    assert any(i.startswith(msg_id) for i in ids)
+    assert json.loads(err.decode()[err.decode().index("{") :])["malformed"] == 0

@@ -1,4 +1,5 @@
-"""The drain against a fake link (no broker): ordering, live events, refusals, reconnects."""
+"""The drain against a fake link (no broker): ordering, live events, refusals, reconnects.
+Time is a SimClock: the drain's backoff after a refusal is stepped, not waited for."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from edge.clock import SystemClock
+from edge.clock import SimClock, SystemClock
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget, MsgClass
 
-NOW = [1_800_000_000.0]  # the wall clock both the outbox and the drain read
+CLOCK = SimClock(1_800_000_000.0)  # the clock both the outbox and the drain read
 
 
 class NowClock(SystemClock):
+    """The outbox waits in real time (its commit window) but stamps CLOCK's wall time."""
+
     def wall(self) -> float:
-        return NOW[0]
+        return CLOCK.wall()
 
 
 class FakeLink:
@@ -77,7 +80,7 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
         boot_id="b",
         clock=NowClock(),
     )
-    drain = Drain(box, link, DrainSettings("p", "s"), wall=lambda: NOW[0])  # type: ignore[arg-type]
+    drain = Drain(box, link, DrainSettings("p", "s"), clock=CLOCK)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(box.run()), asyncio.create_task(drain.run())]
     await box.ready.wait()
     try:
@@ -90,18 +93,20 @@ async def drained(tmp: Path, link: FakeLink) -> AsyncIterator[tuple[Outbox, Drai
 
 
 async def until(cond: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Wait (bounded) for the drain and the database thread (real time) to get somewhere."""
+    """Wait (bounded) for the drain and the database thread (real time) to get somewhere;
+    meanwhile the drain's own waits (backoff) are stepped on the SimClock."""
     for _ in range(int(timeout_s / 0.005)):
         if cond():
             return
+        CLOCK.advance_to_next()
         await asyncio.sleep(0.005)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 async def settle(link: FakeLink, box: Outbox, timeout_s: float = 60.0) -> None:
-    """Acknowledge everything, round after round, until the outbox is empty (bounded in
-    time, not in rounds: after refusals the drain pauses for its backoff, up to seconds)."""
+    """Acknowledge everything, round after round, until the outbox is empty."""
     for _ in range(int(timeout_s / 0.005)):
+        CLOCK.advance_to_next()
         link.ack_all()
         await box.flush()
         if sum(box.counts.values()) == 0 and not link.unacked:
@@ -118,15 +123,16 @@ async def test_live_event_overtakes_backlog_and_order_holds(tmp_path: Path) -> N
             box.offer("telemetry/site", {"i": i})
         await box.flush()
         link.connected.set()
-        await until(lambda: len(link.unacked) == link.window, "a full window")
-        NOW[0] += 60.0  # the backlog is now a minute old; what comes next is live
+        full = link.window
+        await until(lambda: len(link.unacked) == full, "a full window")
+        CLOCK.advance(60.0)  # the backlog is now a minute old; what comes next is live
         live = await box.accept("events/alarm", {"alarm": "door", "active": True, "message": ""})
         before = len(link.published)
         link.ack_all()
-        await until(lambda: len(link.unacked) == link.window, "the next window")
+        await until(lambda: len(link.unacked) == full, "the next window")
         sent = [r["msg_id"] for _, _, p in link.published[before:] for r in records(p)]
         assert live in sent, "the live alarm went out in the very next window"
-        assert len(sent) < 100  # while hundreds of backlog events still wait
+        assert sent.index(live) < 10  # ahead of the hundreds of backlog records still waiting
         await settle(link, box)
         meter = [
             r["payload"]["i"]
@@ -158,7 +164,7 @@ async def test_refused_kept_retried_then_dead_lettered_and_reconnect_resends(
         def first(payload: str) -> bool:
             return bool(json.loads(payload)["payload"]["i"] == 0)
 
-        for n in range(1, 4):  # 0x87 three times (with backoff in between): dead letter
+        for n in range(1, 4):  # 0x87 three times (with 1 s, 2 s backoff between): dead letter
             await until(lambda: bool(link.unacked), "a publish", 60)
             link.ack_all(refuse=first)
             await until(lambda n=n: drain.refused >= n, "the refusal")  # type: ignore[misc]

@@ -130,7 +130,9 @@ async def test_full_disk_holds_alarms_answers_and_recovers(small_fs: Path) -> No
             await asyncio.wait_for(box.accept("events/session", {"more": True}), 10)
         assert box.spilled >= 2
         with pytest.raises(StoreError, match="full"):  # a command gets the reason, not a hang
-            await asyncio.wait_for(records.record_command("r1", "ping", "received", ""), 10)
+            await asyncio.wait_for(
+                records.record_commands([("r1", "ping", "received", "", None)]), 10
+            )
         for _ in range(3):  # the writer retries and survives
             clock.advance(box.settings.retry_s)
             await box.step()
@@ -139,7 +141,7 @@ async def test_full_disk_holds_alarms_answers_and_recovers(small_fs: Path) -> No
         await until(lambda: box.spilled == 0, clock, "the spill committed")
         assert box.fault is None
         assert "buffer_disk_full" not in box.alarms.active
-        await records.record_command("r2", "ping", "received", "")
+        await records.record_commands([("r2", "ping", "received", "", None)])
         assert await records.command_state("r2") == "received"
         events = [json.loads(r.body) for r in await box.read(MsgClass.EVENT, 0, 10**6)]
         sessions = [e for e in events if e["stream"] == "events/session"]
@@ -159,7 +161,7 @@ async def test_read_only_state_dir_is_a_fault_not_a_crash_and_recovers(small_fs:
             with pytest.raises(OutboxSpilled):
                 await asyncio.wait_for(box.accept("events/session", {"held": True}), 10)
             with pytest.raises(StoreError, match="not open"):
-                await DurableRecords(box).record_command("r1", "ping", "received", "")
+                await DurableRecords(box).record_commands([("r1", "ping", "received", "", None)])
             assert not task.done()
             status = with_uplink(
                 {"uplink": {}, "warnings": []}, {"buffer_fault": box.fault, "buffer_depth": None}

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from edge.uplink.api_schemas import check_message
 from edge.uplink.cloud_tail import TailChecker
+from edge.uplink.command_processor import CommandProcessor
 from edge.uplink.commands import (
     MAX_COMMAND_BYTES,
     Command,
@@ -90,6 +91,36 @@ def test_command_parsing_rules() -> None:
     assert isinstance(no_reason, Rejection)
 
 
+def test_envelope_rejects_control_characters_bad_dates_and_huge_numbers() -> None:
+    v = registry().validators
+    bad_ids = ["a\n", "a\nb", "a\x00", "a\r", "\ta", "a b", "x" * 65, ""]
+    for rid in bad_ids:
+        got = parse("ping", json.dumps({"request_id": rid, "args": {}}).encode(), v)
+        assert isinstance(got, Rejection), repr(rid)
+        assert got.code == "invalid"
+        assert got.request_id is None  # a malformed id is never echoed into a reply or log
+        assert "request_id" in got.message
+    off = {"target": "B1", "available": False, "reason": "r"}
+    for when in ["whenever", "2030-01-01", "2030-13-01T00:00:00Z", "2030-01-01T00:00:00"]:
+        payload = {"request_id": "a", "args": {**off, "expected_end": when}}
+        got = parse("bay-availability", json.dumps(payload).encode(), v)
+        assert isinstance(got, Rejection), when
+        assert got.code == "invalid_args"
+        assert "expected_end" in got.message
+    fine = {"request_id": "a", "args": {**off, "expected_end": "2030-01-01T12:00:00.5+02:00"}}
+    assert isinstance(parse("bay-availability", json.dumps(fine).encode(), v), Command)
+    huge = b'{"request_id": "a", "args": {"level": "info", "area": [1, ' + b"9" * 4301 + b"]}}"
+    got = parse("set-log-level", huge, v)
+    assert isinstance(got, Rejection)
+    assert got.code == "invalid"
+    assert "args/area/1" in got.message
+    assert "4300 digits" in got.message
+    negative = b'{"request_id": "a", "args": {}, "n": -' + b"1" * 5000 + b"}"
+    got = parse("ping", negative, v)
+    assert isinstance(got, Rejection)
+    assert "(at n)" in got.message
+
+
 @given(st.binary(max_size=2000))
 def test_no_payload_makes_parse_raise(payload: bytes) -> None:
     got = parse("ping", payload, registry().validators)
@@ -163,3 +194,73 @@ def test_published_shapes_match_the_schemas() -> None:
     )
     bad = json.dumps({"v": 1}).encode()
     assert check_message("p", "p/events/alarm", bad) != []
+
+
+class MemoryStore:
+    """The processor's CommandStore in memory; logs each step to check the order of
+    persist -> ack -> reply."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.rows: dict[str, list[Any]] = {}
+        self.replies: list[dict[str, Any]] = []
+        self.steps = steps
+
+    async def command_state(self, request_id: str) -> str | None:
+        row = self.rows.get(request_id)
+        return None if row is None else str(row[1])
+
+    async def record_commands(self, rows: list[tuple[str, str, str, str, str | None]]) -> None:
+        self.steps.append(f"record {len(rows)}")
+        for rid, name, state, _result, reply in rows:
+            self.rows[rid] = [name, state, reply, False]
+
+    async def mark_all_replied(self, request_ids: list[str]) -> None:
+        for rid in request_ids:
+            self.rows[rid][3] = True
+
+    async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
+        return [(k, r[0], r[1], r[2]) for k, r in self.rows.items() if not r[3]]
+
+    async def accept(self, stream: str, payload: Any) -> str:
+        self.steps.append(f"reply {payload['request_id']}")
+        self.replies.append(payload)
+        return "id"
+
+
+async def test_a_batch_is_persisted_before_its_ack_and_answered_in_order() -> None:
+    steps: list[str] = []
+    store = MemoryStore(steps)
+    processor = CommandProcessor(registry(), store, lambda: 1_800_000_000.0)
+    batch = [
+        ("ping", b'{"request_id": "a", "args": {}}'),
+        ("ping", b'{"request_id": "a", "args": {}}'),  # a replay within the batch
+        ("ping", b"{not json"),
+        ("ping", b'{"request_id": "e", "not_after": "2001-01-01T00:00:00Z", "args": {}}'),
+        ("ping", b'{"request_id": "b", "args": {}}'),
+    ]
+    await processor.handle_batch(
+        [
+            (name, payload, lambda n=n: steps.append(f"ack {n}"))
+            for n, (name, payload) in enumerate(batch)
+        ]
+    )
+    # Persisted (a, e, b) and the unrecordable refusals queued, then acknowledged; then run.
+    assert steps.index("record 3") < steps.index("reply None") < steps.index("ack 0")
+    assert steps.index("ack 4") < steps.index("reply b")
+    got = [(r["request_id"], r["status"]) for r in store.replies]
+    assert got == [
+        ("a", "duplicate"),
+        (None, "rejected"),
+        ("a", "ok"),
+        ("e", "expired"),
+        ("b", "ok"),
+    ]
+    assert await store.unreplied() == []
+    # A kill after the ack and before the replies: `recover` answers what was recorded.
+    store.rows["k"] = ["ping", "received", None, False]
+    store.rows["d"] = ["ping", "done", '{"request_id": "d", "status": "ok"}', False]
+    assert await processor.recover() == 2
+    assert [(r["request_id"], r.get("code")) for r in store.replies[-2:]] == [
+        ("k", "interrupted"),
+        ("d", None),
+    ]

@@ -110,6 +110,7 @@ class Tail:
         self.checker = TailChecker()
         self.raw: list[tuple[str, bytes]] = []
         self._on_record = on_record
+        self.presence: list[dict[str, Any]] = []  # `<prefix>/status` messages (not records)
         subs = (f"{prefix}/#",)
         self.link = MqttLink(
             LinkSettings(**{**_fields(settings), "subscriptions": subs, "will_topic": None})
@@ -122,12 +123,26 @@ class Tail:
         self.raw.append((topic_name, payload))
         if topic_name.startswith(f"{self.prefix}/cmd/"):
             pass  # commands to the hub are not records
+        elif topic_name == f"{self.prefix}/status":
+            self._presence(payload)  # birth/will/shutdown: no stream, no seq
         else:
             for verdict, record in self.checker.feed_message(payload):
-                if self._on_record is not None:
+                # A malformed record (no stream, seq or msg_id) is only counted: callers
+                # format records by those fields.
+                if self._on_record is not None and verdict != "malformed":
                     self._on_record(topic_name, verdict, record)
         self.link.ack(conn, mid, qos)
         self.arrived.set()
+
+    def _presence(self, payload: bytes) -> None:
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        if isinstance(data, dict):
+            self.presence.append(data)
+        elif payload:  # an empty retained message clears the status; anything else is bad
+            self.checker.malformed += 1
 
 
 def _fields(settings: LinkSettings) -> dict[str, Any]:

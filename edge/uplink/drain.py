@@ -15,10 +15,9 @@ import asyncio
 import collections
 import itertools
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge.clock import Clock, SystemClock
 from edge.uplink.envelope import batch_json, topic
 from edge.uplink.mqtt_adapter import Ack, MqttLink
 from edge.uplink.ordering import (
@@ -47,10 +46,6 @@ class DrainSettings:
     read_ahead: int = 500
     live_s: float = 5.0
     max_failures: int = 3
-    # Publishes handed to paho beyond its in-flight window wait in paho's queue of the live
-    # connection (discarded with it on disconnect, so never an offline queue); paho sends
-    # them as PUBACKs free the window, without a thread hop back to the event loop.
-    queue_factor: int = 4
 
 
 class Drain:
@@ -60,14 +55,14 @@ class Drain:
         link: MqttLink,
         settings: DrainSettings,
         *,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.outbox = outbox
         self.link = link
         self.s = settings
-        self._mono = monotonic
-        self._wall = wall
+        self.clock = clock or SystemClock()
+        self._mono = self.clock.monotonic
+        self._wall = self.clock.wall
         self._wake = outbox.committed  # commits, PUBACKs and disconnects all wake the drain
         link.on_acks = self.handle_acks
         link.on_disconnected = self._wake.set
@@ -83,8 +78,9 @@ class Drain:
         self._conn = 0
         self._gen = -1
         self._streak = 0
-        self._bucket = bucket(settings.rate_msg_s, monotonic())
+        self._bucket = bucket(settings.rate_msg_s, self._mono())
         self._rate_timer = False
+        self._timer: asyncio.Future[None] | None = None  # holds the rate wake-up task
         self.sent_msgs = 0
         self.sent_records = 0
         self.refused = 0
@@ -105,7 +101,7 @@ class Drain:
             while self.link.connected.is_set() and self.link.connections == self._conn:
                 if self._resync or self._gen != self.outbox.generation:
                     if self._pause_s:  # the broker refused: do not hammer it
-                        await asyncio.sleep(self._pause_s)
+                        await self.clock.sleep(self._pause_s)
                         self._pause_s = 0.0
                     await self._restart_reading()
                 await self._fill()
@@ -142,7 +138,7 @@ class Drain:
                 fresh, self.outbox.fresh = self.outbox.fresh, set()
                 self._more |= fresh
                 await self._refill(fresh)  # live rows of an idle stream overtake the backlog
-            ready = {c: self._queued[c] > 0 for c in MsgClass}
+            ready = {c: n > 0 for c, n in self._queued.items()}
             cls = pick_class(ready, self._streak)
             if cls is None:
                 if not await self._refill(self._more):
@@ -178,18 +174,22 @@ class Drain:
         self._bucket, wait = self._bucket.take(self._mono())
         if wait > 0 and not self._rate_timer:
             self._rate_timer = True
-            asyncio.get_running_loop().call_later(wait, self._rate_wake)
+            self._timer = asyncio.ensure_future(self._rate_wake(wait))
         return wait == 0
 
-    def _rate_wake(self) -> None:
+    async def _rate_wake(self, wait_s: float) -> None:
+        await self.clock.sleep(wait_s)
         self._rate_timer = False
         self._wake.set()
 
     def _send(self, cls: MsgClass) -> bool:
         streams = self._queues[cls]
-        heads = {s: Head(q[0].id, q[0].created) for s, q in streams.items() if q}
-        stream = pick_stream(heads, self._wall(), self.s.live_s)
-        assert stream is not None  # the class was ready
+        waiting = [s for s, q in streams.items() if q]
+        stream: str | None = waiting[0]  # the class was ready; one stream: nothing to pick
+        if len(waiting) > 1:
+            heads = {s: Head(streams[s][0].id, streams[s][0].created) for s in waiting}
+            stream = pick_stream(heads, self._wall(), self.s.live_s)
+        assert stream is not None
         q = streams[stream]
         n = 1
         if cls is MsgClass.TELEMETRY:

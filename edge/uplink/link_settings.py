@@ -22,6 +22,7 @@ class LinkSettings:
     key_file: Path | None = None
     session_expiry_s: int = 86_400  # commands queued while offline survive a day
     max_inflight: int = 50
+    receive_max: int | None = None  # MQTT 5: most unacknowledged messages the broker may send
     will_topic: str | None = None
     will_payload: bytes = b""
     subscriptions: tuple[str, ...] = ()
@@ -43,6 +44,17 @@ def backoff_delay(attempt: int, min_s: float, max_s: float, rnd: float) -> float
     lost the same broker does not reconnect in lock-step. `rnd` is in [0, 1)."""
     ceiling = min(max_s, min_s * float(2 ** min(attempt, 20)))
     return min_s + (ceiling - min_s) * rnd
+
+
+SESSION_TAKEN_OVER = 0x8E
+
+
+def disconnect_reason(code: int, name: str) -> str:
+    """Why a connection ended, for the log and `edge status`. A takeover is named as such:
+    another client connected with this client id (a second daemon for the same site?)."""
+    if code == SESSION_TAKEN_OVER:
+        return "session taken over: another client connected with this client id"
+    return f"connection lost: {name}"
 
 
 def tls_context(s: LinkSettings) -> ssl.SSLContext:

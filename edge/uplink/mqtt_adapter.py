@@ -6,18 +6,14 @@ alone decides what is resent. A PUBACK counts only when its reason code is a suc
 (paho calls `on_publish` for failure codes too).
 
 Threads: the blocking part (TCP connect, TLS handshake, CONNECT) runs in a worker thread;
-after that paho's socket is driven by the event loop (`add_reader`/`add_writer` calling
-`loop_read`/`loop_write`, `loop_misc` each second), paho's documented external-loop mode.
-Measured: with paho's own network thread (`loop_start`) the drain reached only about 45 %
-of raw paho, the GIL ping-pong between the two busy threads costing more than the work
-(docs/uplink.md). Callbacks still reach asyncio code only through `call_soon_threadsafe`,
-so they are safe from whichever thread paho calls them (the worker during connect).
+after that the event loop drives paho's socket (`mqtt_socket`). Callbacks still reach asyncio
+code only through `call_soon_threadsafe`, so they are safe from whichever thread paho calls
+them (the worker during connect).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import random
@@ -32,7 +28,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.uplink.link_settings import LinkSettings, backoff_delay, parse_broker, tls_context
+from edge.clock import Clock, SystemClock
+from edge.uplink.link_settings import (
+    LinkSettings,
+    backoff_delay,
+    disconnect_reason,
+    parse_broker,
+    tls_context,
+)
+from edge.uplink.mqtt_socket import SocketDriver
 
 log = logging.getLogger(__name__)
 __all__ = ["Ack", "LinkError", "LinkSettings", "Message", "MqttLink"]
@@ -46,26 +50,29 @@ class LinkError(Exception):
 
 
 class MqttLink:
-    def __init__(self, settings: LinkSettings) -> None:
+    def __init__(self, settings: LinkSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or SystemClock()
         self.host, self.port, self.tls = parse_broker(settings.broker)
         self.state = "disconnected"
         self.last_error = ""
         self.connections = 0  # also the number of the current connection
         self.connected = asyncio.Event()
         self.window = settings.max_inflight
+        self.read_pauses = 0  # how often reading was paused (see `pause_reading`)
         self.on_acks: Callable[[list[Ack]], None] = lambda acks: None
         self.on_message: Callable[[Message], None] = lambda msg: None
         self.on_connected: Callable[[], None] = lambda: None
         self.on_disconnected: Callable[[], None] = lambda: None
         self._client: mqtt.Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._acks: collections.deque[Ack] = collections.deque()
+        self._acks: list[Ack] = []
         self._ack_scheduled = False
         self._connack: asyncio.Future[tuple[bool, str, int]] | None = None
         self._closed: asyncio.Event = asyncio.Event()
+        self._closed_why = ""
         self._closing = False
-        self._misc: asyncio.Task[None] | None = None
+        self._driver: SocketDriver | None = None
         self._loop_thread = 0
 
     @property
@@ -88,7 +95,8 @@ class MqttLink:
                 await self._session()
                 attempt = 0
             except (LinkError, OSError, ssl.SSLError) as exc:
-                self._note_error(str(exc) if isinstance(exc, LinkError) else self._why(exc))
+                why = f"mqtt: cannot connect: {type(exc).__name__}: {exc} ({self.where})"
+                self._note_error(str(exc) if isinstance(exc, LinkError) else why)
             delay = backoff_delay(
                 attempt,
                 self.settings.backoff_min_s,
@@ -96,10 +104,7 @@ class MqttLink:
                 random.random(),  # noqa: S311 (jitter, not secrecy)
             )
             attempt += 1
-            await asyncio.sleep(delay)
-
-    def _why(self, exc: BaseException) -> str:
-        return f"mqtt: cannot connect: {type(exc).__name__}: {exc} ({self.where})"
+            await self.clock.sleep(delay)
 
     def _note_error(self, message: str) -> None:
         if message != self.last_error:
@@ -115,59 +120,33 @@ class MqttLink:
         self.state = "connecting"
         self._connack = loop.create_future()
         self._closed = asyncio.Event()
+        self._closed_why = f"mqtt: connection lost ({self.where})"
         try:
             await loop.run_in_executor(None, self._connect, client)
-            self._attach(client, loop)
-            ok, reason, receive_max = await asyncio.wait_for(
-                self._connack, self.settings.connect_timeout_s
-            )
+            self._driver = SocketDriver(client, loop, self.clock)
+            if not self._driver.attach():
+                raise LinkError(
+                    f"mqtt: connection closed during connect{self._tls_hint} ({self.where})"
+                )
+            ok, reason, receive_max = await self._await_connack()
             if not ok:
                 raise LinkError(f"mqtt: broker refused the connection: {reason} ({self.where})")
             self._up(client, receive_max)
             await self._closed.wait()
-        except TimeoutError as exc:
-            raise LinkError(f"mqtt: no CONNACK within the timeout ({self.where})") from exc
         finally:
-            await self._down(client, loop)
+            await self._down()
 
-    def _attach(self, client: mqtt.Client, loop: asyncio.AbstractEventLoop) -> None:
-        """Drive the connected socket from the event loop (after connect, on the loop)."""
-        sock = client.socket()
-        if sock is None:
-            raise LinkError(
-                f"mqtt: connection closed during connect{self._tls_hint} ({self.where})"
-            )
-        client.on_socket_register_write = lambda c, u, s: loop.add_writer(s, self._writable, c)
-        client.on_socket_unregister_write = lambda c, u, s: self._unwrite(loop, s)
-        client.on_socket_close = lambda c, u, s: self._forget(loop, s)
-        loop.add_reader(sock, self._readable, client)
-        if client.want_write():
-            loop.add_writer(sock, self._writable, client)
-        self._misc = loop.create_task(self._keepalive(client))
-
-    def _readable(self, client: mqtt.Client) -> None:
-        client.loop_read()
-        sock = client.socket()
-        # TLS may hold decrypted bytes the selector cannot see: read them now.
-        while isinstance(sock, ssl.SSLSocket) and sock.pending() and client.socket() is sock:
-            client.loop_read()
-
-    def _writable(self, client: mqtt.Client) -> None:
-        client.loop_write()
-
-    def _unwrite(self, loop: asyncio.AbstractEventLoop, sock: Any) -> None:
-        loop.remove_writer(sock)
-
-    def _forget(self, loop: asyncio.AbstractEventLoop, sock: Any) -> None:
-        with contextlib.suppress(Exception):
-            loop.remove_reader(sock)
-        with contextlib.suppress(Exception):
-            loop.remove_writer(sock)
-
-    async def _keepalive(self, client: mqtt.Client) -> None:
-        while client.socket() is not None:
-            client.loop_misc()  # PINGREQ when due; drops a connection whose PINGRESP is late
-            await asyncio.sleep(1.0)
+    async def _await_connack(self) -> tuple[bool, str, int]:
+        """The CONNACK, or a LinkError after `connect_timeout_s` of the link's clock."""
+        assert self._connack is not None
+        timer = asyncio.ensure_future(self.clock.sleep(self.settings.connect_timeout_s))
+        try:
+            await asyncio.wait((self._connack, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if not self._connack.done():
+            raise LinkError(f"mqtt: no CONNACK within the timeout ({self.where})")
+        return self._connack.result()
 
     def _connect(self, client: mqtt.Client) -> None:
         """Blocking (TCP + TLS handshake + CONNECT): runs in a worker thread."""
@@ -175,6 +154,8 @@ class MqttLink:
         if s.mqtt_version == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry_s
+            if s.receive_max:  # the broker sends no more unacknowledged messages than this
+                props.ReceiveMaximum = s.receive_max
             client.connect(self.host, self.port, s.keepalive_s, clean_start=False, properties=props)
         else:
             client.connect(self.host, self.port, s.keepalive_s)
@@ -185,31 +166,25 @@ class MqttLink:
         for topic in self.settings.subscriptions:
             client.subscribe(topic, qos=1)
         self.state = "connected"
-        if self.last_error:
-            log.info("uplink_connected broker=%s after_error=%s", self.where, self.last_error)
-        else:
-            log.info("uplink_connected broker=%s", self.where)
+        after = f" after_error={self.last_error}" if self.last_error else ""
+        log.info("uplink_connected broker=%s%s", self.where, after)
         self.last_error = ""
         self.connected.set()
         self.on_connected()
 
-    async def _down(self, client: mqtt.Client, loop: asyncio.AbstractEventLoop) -> None:
+    async def _down(self) -> None:
         was_up = self.connected.is_set()
         self.connected.clear()
         self._client = None
         self.state = "disconnected"
-        if self._misc is not None:
-            self._misc.cancel()
-            self._misc = None
-        sock = client.socket()
-        if sock is not None:  # still open (no CONNACK, or cancelled): close without ceremony
-            self._forget(loop, sock)
-            with contextlib.suppress(Exception):
-                sock.close()
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
         if was_up and self._closing:
             self.last_error = ""
             log.info("uplink_closed broker=%s", self.where)
         elif was_up:
+            self.last_error = self._closed_why
             log.warning("uplink_disconnected broker=%s error=%s", self.where, self.last_error)
             self.on_disconnected()
 
@@ -252,7 +227,8 @@ class MqttLink:
             loop.call_soon_threadsafe(func, *args)
 
     def _on_puback(self, number: int, mid: int, rc: ReasonCode) -> None:
-        self._acks.append((number, mid, int(rc.value), str(rc)))
+        code = int(rc.value)  # the reason's name only for a failure (it costs per PUBACK)
+        self._acks.append((number, mid, code, str(rc) if code >= 0x80 else ""))
         if not self._ack_scheduled:  # one wake-up per burst of PUBACKs, not one per ack
             self._ack_scheduled = True
             self._from_thread(self._deliver_acks)
@@ -260,9 +236,7 @@ class MqttLink:
     # --- back on the event loop --------------------------------------------------------------
     def _deliver_acks(self) -> None:
         self._ack_scheduled = False  # cleared before draining: a later append reschedules
-        acks: list[Ack] = []
-        while self._acks:
-            acks.append(self._acks.popleft())
+        acks, self._acks = self._acks, []
         if acks:
             self.on_acks(acks)
 
@@ -276,7 +250,8 @@ class MqttLink:
     def _on_disconnect(self, number: int, rc: ReasonCode) -> None:
         if number != self.connections:
             return
-        self.last_error = f"mqtt: connection lost: {rc} ({self.where})"
+        # Kept aside: CONNACK and DISCONNECT can come in one read, before `_up` has run.
+        self._closed_why = f"mqtt: {disconnect_reason(int(rc.value), str(rc))} ({self.where})"
         if self._connack is not None and not self._connack.done():
             self._connack.set_result((False, f"closed before CONNACK: {rc}{self._tls_hint}", 0))
         self._closed.set()
@@ -289,6 +264,12 @@ class MqttLink:
             return None
         info = client.publish(topic, payload, qos=1, retain=retain)
         return info.mid if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS else None
+
+    def pause_reading(self, paused: bool) -> None:
+        """Stop (or resume) reading the current connection's socket: backpressure for
+        incoming messages (a new connection always starts reading)."""
+        if self._driver is not None and self._driver.pause_reading(paused) and paused:
+            self.read_pauses += 1
 
     def ack(self, number: int, mid: int, qos: int) -> None:
         """Acknowledge an incoming message of connection `number` (if it is still up)."""

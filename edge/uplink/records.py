@@ -28,16 +28,18 @@ class DurableRecords:
     async def command_state(self, request_id: str) -> str | None:
         return await self.outbox.thread.run(command_state, self.db, request_id)
 
-    async def record_command(
-        self, request_id: str, name: str, state: str, result: str, reply: str | None = None
-    ) -> None:
-        sql = "INSERT OR REPLACE INTO commands VALUES (?,?,?,?,?,?,0)"
-        params = (request_id, name, self.outbox.clock.wall(), state, result, reply)
+    async def record_commands(self, rows: list[tuple[str, str, str, str, str | None]]) -> None:
+        """Many (request id, name, state, result, reply) in one FULL transaction."""
+        wall = self.outbox.clock.wall()
+        values = ",".join(["(?,?,?,?,?,?,0)"] * len(rows))
+        params = tuple(v for r in rows for v in (r[0], r[1], wall, r[2], r[3], r[4]))
+        sql = f"INSERT OR REPLACE INTO commands VALUES {values}"  # noqa: S608 (placeholders)
         await self.outbox.thread.run(durable_write, self.db, sql, params)
 
-    async def mark_replied(self, request_id: str) -> None:
-        sql = "UPDATE commands SET replied=1 WHERE request_id=?"
-        await self.outbox.thread.run(durable_write, self.db, sql, (request_id,))
+    async def mark_all_replied(self, request_ids: list[str]) -> None:
+        marks = ",".join("?" * len(request_ids))
+        sql = f"UPDATE commands SET replied=1 WHERE request_id IN ({marks})"  # noqa: S608
+        await self.outbox.thread.run(durable_write, self.db, sql, tuple(request_ids))
 
     async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
         return await self.outbox.thread.run(unreplied_commands, self.db)

@@ -7,11 +7,10 @@ by the daemon; `flush` on shutdown says `offline` and commits what is pending.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from edge import __version__
@@ -20,10 +19,12 @@ from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
 from edge.uplink import availability
 from edge.uplink.alarms import Alarms
-from edge.uplink.commands import CommandProcessor, CommandRegistry, load_schema
+from edge.uplink.command_processor import CommandProcessor
+from edge.uplink.commands import CommandRegistry, load_schema
 from edge.uplink.drain import Drain, DrainSettings
 from edge.uplink.envelope import command_name, command_topic, status_topic, utc_iso
-from edge.uplink.mqtt_adapter import LinkSettings, Message, MqttLink
+from edge.uplink.inbox import CommandInbox
+from edge.uplink.mqtt_adapter import LinkSettings, MqttLink
 from edge.uplink.outbox import Outbox, OutboxSettings
 from edge.uplink.policy import Budget
 from edge.uplink.records import DurableRecords, buffer_stats
@@ -32,6 +33,7 @@ from edge.uplink.telemetry import bay_rows, site_snapshot
 log = logging.getLogger(__name__)
 Provider = Callable[[], Any]
 AVAILABILITY_KEY = "bay_availability"
+INBOX = 64  # unacknowledged commands the broker may send us at once (Receive Maximum)
 
 
 def outbox_settings(config: SiteConfig) -> OutboxSettings:
@@ -69,20 +71,20 @@ class Uplink:
             clock=clock,
             alarms=self.alarms,
         )
-        self.link = MqttLink(self._link_settings())
+        self.link = MqttLink(self._link_settings(), clock)
         self.drain = Drain(
             self.outbox,
             self.link,
             DrainSettings(self.prefix, config.site_id, rate_msg_s=u.rate_limit_msg_s),
-            wall=clock.wall,
+            clock=clock,
         )
         self.registry = CommandRegistry()
         self.records = DurableRecords(self.outbox)
         self.processor = CommandProcessor(self.registry, self.records, clock.wall)
         self._register_builtins()
         self.link.on_connected = self._birth
-        self.link.on_message = self._incoming
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=64)
+        self.inbox = CommandInbox(INBOX, self.link)
+        self.link.on_message = self.inbox.put
         self.entries: availability.Entries = {}
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
@@ -100,6 +102,7 @@ class Uplink:
             key_file=u.key_file,
             session_expiry_s=u.session_expiry_s,
             max_inflight=u.max_inflight,
+            receive_max=INBOX,
             will_topic=status_topic(self.prefix),
             will_payload=self._presence("offline", "connection lost"),
             subscriptions=(command_topic(self.prefix),),
@@ -157,20 +160,16 @@ class Uplink:
     def _birth(self) -> None:
         self.link.publish(status_topic(self.prefix), self._presence("online"), retain=True)
 
-    def _incoming(self, msg: Message) -> None:
-        try:
-            self._inbox.put_nowait(msg)
-        except asyncio.QueueFull:  # not acknowledged: the broker redelivers it later
-            log.warning("command_inbox_full topic=%s", msg[1])
-
     async def _serve_commands(self) -> None:
         await self.outbox.ready.wait()
         await self.processor.recover()
         while True:
-            conn, topic, payload, mid, qos = await self._inbox.get()
-            name = command_name(self.prefix, topic)
-            await self.processor.handle(
-                name, payload, functools.partial(self.link.ack, conn, mid, qos)
+            batch = await self.inbox.get_batch(INBOX)
+            await self.processor.handle_batch(
+                [
+                    (command_name(self.prefix, topic), payload, partial(self.link.ack, c, mid, q))
+                    for c, topic, payload, mid, q in batch
+                ]
             )
 
     # --- commands ---------------------------------------------------------------------------
