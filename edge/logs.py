@@ -26,6 +26,7 @@ AREAS = (
     "edge.availability_owner",
     "edge.control_cycle",
     "edge.drivers",
+    "edge.instance_lock",
     "edge.local_api",
     "edge.runtime",
     "edge.safe_state",
