@@ -4,7 +4,12 @@
 * A charger driven over Modbus: its power setpoint to the charger's `fallback_kw`, so it sits
   at the power it would fall back to by itself (cabinets with a watchdog also hold that
   fallback as a standing value, written at start; those without one, e.g. Alpitronic,
-  rely on this write alone).
+  rely on this write alone). A device with several connectors gets every connector's
+  setpoint written: `fallback_kw` shared equally among the connectors that have a bay, 0 on
+  the others. The shares add up to `fallback_kw`, which the config check sized against
+  every limit node; equal, because the safe state must not depend on measurements or
+  sessions it can no longer trust. (The reference cabinet's own fallback register holds the
+  cabinet's total, as before.)
 * A charger cabinet on CAN: released; no command is sent, so its own command timeout
   applies its fallback power.
 * A gate lane's barrier output: exit and two-way lanes fail open (a truck inside can always
@@ -22,7 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from edge.siteconf.model import GateLane, SiteConfig
+from edge.drivers.profile_common import connector_point
+from edge.siteconf.model import Charger, GateLane, SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,22 @@ def _release(device: Releases) -> Callable[[], Awaitable[None]]:
     return apply
 
 
+def connector_fallbacks(
+    config: SiteConfig, charger: Charger, device: object
+) -> list[tuple[str, float]]:
+    """(setpoint point, W) for every connector of the charger's device."""
+    count = int(getattr(getattr(device, "profile", None), "connectors", 1))
+    total_w = charger.fallback_kw * 1000.0
+    if count == 1:
+        return [(SETPOINT, total_w)]
+    used = {b.connector_id for b in config.bays if b.charger == charger.id}
+    used &= set(range(1, count + 1))
+    share = total_w / len(used) if used else 0.0
+    return [
+        (connector_point(SETPOINT, n), share if n in used else 0.0) for n in range(1, count + 1)
+    ]
+
+
 def safe_outputs(config: SiteConfig, devices: Mapping[str, object]) -> list[SafeOutput]:
     """Every actuating device's safe output, from the site and the devices the fleet built."""
     outputs: list[SafeOutput] = []
@@ -87,9 +109,12 @@ def safe_outputs(config: SiteConfig, devices: Mapping[str, object]) -> list[Safe
         elif not writable(device, SETPOINT):
             log.warning("safe_output_missing charger=%s: no writable %s", charger.id, SETPOINT)
         elif isinstance(device, WritesPoints):
-            watts = charger.fallback_kw * 1000.0
-            apply = _write(device, SETPOINT, watts)
-            outputs.append(SafeOutput(f"charger {charger.id} {SETPOINT}={watts:g}", apply))
+            for point, watts in connector_fallbacks(config, charger, device):
+                if not writable(device, point):
+                    log.warning("safe_output_missing charger=%s: no writable %s", charger.id, point)
+                    continue
+                apply = _write(device, point, watts)
+                outputs.append(SafeOutput(f"charger {charger.id} {point}={watts:g}", apply))
     for lane in config.gates:
         device = devices.get(lane.barrier_output.device)
         if not isinstance(device, WritesPoints) or not writable(device, lane.barrier_output.point):

@@ -21,6 +21,7 @@ PROFILE_FILES = frozenset({"test_profiles_golden.py", "test_profile_format.py"})
 PEER_FILES = frozenset(
     {
         "test_can.py",
+        "test_chargers_port.py",
         "test_cli_devices.py",
         "test_fleet.py",
         "test_gpio.py",

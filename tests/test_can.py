@@ -38,6 +38,7 @@ def cabinet_profile() -> CanProfile:
 
 # Documented frame ids (29-bit, extended) and hand-built payloads with the values they carry.
 CMD_ID, STATUS_ID, OUTPUT_ID = 0x18EF10F0, 0x18FF10F1, 0x18FF11F1
+CONNECTOR2_ID = 0x18FF12F1
 GOLDEN_FRAMES: dict[tuple[str, int], tuple[bytes, dict[str, float]]] = {
     # ActualPower 1512 = 0x05E8 -> 151.2 kW (bytes 0-1, LSB first); LimitActive 3000 = 0x0BB8
     # -> 300.0 kW (bytes 2-3); State 2 charging (byte 4, bits 32-35); Temperature raw 75 = 0x4B
@@ -51,10 +52,22 @@ GOLDEN_FRAMES: dict[tuple[str, int], tuple[bytes, dict[str, float]]] = {
         bytes([0x45, 0x1F, 0x53, 0x07, 0x00, 0x00, 0x00, 0x00]),
         {"voltage_v": 800.5, "current_a": 187.5},
     ),
+    # Connector 2: ActualPower2 955 = 0x03BB -> 95.5 kW (bytes 0-1); LimitActive2 1200 =
+    # 0x04B0 -> 120.0 kW (bytes 2-3); State2 8 suspended-evse (byte 4, bits 32-35).
+    ("Connector2Status", CONNECTOR2_ID): (
+        bytes([0xBB, 0x03, 0xB0, 0x04, 0x08, 0x00, 0x00, 0x00]),
+        {
+            "connector_2_power_w": 95_500.0,
+            "connector_2_power_limit_w": 120_000.0,
+            "connector_2_status": 8.0,
+        },
+    ),
 }
 # CabinetCmd for 300 kW: PowerLimit 3000 = 0x0BB8 (bytes 0-1); byte 2 holds Enable (bit 16)
 # and AliveCounter (bits 20-23): enabled with counter 5 is 0x51.
 GOLDEN_COMMAND = bytes([0xB8, 0x0B, 0x51, 0x00, 0x00, 0x00, 0x00, 0x00])
+# ... and connector 2 at 120 kW: PowerLimit2 1200 = 0x04B0 in bytes 3-4 (bits 24-39).
+GOLDEN_COMMAND_2 = bytes([0xB8, 0x0B, 0x51, 0xB0, 0x04, 0x00, 0x00, 0x00])
 
 
 def test_every_cabinet_point_has_a_golden_frame_value() -> None:
@@ -83,8 +96,19 @@ def test_golden_command_frame_encodes_byte_by_byte() -> None:
     assert (info.frame_id, info.extended) == (CMD_ID, True)
     point = profile.point("power_setpoint_w")
     signal = (300_000.0 - point.offset) / point.scale
-    data = profile.dbc.encode("CabinetCmd", {point.signal: signal, "Enable": 1, "AliveCounter": 5})
+    # One frame carries every connector's limit; connector 2 unset is sent as 0.
+    data = profile.dbc.encode(
+        "CabinetCmd", {point.signal: signal, "PowerLimit2": 0, "Enable": 1, "AliveCounter": 5}
+    )
     assert data == GOLDEN_COMMAND
+
+
+def test_golden_command_frame_carries_both_connectors() -> None:
+    profile = cabinet_profile()
+    one, two = profile.point("power_setpoint_w"), profile.point("connector_2_power_setpoint_w")
+    signals = {one.signal: 300_000.0 / one.scale, two.signal: 120_000.0 / two.scale}
+    data = profile.dbc.encode("CabinetCmd", {**signals, "Enable": 1, "AliveCounter": 5})
+    assert data == GOLDEN_COMMAND_2
 
 
 @dataclass

@@ -13,6 +13,7 @@ from edge.drivers.read_plan import plan_reads
 
 HEAD = 'id = "t"\nkind = "meter"\n'
 POINT = '[points.p]\ntable = "holding"\naddress = 0\n'
+CONN = '[connectors]\ncount = 2\nstride = 10\npoints = ["p"]\n'
 
 
 def write(tmp_path: Path, text: str, name: str = "bad.toml") -> Path:
@@ -76,6 +77,22 @@ def write(tmp_path: Path, text: str, name: str = "bad.toml") -> Path:
             "points",
             "at least one point must be readable",
         ),
+        (HEAD + CONN.replace("count = 2", "count = 0") + POINT, "connectors.count", "1..64"),
+        (HEAD + CONN.replace("stride = 10\n", "") + POINT, "connectors.stride", "missing"),
+        (HEAD + CONN.replace('["p"]', '["q"]') + POINT, "connectors.points", "'q' is not a"),
+        (HEAD + CONN + "size = 2\n" + POINT, "connectors.size", "unknown key"),
+        (HEAD + CONN.replace("= 10", "= 70000") + POINT, "connectors.stride", "past 65535"),
+        (HEAD + CONN.replace("= 10", "= 0") + POINT, "points.connector_2_p.address", "overlaps"),
+        (
+            HEAD + CONN + POINT + '[points.connector_3_p]\ntable = "holding"\naddress = 40\n',
+            "points.connector_3_p",
+            "connector 3 does not exist",
+        ),
+        (
+            HEAD + POINT + '[points.connector_2_q]\ntable = "holding"\naddress = 40\n',
+            "points.connector_2_q",
+            "connector 2 does not exist",
+        ),
     ],
 )
 def test_malformed_profile_names_file_and_key(
@@ -132,3 +149,29 @@ def test_written_points_confirm_themselves_and_write_only_points_are_not_polled(
     assert profile.startup == (("cmd", 0.0), ("sp", 5.0))
     polled = {p.name for b in plan_reads(profile) for p in b.points}
     assert polled == {"sp", "state"}
+
+
+def test_connector_copies_sit_a_stride_apart_and_confirm_their_own_read_back(
+    tmp_path: Path,
+) -> None:
+    text = (
+        HEAD.replace("meter", "charger")
+        + CONN.replace('["p"]', '["p", "set"]').replace("count = 2", "count = 3")
+        + POINT
+        + '[points.set]\ntable = "holding"\naddress = 2\ntype = "uint32"\naccess = "rw"\n'
+        + 'ref = "HR 2-3"\n'
+    )
+    profile = load_any_profile(write(tmp_path, text))
+    assert isinstance(profile, Profile)
+    assert profile.connectors == 3
+    placed = {p.name: (p.address, p.confirm) for p in profile.points}
+    assert placed["connector_2_set"] == (12, "connector_2_set")
+    assert placed["connector_3_set"] == (22, "connector_3_set")
+    assert placed["connector_3_p"] == (20, None)
+    assert profile.point("connector_2_set").ref == "connector 2: HR 2-3 + 10"
+
+
+def test_a_connector_point_with_no_plain_point_to_copy_is_refused(tmp_path: Path) -> None:
+    text = HEAD + CONN + POINT + '[points.connector_2_q]\ntable = "holding"\naddress = 40\n'
+    with pytest.raises(ProfileError, match="connector_2_q: no connector-1 point 'q' to copy"):
+        load_any_profile(write(tmp_path, text))

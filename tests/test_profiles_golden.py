@@ -33,6 +33,36 @@ class Golden:
     labels: Mapping[str, Mapping[int, str]] = field(default_factory=dict)  # point -> code table
 
 
+# Alpitronic load management manual v2.5 connector state (evcc hycRegState, OpenEMS
+# AvailableState).
+ALPITRONIC_STATES = {
+    0: "available",
+    1: "preparing-tag-id-ready",
+    2: "preparing-ev-ready",
+    3: "charging",
+    4: "suspended-ev",
+    5: "suspended-evse",
+    6: "finishing",
+    7: "reserved",
+    8: "unavailable",
+    9: "unavailable-fw-update",
+    10: "faulted",
+    11: "unavailable-connection-object",
+}
+# docs/drivers.md, "Reference cabinet map", connector status.
+CABINET_STATES = {
+    0: "off",
+    1: "ready",
+    2: "charging",
+    3: "derated",
+    4: "fault",
+    5: "fallback",
+    6: "occupied",
+    7: "suspended-ev",
+    8: "suspended-evse",
+    9: "finishing",
+}
+
 GOLDEN: dict[str, Golden] = {
     "eastron-sdm630": Golden(
         words={
@@ -261,6 +291,15 @@ GOLDEN: dict[str, Golden] = {
             (IN, 108): (0x199E,),  # x08 U16 6558 -> 65.58 %
             (IN, 110): (0x0005, 0x5730),  # x10-x11 U32 350000 W
             (H, 100): (0x0003, 0x0D40),  # HR x00-x01 U32 200000 W limit, high word first
+            # Connector 2 at 200 (evcc 2*100 + reg; OpenEMS Connector SLOT_1(200)).
+            (IN, 200): (0x0005,),  # state: suspended-evse
+            (IN, 201): (0x0001, 0x37EA),  # U32 79850 -> 798.50 V
+            (IN, 203): (0x448E,),  # U16 17550 -> 175.50 A
+            (IN, 204): (0x0001, 0x7318),  # U32 95000 W
+            (IN, 207): (0x04D2,),  # U16 1234 -> 12.34 kWh
+            (IN, 208): (0x1F4C,),  # U16 8012 -> 80.12 %
+            (IN, 210): (0x0003, 0xD090),  # U32 250000 W
+            (H, 200): (0x0001, 0xD4C0),  # U32 120000 W limit
         },
         expect={
             "status": 3.0,
@@ -271,27 +310,25 @@ GOLDEN: dict[str, Golden] = {
             "ev_soc_pct": 65.58,
             "ev_max_power_w": 350_000.0,
             "power_setpoint_w": 200_000.0,
+            "connector_2_status": 5.0,
+            "connector_2_voltage_v": 798.5,
+            "connector_2_current_a": 175.5,
+            "connector_2_power_w": 95_000.0,
+            "connector_2_session_energy_wh": 12_340.0,
+            "connector_2_ev_soc_pct": 80.12,
+            "connector_2_ev_max_power_w": 250_000.0,
+            "connector_2_power_setpoint_w": 120_000.0,
         },
-        # evcc's alpitronic_test.go: 138000 W written with FC16 at HR 100 as {0x0002, 0x1B10}.
-        writes={"power_setpoint_w": (H, 100, 138_000.0, (0x0002, 0x1B10))},
-        labels={
-            "status": {
-                0: "available",
-                1: "preparing-tag-id-ready",
-                2: "preparing-ev-ready",
-                3: "charging",
-                4: "suspended-ev",
-                5: "suspended-evse",
-                6: "finishing",
-                7: "reserved",
-                8: "unavailable",
-                9: "unavailable-fw-update",
-                10: "faulted",
-                11: "unavailable-connection-object",
-            }
+        # evcc's alpitronic_test.go: 138000 W written with FC16 at HR 100 as {0x0002, 0x1B10};
+        # connector 2 takes the same words at HR 200 (connector*100 + 0).
+        writes={
+            "power_setpoint_w": (H, 100, 138_000.0, (0x0002, 0x1B10)),
+            "connector_2_power_setpoint_w": (H, 200, 138_000.0, (0x0002, 0x1B10)),
         },
+        labels=dict.fromkeys(("status", "connector_2_status"), ALPITRONIC_STATES),
     ),
     "edgehub-dc-cabinet": Golden(
+        # docs/drivers.md, "Reference cabinet map": connector n's block every 20 registers.
         words={
             (H, 0): (0x0002,),  # charging
             (H, 2): (0x0002, 0x4EC2),  # 151234 W
@@ -299,6 +336,9 @@ GOLDEN: dict[str, Golden] = {
             (H, 10): (0x0002, 0x49F0),  # 150000 W
             (H, 12): (0x0000, 0xC350),  # 50000 W
             (H, 14): (0x001E,),  # 30 s
+            (H, 20): (0x0008,),  # connector 2: suspended-evse
+            (H, 22): (0x0001, 0x24F8),  # connector 2: 75000 W
+            (H, 30): (0x0001, 0xD4C0),  # connector 2 setpoint: 120000 W
         },
         expect={
             "status": 2.0,
@@ -307,22 +347,17 @@ GOLDEN: dict[str, Golden] = {
             "power_setpoint_w": 150_000.0,
             "fallback_power_w": 50_000.0,
             "watchdog_s": 30.0,
+            "connector_2_status": 8.0,
+            "connector_2_power_w": 75_000.0,
+            "connector_2_power_setpoint_w": 120_000.0,
         },
         writes={
             "power_setpoint_w": (H, 10, 150_000.0, (0x0002, 0x49F0)),
+            "connector_2_power_setpoint_w": (H, 30, 150_000.0, (0x0002, 0x49F0)),
             "fallback_power_w": (H, 12, 50_000.0, (0x0000, 0xC350)),
             "watchdog_s": (H, 14, 30.0, (0x001E,)),
         },
-        labels={
-            "status": {
-                0: "off",
-                1: "ready",
-                2: "charging",
-                3: "derated",
-                4: "fault",
-                5: "fallback",
-            }
-        },
+        labels=dict.fromkeys(("status", "connector_2_status"), CABINET_STATES),
     ),
 }
 

@@ -151,6 +151,7 @@ device = "cab"
 id = "B01"
 plot = "main"
 charger = "ch01"
+connector_id = 1
 connector = "CCS"
 max_power_kw = 400
 inlet_sides = ["left"]
@@ -214,6 +215,7 @@ async def test_a_failed_cycle_writes_every_safe_output_and_stops_the_watchdog(
     try:
         await wait_for(lambda: daemon.cycle is not None and daemon.cycle.completed >= 3)
         assert sorted(o.name for o in daemon.safe_state_hooks) == [
+            "charger ch01 connector_2_power_setpoint_w=0",  # no bay on connector 2
             "charger ch01 power_setpoint_w=50000",
             "gate in io:output_1 closed",
             "gate out io:output_2 open",

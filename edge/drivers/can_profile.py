@@ -17,6 +17,8 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    check_connector_names,
+    connector_count,
     find_point,
     header,
     no_unknown,
@@ -70,12 +72,13 @@ class CanProfile:
     timeout_s: float
     command: Command | None
     protocol: str = "can"
+    connectors: int = 1  # connector n's points are named `connector_<n>_<name>` (n >= 2)
 
     def point(self, name: str) -> CanPoint:
         return find_point(self.id, self.points, name)
 
 
-_KEYS = HEADER_KEYS | {"dbc", "timeout_s", "command"}
+_KEYS = HEADER_KEYS | {"dbc", "timeout_s", "command", "connectors"}
 _POINT_KEYS = {"message", "signal", "scale", "offset", "unit", "min", "max", "counter"}
 _POINT_KEYS |= {"access", "confirm", "ref", "labels"}
 
@@ -94,6 +97,9 @@ def load_can_profile(path: Path, data: Mapping[str, Any] | None = None) -> CanPr
     command = _command(where, data.get("command"), messages)
     points = tuple(_point(where, n, s, messages) for n, s in data["points"].items())
     _check(where, points, command)
+    count = connector_count(where, data)
+    no_unknown(where, "connectors.", data.get("connectors", {}), {"count"})
+    check_connector_names(where, (p.name for p in points), count)
     return CanProfile(
         id=head.id,
         kind=head.kind,
@@ -105,6 +111,7 @@ def load_can_profile(path: Path, data: Mapping[str, Any] | None = None) -> CanPr
         dbc=messages,
         timeout_s=FieldReader(where, "timeout_s", data).positive("timeout_s", 1.0),
         command=command,
+        connectors=count,
     )
 
 

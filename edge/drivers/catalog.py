@@ -73,12 +73,13 @@ def shipped_catalog() -> dict[str, AnyProfile]:
 
 def profile_index() -> dict[str, dict[str, Any]]:
     """What the site-file checks need per profile id: kind, protocol, each point's access ("rw" for
-    any writable point), and the reads it plans (for the RS-485 capacity check)."""
+    any writable point), its connectors, and the reads it plans (for the RS-485 capacity check)."""
     return {
         pid: {
             "kind": p.kind,
             "protocol": p.protocol,
             "points": {pt.name: "rw" if pt.writable else "r" for pt in p.points},
+            "connectors": getattr(p, "connectors", 1),
             "reads": planned_reads(plan_reads(p)) if isinstance(p, Profile) else [],
         }
         for pid, p in shipped_catalog().items()

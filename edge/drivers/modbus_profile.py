@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,9 @@ from edge.drivers.profile_common import (
     HEADER_KEYS,
     FieldReader,
     ProfileError,
+    check_connector_names,
+    connector_count,
+    connector_point,
     find_point,
     header,
     no_unknown,
@@ -103,13 +106,14 @@ class Profile:
     # analog values always jitter when it is alive); None: no such check for this model.
     frozen_after_s: float | None = None
     protocol: str = "modbus"
+    connectors: int = 1  # connector n's copies of the block's points: `connector_<n>_<name>`
 
     def point(self, name: str) -> Point:
         return find_point(self.id, self.points, name)
 
 
 _PROFILE_KEYS = HEADER_KEYS | {"max_registers_per_read", "max_gap", "defaults", "startup"}
-_PROFILE_KEYS |= {"frozen_after_s"}
+_PROFILE_KEYS |= {"frozen_after_s", "connectors"}
 _POINT_KEYS = {
     "table",
     "address",
@@ -150,6 +154,9 @@ def load_profile(path: Path, data: Mapping[str, Any] | None = None) -> Profile:
     if frozen is not None and frozen <= 0:
         raise ProfileError(f"{where}: frozen_after_s: must be > 0, got {frozen:g}")
     points = tuple(_point(where, n, {**defaults, **s}) for n, s in data["points"].items())
+    count = connector_count(where, data)
+    points += _connector_copies(where, data.get("connectors", {}), points, count)
+    check_connector_names(where, (p.name for p in points), count)
     _check_points(where, points)
     return Profile(
         id=head.id,
@@ -163,6 +170,43 @@ def load_profile(path: Path, data: Mapping[str, Any] | None = None) -> Profile:
         max_gap=max_gap,
         startup=_startup(where, data.get("startup", {}), points),
         frozen_after_s=frozen,
+        connectors=count,
+    )
+
+
+def _connector_copies(
+    where: str, block: Mapping[str, Any], points: tuple[Point, ...], count: int
+) -> tuple[Point, ...]:
+    """`[connectors]`: `stride` registers between connector blocks, and the `points` (given
+    at connector 1's addresses) that every connector repeats."""
+    no_unknown(where, "connectors.", block, {"count", "stride", "points"})
+    f = FieldReader(where, "connectors", block)
+    names = f.get("points", list, [])
+    if count == 1:
+        return ()
+    stride = f.required("stride", int)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise f.fail("points", "must list the point names each connector repeats")
+    by_name = {p.name: p for p in points}
+    copies: list[Point] = []
+    for name in names:
+        if name not in by_name:
+            raise f.fail("points", f"{name!r} is not a point of this profile")
+        for n in range(2, count + 1):
+            copies.append(_copy(f, by_name[name], n, stride, set(names)))
+    return tuple(copies)
+
+
+def _copy(f: FieldReader, point: Point, n: int, stride: int, repeated: set[str]) -> Point:
+    address = point.address + stride * (n - 1)
+    if not 0 <= address <= 0xFFFF:
+        raise f.fail("stride", f"puts {point.name} of connector {n} at {address}, past 65535")
+    confirm = point.confirm
+    if confirm is not None and confirm in repeated:
+        confirm = connector_point(confirm, n)
+    ref = f"connector {n}: {point.ref} + {stride * (n - 1)}" if point.ref else ""
+    return replace(
+        point, name=connector_point(point.name, n), address=address, confirm=confirm, ref=ref
     )
 
 

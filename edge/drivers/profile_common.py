@@ -6,6 +6,7 @@ e.g. `janitza-umg604.toml: points.power_w.type: 'float' is not one of int16, ...
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,14 @@ from typing import Any, Protocol, TypeVar
 KINDS = ("meter", "inverter", "charger", "io")
 PROTOCOLS = ("modbus", "sunspec", "can", "gpio")
 HEADER_KEYS = {"id", "kind", "protocol", "vendor", "models", "datasheet", "points"}
+MAX_CONNECTORS = 64
+_CONNECTOR_NAME = re.compile(r"^connector_([0-9]+)_(.+)$")
+
+
+def connector_point(name: str, connector: int) -> str:
+    """The point `name` of connector `connector`: connector 1 answers to the plain name (so a
+    one-connector map needs no block), connector n >= 2 to `connector_<n>_<name>`."""
+    return name if connector == 1 else f"connector_{connector}_{name}"
 
 
 class ProfileError(Exception):
@@ -54,6 +63,35 @@ def read_profile_file(path: Path) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path.name}: cannot read profile: {exc}") from exc
     return data
+
+
+def connector_count(where: str, data: Mapping[str, Any]) -> int:
+    """`[connectors] count`, 1 when the profile has no block."""
+    block = data.get("connectors", {})
+    if not isinstance(block, dict):
+        raise ProfileError(f"{where}: connectors: must be a table")
+    count = FieldReader(where, "connectors", block).get("count", int, 1)
+    if not 1 <= count <= MAX_CONNECTORS:
+        raise ProfileError(f"{where}: connectors.count: must be 1..{MAX_CONNECTORS}, got {count}")
+    return int(count)
+
+
+def check_connector_names(where: str, names: Iterable[str], count: int) -> None:
+    """Every `connector_<n>_<name>` point is a connector that exists, and copies a plain point
+    (connector 1's), so the port finds every connector's points by one rule."""
+    known = set(names)
+    for name in known:
+        match = _CONNECTOR_NAME.match(name)
+        if match is None:
+            continue
+        number, base = int(match.group(1)), match.group(2)
+        if not 2 <= number <= count:
+            raise ProfileError(
+                f"{where}: points.{name}: connector {number} does not exist "
+                f"(connectors.count is {count}; connector 1 uses the plain name)"
+            )
+        if base not in known:
+            raise ProfileError(f"{where}: points.{name}: no connector-1 point {base!r} to copy")
 
 
 def no_unknown(where: str, prefix: str, table: Mapping[str, Any], allowed: set[str]) -> None:

@@ -25,13 +25,24 @@ RECLAIM_MIN_HEADROOM_W = 5_000.0
 
 @dataclass(frozen=True, slots=True)
 class ChargerTuning:
-    """The `chargers[]` keys issue 9 adds (`pause_kw`, `ramp_kw_s`, `ramp_down_s`), in W,
-    until the site model carries them; a charger without one uses these defaults."""
+    """A charger's `pause_kw`, `ramp_kw_s` and `ramp_down_s` in W (`ChargerTuning.of`); a
+    charger given none uses these defaults, which are also the site file's."""
 
     charger: str
     pause_w: float = 0.0  # the smallest limit that keeps a session alive
     ramp_w_s: float = 50_000.0  # how fast a setpoint may rise
     ramp_down_s: float = 10.0  # after this, a commanded decrease counts as done
+
+    @classmethod
+    def of(cls, charger: Charger) -> ChargerTuning:
+        return cls(
+            charger.id, charger.pause_kw * 1000.0, charger.ramp_kw_s * 1000.0, charger.ramp_down_s
+        )
+
+    @classmethod
+    def of_site(cls, chargers: tuple[Charger, ...]) -> tuple[ChargerTuning, ...]:
+        """`AllocationInputs.tuning` for a site's chargers."""
+        return tuple(cls.of(c) for c in chargers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from edge.siteconf.model import Bay, Charger, LimitNode
+from edge.siteconf.model import Bay, Charger, Control, LimitNode
 
 
 class Grade(StrEnum):
@@ -79,8 +79,13 @@ class BudgetInputs:
     meters: tuple[NodeMeasurement, ...]  # by node; a node missing here is lost
     bay_power: tuple[BayMeasurement, ...]
     last_base_w: tuple[tuple[str, float], ...]  # (node, base_w) from the previous cycle
-    margin_w: float
+    margin_w: float  # `margin_w_of(config.control)`
     overrides: tuple[LimitOverride, ...] = ()
+
+
+def margin_w_of(control: Control) -> float:
+    """`BudgetInputs.margin_w` from `control.margin_kw`."""
+    return control.margin_kw * 1000.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from edge.siteconf.connector_checks import check_connectors
 from edge.siteconf.device_checks import check_devices
 from edge.siteconf.raw_items import Report, ids, items, kind, num, ref
 
@@ -37,6 +38,8 @@ def check_site(
     _check_limits(data, limits, plots, devices, report, warn)
     _check_chargers(data, limits, devices, report)
     _check_bays(data, plots, chargers, report)
+    check_connectors(data, chargers, devices, profiles, report)
+    _check_sessions(data, report)
     _check_gates(data, plots, devices, profiles, report)
     _check_fallback_budget(data, limits, report)
     from edge.drivers.line_plan import site_line_warnings  # noqa: PLC0415 (keeps siteconf light)
@@ -56,6 +59,14 @@ def _check_control(data: Mapping[str, Any], report: Report) -> None:
             ("control", written[0]) if written else ("control",),
             f"lost_after_s ({lost:g} s) must be longer than stale_after_s ({stale:g} s): "
             "a value turns stale first, then lost",
+        )
+    roots = [n for _, n in items(data, "limits") if n.get("parent") is None]
+    root_kw = num(roots[0], "import_kw", math.inf) if len(roots) == 1 else math.inf
+    if num(control, "margin_kw") >= root_kw:
+        report(
+            ("control", "margin_kw"),
+            f"{num(control, 'margin_kw'):g} kW leaves nothing of the grid connection's "
+            f"{root_kw:g} kW: the margin must be smaller than the root limit",
         )
 
 
@@ -135,6 +146,13 @@ def _check_chargers(
             report(("chargers", i, "min_power_kw"), f"exceeds max_power_kw {max_kw:g}")
         if num(ch, "fallback_kw") > max_kw:
             report(("chargers", i, "fallback_kw"), f"exceeds max_power_kw {max_kw:g}")
+        pause, min_kw = num(ch, "pause_kw"), num(ch, "min_power_kw")
+        if pause > max_kw or 0 < min_kw < pause:
+            report(
+                ("chargers", i, "pause_kw"),
+                f"{pause:g} kW must be below the running range (min_power_kw {min_kw:g}, "
+                f"max_power_kw {max_kw:g}): it is the limit that only keeps a session alive",
+            )
 
 
 def _check_bays(
@@ -160,6 +178,18 @@ def _check_bays(
                 f"{max_kw:g} kW cannot be met: charger {bay['charger']!r} delivers at most "
                 f"{num(charger, 'max_power_kw'):g} kW",
             )
+
+
+def _check_sessions(data: Mapping[str, Any], report: Report) -> None:
+    sessions = data.get("sessions")
+    if not isinstance(sessions, dict):
+        return
+    start, end = sessions.get("overnight_from"), sessions.get("overnight_until")
+    if isinstance(start, str) and start == end:
+        report(
+            ("sessions", "overnight_until"),
+            f"{end} is also overnight_from: the overnight arrival window would be empty",
+        )
 
 
 def _check_gates(

@@ -33,6 +33,7 @@ from edge.siteconf.model import (
     Logging,
     Plot,
     PointRef,
+    Sessions,
     SiteConfig,
     Storage,
     UplinkConfig,
@@ -137,6 +138,7 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
             period_s=period,
             stale_after_s=float(control.get("stale_after_s", 3 * period)),
             lost_after_s=float(control.get("lost_after_s", 10.0)),
+            margin_kw=float(control.get("margin_kw", _default_margin_kw(data["limits"]))),
         ),
         plots=tuple(Plot(p["id"], p.get("name", p["id"])) for p in data.get("plots", [])),
         limits=tuple(_limit(n) for n in data["limits"]),
@@ -151,10 +153,12 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
                 Connector(b["connector"]),
                 float(b["max_power_kw"]),
                 tuple(InletSide(s) for s in b["inlet_sides"]),
+                int(b.get("connector_id", 1)),
             )
             for b in data.get("bays", [])
         ),
         gates=tuple(_gate(g) for g in data.get("gates", [])),
+        sessions=_sessions(data.get("sessions", {})),
         uplink=UplinkConfig(
             enabled=bool(uplink.get("enabled", "broker" in uplink)),
             broker=uplink.get("broker", ""),
@@ -180,6 +184,35 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
             ),
         ),
         logging=Logging(level=log.get("level", "info"), areas=frozen_mapping(log.get("areas", {}))),
+    )
+
+
+def _default_margin_kw(limits: list[Mapping[str, Any]]) -> float:
+    """2 % of the grid connection: a class 0.5S meter with class 0.5 current transformers
+    errs by up to about 1 %, and base load moves within a control period; the margin keeps
+    both off the limit. A site that knows better sets `control.margin_kw`."""
+    root = next((n for n in limits if n.get("parent") is None), limits[0])
+    return round(0.02 * float(root["import_kw"]), 3)
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _sessions(s: Mapping[str, Any]) -> Sessions:
+    d = Sessions()
+    return Sessions(
+        break_dwell_min=float(s.get("break_dwell_min", d.break_dwell_min)),
+        break_energy_kwh=float(s.get("break_energy_kwh", d.break_energy_kwh)),
+        overnight_dwell_h=float(s.get("overnight_dwell_h", d.overnight_dwell_h)),
+        overnight_energy_kwh=float(s.get("overnight_energy_kwh", d.overnight_energy_kwh)),
+        overnight_from_min=_minutes(s["overnight_from"])
+        if "overnight_from" in s
+        else d.overnight_from_min,
+        overnight_until_min=_minutes(s["overnight_until"])
+        if "overnight_until" in s
+        else d.overnight_until_min,
     )
 
 
@@ -235,6 +268,9 @@ def _charger(c: Mapping[str, Any]) -> Charger:
         min_power_kw=float(c.get("min_power_kw", 0.0)),
         fallback_kw=float(c.get("fallback_kw", 0.0)),
         device=c.get("device"),
+        ramp_kw_s=float(c.get("ramp_kw_s", 50.0)),
+        ramp_down_s=float(c.get("ramp_down_s", 10.0)),
+        pause_kw=float(c.get("pause_kw", 0.0)),
     )
 
 

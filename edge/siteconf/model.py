@@ -96,6 +96,9 @@ class Charger:
     min_power_kw: float
     fallback_kw: float  # the cabinet's own failsafe power when the controller goes quiet
     device: str | None  # the device that controls it, when there is one
+    ramp_kw_s: float = 50.0  # how fast its setpoint may rise
+    ramp_down_s: float = 10.0  # after this, a commanded decrease counts as done
+    pause_kw: float = 0.0  # the smallest limit that keeps a session alive (0: 0 W is fine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Bay:
     connector: Connector
     max_power_kw: float
     inlet_sides: tuple[InletSide, ...]
+    connector_id: int = 1  # which connector of its charger's device this bay is (1-based)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,27 @@ class Control:
     period_s: float
     stale_after_s: float  # a value older than this (since its last good read) is stale
     lost_after_s: float = 10.0  # ... and older than this is lost: fallback, not hold
+    margin_kw: float = 0.0  # kept free under every limit node (loader default: 2 % of the root)
+
+
+@dataclass(frozen=True, slots=True)
+class Sessions:
+    """Defaults for a session nobody described (no booking): a 45-minute break or an
+    overnight stay, told apart by the arrival time in the site's local time."""
+
+    break_dwell_min: float = 45.0
+    break_energy_kwh: float = 300.0
+    overnight_dwell_h: float = 10.0
+    overnight_energy_kwh: float = 500.0
+    overnight_from_min: int = 18 * 60  # minutes after local midnight ("18:00")
+    overnight_until_min: int = 6 * 60  # ("06:00"); the window may wrap past midnight
+
+    def overnight_arrival(self, minute_of_day: int) -> bool:
+        """Whether a truck arriving at this local minute of the day stays overnight."""
+        start, end = self.overnight_from_min, self.overnight_until_min
+        if start <= end:
+            return start <= minute_of_day < end
+        return minute_of_day >= start or minute_of_day < end
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +212,7 @@ class SiteConfig:
     uplink: UplinkConfig
     storage: Storage
     logging: Logging
+    sessions: Sessions = field(default_factory=Sessions)
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)

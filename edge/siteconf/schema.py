@@ -24,6 +24,9 @@ SIM = {
     **dict.fromkeys(("base_kw", "peak_kw", "pv_kw", "wind_kw", "rated_kw", "demand_kw"), KW0),
 }
 POINT_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_]+$"}
+# A local time of day, "HH:MM" (24 h).
+CLOCK_TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+MAX_CONNECTORS = 64  # connectors one charger device serves: far above any cabinet
 LOG_LEVEL = {"enum": ["debug", "info", "warning", "error", "critical"]}
 LINK_TYPES = ["modbus-tcp", "modbus-rtu", "can", "ocpp", "gpio", "simulated"]
 
@@ -54,6 +57,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "period_s": {"type": "number", "minimum": 0.05, "maximum": 60},
                 "stale_after_s": SECONDS,
                 "lost_after_s": SECONDS,
+                "margin_kw": KW0,
             },
         ),
         "plots": _array_of(_table(["id"], {"id": ID, "name": {"type": "string"}})),
@@ -124,6 +128,9 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "min_power_kw": KW0,
                     "fallback_kw": KW0,
                     "device": ID,
+                    "ramp_kw_s": KW,
+                    "ramp_down_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                    "pause_kw": KW0,
                 },
             )
         ),
@@ -135,6 +142,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "plot": ID,
                     "charger": ID,
                     "connector": {"enum": ["CCS", "MCS"]},
+                    "connector_id": {"type": "integer", "minimum": 1, "maximum": MAX_CONNECTORS},
                     "max_power_kw": KW,
                     "inlet_sides": {
                         "type": "array",
@@ -144,6 +152,17 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     },
                 },
             )
+        ),
+        "sessions": _table(
+            [],
+            {
+                "break_dwell_min": {"type": "number", "exclusiveMinimum": 0, "maximum": 1440},
+                "break_energy_kwh": {"type": "number", "minimum": 0, "maximum": 20_000},
+                "overnight_dwell_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 168},
+                "overnight_energy_kwh": {"type": "number", "minimum": 0, "maximum": 20_000},
+                "overnight_from": CLOCK_TIME,
+                "overnight_until": CLOCK_TIME,
+            },
         ),
         "gates": _array_of(
             _table(
