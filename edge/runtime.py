@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from edge import __version__
+from edge import __version__, availability_api
+from edge.availability_owner import AvailabilityOwner
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.drivers.fleet import Fleet, build_fleet
@@ -29,6 +30,7 @@ from edge.sdnotify import Notifier
 from edge.sim.host import SimHost
 from edge.siteconf.model import SiteConfig
 from edge.status import one_line, site_status
+from edge.store import LocalStore
 from edge.supervisor import Supervisor
 from edge.uplink.service import Uplink
 
@@ -57,6 +59,8 @@ class Daemon:
         self.sink = sink or NullSink()
         self.config_warnings = config_warnings or []
         self.boot_id = uuid.uuid4().hex
+        store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
+        self.availability = AvailabilityOwner(config, self.clock, store)
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s)
@@ -74,6 +78,7 @@ class Daemon:
             self.config,
             self.clock,
             self.boot_id,
+            availability=self.availability,
             status=self.status,
             health=lambda: self.fleet.health(self.clock.monotonic()),
             set_log_level=self._set_log_level,
@@ -112,6 +117,10 @@ class Daemon:
         return 0
 
     async def _start(self) -> None:
+        await self.availability.load()  # before the uplink: it publishes the loaded state
+        if self.uplink is not None and self.availability.store.alarm:
+            self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
+        self.supervisor.start("availability", self.availability.run)
         endpoints = await self.sims.start(self.config, self.clock)
         self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
         if self.uplink is not None:
@@ -147,6 +156,7 @@ class Daemon:
         self.api.register("set-log-level", self._set_log_level)
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
+        availability_api.register(self.api, self.availability)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = str(params.get("area", "")), str(params.get("level", ""))
@@ -173,6 +183,8 @@ class Daemon:
         )
         if self.uplink is not None:
             status["uplink"] = {**status["uplink"], **self.uplink.status()}
+        status["bays"]["out_of_service"] = list(self.availability.view().unavailable_bays)
+        status["warnings"] += self.availability.warnings
         return status
 
     async def apply_safe_state(self) -> None:
@@ -200,6 +212,7 @@ class Daemon:
                 await self.supervisor.stop(timeout_s=1.5)
                 if self.uplink is not None:
                     await self.uplink.close()
+                await self.availability.close()
                 await self.sims.stop()
         except TimeoutError:
             log.error("shutdown_overran budget_s=%.1f", SHUTDOWN_BUDGET_S)

@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.cli.uplink_commands import register as register_uplink  # noqa: PLC0415
 
     register_uplink(sub, read_cmd)
+    from edge.cli.bay_commands import register as register_bay  # noqa: PLC0415
+
+    register_bay(sub)
 
     config = sub.add_parser("config", help="site configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)

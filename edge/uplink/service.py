@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from edge import __version__
+from edge.availability import View
+from edge.availability_owner import AvailabilityOwner
 from edge.clock import Clock
 from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
@@ -31,7 +33,6 @@ from edge.uplink.telemetry import bay_rows, site_snapshot
 
 log = logging.getLogger(__name__)
 Provider = Callable[[], Any]
-AVAILABILITY_KEY = "bay_availability"
 
 
 def outbox_settings(config: SiteConfig) -> OutboxSettings:
@@ -52,6 +53,7 @@ class Uplink:
         clock: Clock,
         boot_id: str,
         *,
+        availability: AvailabilityOwner,
         status: Provider = dict,
         health: Provider = list,
         set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
@@ -83,7 +85,8 @@ class Uplink:
         self.link.on_connected = self._birth
         self.link.on_message = self._incoming
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=64)
-        self.entries: availability.Entries = {}
+        self.availability = availability  # the daemon owns it; the uplink carries it
+        availability.listen(self._publish_availability)
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
         self.latest: dict[str, Any] | None = None
@@ -134,25 +137,22 @@ class Uplink:
             self.outbox.offer("telemetry/site", self._snapshot(record))
 
     def _snapshot(self, record: dict[str, Any]) -> dict[str, Any]:
-        unavailable = availability.unavailable_bays(self.entries, self.config)
+        unavailable = list(self.availability.view().unavailable_bays)
         return site_snapshot(record, bay_rows(self.config, unavailable))
 
     # --- tasks ----------------------------------------------------------------------------
     async def _telemetry(self) -> None:
         """Device health and buffer statistics, every snapshot period."""
         await self.outbox.ready.wait()
-        await self._load_availability()
-        self.outbox.offer(  # the retained maintenance view exists from the first connect
-            "state/bay-availability", availability.state_payload(self.entries, self.config)
-        )
+        # The retained maintenance view exists from the first connect.
+        self._publish_availability(self.availability.view())
         while True:
             self.outbox.offer("telemetry/health", {"devices": self._health()})
             self.outbox.offer("telemetry/buffer", await self.buffer())
             await self.clock.sleep(max(self.config.uplink.snapshot_every_s, 1.0))
 
-    async def _load_availability(self) -> None:
-        stored = await self.records.get(AVAILABILITY_KEY)
-        self.entries = json.loads(stored) if stored else {}
+    def _publish_availability(self, view: View) -> None:
+        self.outbox.offer(availability.STREAM, availability.state_payload(view))
 
     def _birth(self) -> None:
         self.link.publish(status_topic(self.prefix), self._presence("online"), retain=True)
@@ -180,7 +180,9 @@ class Uplink:
         reg.register("snapshot", load_schema("cmd-snapshot.json"), self._cmd_snapshot)
         reg.register("set-log-level", load_schema("cmd-set-log-level.json"), self._cmd_log)
         reg.register(
-            "bay-availability", load_schema("cmd-bay-availability.json"), self._cmd_availability
+            "bay-availability",
+            load_schema("cmd-bay-availability.json"),
+            functools.partial(availability.command, self.availability),
         )
 
     async def _cmd_ping(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +190,7 @@ class Uplink:
 
     async def _cmd_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
         self.outbox.offer("state/site", self._status())
-        self.outbox.offer(
-            "state/bay-availability", availability.state_payload(self.entries, self.config)
-        )
+        self._publish_availability(self.availability.view())
         if self.latest is not None:
             self.outbox.offer("telemetry/site", self._snapshot(self.latest))
         return {"published": ["state/site", "state/bay-availability", "telemetry/site"]}
@@ -199,15 +199,6 @@ class Uplink:
         if self._set_log_level is None:
             raise ValueError("set-log-level: not available in this process")
         return self._set_log_level(args)
-
-    async def _cmd_availability(self, args: dict[str, Any]) -> dict[str, Any]:
-        now = utc_iso(self.clock.wall())
-        entries = availability.apply_change(self.entries, self.config, args, now)
-        await self.records.put(AVAILABILITY_KEY, json.dumps(entries))
-        self.entries = entries
-        state = availability.state_payload(entries, self.config)
-        self.outbox.offer("state/bay-availability", state)
-        return state
 
     def _alarm_event(self, name: str, active: bool, message: str) -> None:
         self.outbox.offer("events/alarm", {"alarm": name, "active": active, "message": message})
@@ -230,7 +221,7 @@ class Uplink:
             "last_error": self.link.last_error or None,
             "buffer_depth": sum(self.outbox.counts.values()),
             "alarms": dict(self.alarms.active),
-            "out_of_service": availability.unavailable_bays(self.entries, self.config),
+            "out_of_service": list(self.availability.view().unavailable_bays),
         }
 
     async def buffer(self) -> dict[str, Any]:
