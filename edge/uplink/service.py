@@ -60,6 +60,7 @@ class Uplink:
     ) -> None:
         u = config.uplink
         self.config, self.clock, self.boot_id = config, clock, boot_id
+        self.availability = availability  # the daemon owns it; the uplink carries it
         self.prefix = u.topic_prefix
         self._status, self._health, self._set_log_level = status, health, set_log_level
         self.alarms = Alarms()
@@ -85,7 +86,6 @@ class Uplink:
         self.link.on_connected = self._birth
         self.link.on_message = self._incoming
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=64)
-        self.availability = availability  # the daemon owns it; the uplink carries it
         availability.listen(self._publish_availability)
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
