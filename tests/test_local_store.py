@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,14 +21,26 @@ from edge.uplink.availability import command, state_payload
 from tests.conftest import DEMO
 
 
+@pytest.fixture
+async def opened() -> AsyncIterator[list[LocalStore]]:
+    """Stores to close even when a test fails: an open aiosqlite thread keeps pytest alive."""
+    stores: list[LocalStore] = []
+    yield stores
+    for store in stores:
+        await store.close()
+
+
 def tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
-async def test_migrations_run_once_each_and_a_later_step_keeps_the_data(tmp_path: Path) -> None:
+async def test_migrations_run_once_each_and_a_later_step_keeps_the_data(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
     path = tmp_path / "site.db"
     store = LocalStore(path)
+    opened.append(store)
     await store.open()
     assert await store.user_version() == len(MIGRATIONS)
     await store.write("INSERT INTO availability VALUES (NULL,'B01','bay',0,'x',1,NULL,'cloud','c')")
@@ -35,6 +48,7 @@ async def test_migrations_run_once_each_and_a_later_step_keeps_the_data(tmp_path
     # Site access appends a step; reopening runs only that one.
     step = "CREATE TABLE bookings (id TEXT PRIMARY KEY, version INTEGER NOT NULL);"
     store = LocalStore(path, migrations=(*MIGRATIONS, step))
+    opened.append(store)
     await store.open()
     assert await store.user_version() == len(MIGRATIONS) + 1
     assert await store.read("SELECT target FROM availability") == [("B01",)]
@@ -43,10 +57,13 @@ async def test_migrations_run_once_each_and_a_later_step_keeps_the_data(tmp_path
     assert store.alarm is None
 
 
-async def test_a_failing_step_leaves_the_version_and_schema_as_they_were(tmp_path: Path) -> None:
+async def test_a_failing_step_leaves_the_version_and_schema_as_they_were(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
     path = tmp_path / "site.db"
     bad = (*MIGRATIONS, "CREATE TABLE half (x INTEGER); CREATE TABLE availability (y);")
     store = LocalStore(path, migrations=bad)
+    opened.append(store)
     with pytest.raises(Exception, match="already exists"):
         await store.open()
     await store.close()
@@ -55,12 +72,14 @@ async def test_a_failing_step_leaves_the_version_and_schema_as_they_were(tmp_pat
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
-async def test_a_newer_schema_is_used_not_touched(tmp_path: Path) -> None:
+async def test_a_newer_schema_is_used_not_touched(opened: list[LocalStore], tmp_path: Path) -> None:
     path = tmp_path / "site.db"
     store = LocalStore(path, migrations=(*MIGRATIONS, "CREATE TABLE later (x);"))
+    opened.append(store)
     await store.open()
     await store.close()
     store = LocalStore(path)
+    opened.append(store)
     await store.open()
     assert await store.user_version() == len(MIGRATIONS) + 1
     await store.close()
@@ -68,13 +87,14 @@ async def test_a_newer_schema_is_used_not_touched(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["garbage", "torn_page"])
 async def test_a_corrupt_file_is_quarantined_and_a_fresh_one_started(
-    tmp_path: Path, damage: str
+    opened: list[LocalStore], tmp_path: Path, damage: str
 ) -> None:
     path = tmp_path / "site.db"
     if damage == "garbage":
         path.write_bytes(b"this is not a database" * 300)
     else:  # a valid header, then a page of noise: SQLite reads it as corrupt
         store = LocalStore(path)
+        opened.append(store)
         await store.open()
         for i in range(200):
             await store.write(
@@ -87,6 +107,7 @@ async def test_a_corrupt_file_is_quarantined_and_a_fresh_one_started(
         path.write_bytes(bytes(raw))
     before = path.read_bytes()
     store = LocalStore(path, wall=lambda: 1_800_000_000.0)
+    opened.append(store)
     await store.open()  # never raises for a damaged file
     assert store.quarantined == tmp_path / "site.db.corrupt-20270115T080000"
     assert store.quarantined.read_bytes() == before
@@ -96,15 +117,19 @@ async def test_a_corrupt_file_is_quarantined_and_a_fresh_one_started(
     await store.close()
 
 
-def owner_for(tmp_path: Path, clock: SimClock) -> AvailabilityOwner:
+def owner_for(tmp_path: Path, clock: SimClock, opened: list[LocalStore]) -> AvailabilityOwner:
     config = load_site(DEMO)
     config = replace(config, storage=replace(config.storage, state_dir=tmp_path))
-    return AvailabilityOwner(config, clock, LocalStore(tmp_path / "site.db", wall=clock.wall))
+    store = LocalStore(tmp_path / "site.db", wall=clock.wall)
+    opened.append(store)
+    return AvailabilityOwner(config, clock, store)
 
 
-async def test_reopen_persists_and_a_lapse_is_published(tmp_path: Path) -> None:
+async def test_reopen_persists_and_a_lapse_is_published(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
     clock = SimClock()
-    owner = owner_for(tmp_path, clock)
+    owner = owner_for(tmp_path, clock, opened)
     await owner.load()
     heard: list[View] = []
     owner.listen(heard.append)
@@ -121,7 +146,7 @@ async def test_reopen_persists_and_a_lapse_is_published(tmp_path: Path) -> None:
     assert [v.unavailable_bays for v in heard] == [("B02",), ("B02", "B03", "B04")]
     await owner.close()
 
-    again = owner_for(tmp_path, clock)  # a restart: the same facts, reasons and sources
+    again = owner_for(tmp_path, clock, opened)  # a restart: the same facts, reasons and sources
     await again.load()
     payload = state_payload(again.view())
     assert payload["unavailable_bays"] == ["B02", "B03", "B04"]
@@ -145,9 +170,11 @@ async def test_reopen_persists_and_a_lapse_is_published(tmp_path: Path) -> None:
     await again.close()
 
 
-async def test_bad_changes_are_refused_and_nothing_is_kept(tmp_path: Path) -> None:
+async def test_bad_changes_are_refused_and_nothing_is_kept(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
     clock = SimClock()
-    owner = owner_for(tmp_path, clock)
+    owner = owner_for(tmp_path, clock, opened)
     await owner.load()
     now = clock.wall()
     for target, until, error in (
@@ -178,10 +205,12 @@ async def test_bad_changes_are_refused_and_nothing_is_kept(tmp_path: Path) -> No
     await owner.close()
 
 
-async def test_without_a_usable_store_a_disable_is_still_obeyed_and_warned(tmp_path: Path) -> None:
+async def test_without_a_usable_store_a_disable_is_still_obeyed_and_warned(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
     (tmp_path / "site.db").mkdir()  # a directory where the file belongs: cannot open
     clock = SimClock()
-    owner = owner_for(tmp_path, clock)
+    owner = owner_for(tmp_path, clock, opened)
     await owner.load()
     v = await owner.change(
         "B01", available=False, reason="smoke", until=None, source=Source.TECHNICIAN, by="al"
