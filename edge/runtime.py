@@ -32,6 +32,7 @@ from edge.siteconf.model import SiteConfig
 from edge.status import one_line, site_status
 from edge.store import LocalStore
 from edge.supervisor import Supervisor
+from edge.uplink.availability import import_legacy
 from edge.uplink.service import Uplink
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Daemon:
 
     async def _start(self) -> None:
         await self.availability.load()  # before the uplink: it publishes the loaded state
+        await import_legacy(self.availability, self.config.storage.state_dir)
         if self.uplink is not None and self.availability.store.alarm:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)

@@ -4,6 +4,8 @@ availability owner over it (persisted before answering, lapses published, no sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -17,7 +19,7 @@ from edge.clock import SimClock
 from edge.siteconf import load_site
 from edge.store import LocalStore
 from edge.store.migrations import MIGRATIONS
-from edge.uplink.availability import command, state_payload
+from edge.uplink.availability import command, import_legacy, state_payload
 from tests.conftest import DEMO
 
 
@@ -218,3 +220,39 @@ async def test_without_a_usable_store_a_disable_is_still_obeyed_and_warned(
     assert v.unavailable_bays == ("B01",)
     assert any("not persisted" in w for w in owner.warnings)
     await owner.close()
+
+
+async def test_an_upgrade_takes_over_what_the_outbox_file_kept_once(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
+    outbox = tmp_path / "uplink" / "outbox.db"
+    outbox.parent.mkdir()
+    legacy = {
+        "B01": {"kind": "bay", "reason": "cable", "since": "x", "expected_end": None},
+        "B77": {"kind": "bay", "reason": "gone from the site file", "expected_end": None},
+    }
+    with contextlib.closing(sqlite3.connect(outbox)) as db, db:
+        db.execute("CREATE TABLE kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO kv VALUES ('bay_availability', ?)", (json.dumps(legacy),))
+    clock = SimClock()
+    owner = owner_for(tmp_path, clock, opened)
+    await owner.load()
+    assert await import_legacy(owner, tmp_path) == 1
+    assert owner.view().out_of_service["B01"].reason == "cable"
+    await owner.change(
+        "B01", available=True, reason="fixed", until=None, source=Source.TECHNICIAN, by="al"
+    )
+    await owner.close()
+    again = owner_for(tmp_path, clock, opened)  # not again: the store is no longer new
+    await again.load()
+    assert await import_legacy(again, tmp_path) == 0
+    assert again.view().unavailable_bays == ()
+    await again.close()
+    # A store replaced after corruption is not new: the outbox's old facts are stale by then.
+    (tmp_path / "site.db").write_bytes(b"not a database" * 500)
+    third = owner_for(tmp_path, clock, opened)
+    await third.load()
+    assert third.store.quarantined is not None
+    assert await import_legacy(third, tmp_path) == 0
+    assert third.view().unavailable_bays == ()
+    await third.close()

@@ -54,6 +54,7 @@ class LocalStore:
         self._db: aiosqlite.Connection | None = None
         self.alarm: str | None = None  # set when the file had to be replaced
         self.quarantined: Path | None = None
+        self.created = False  # a new file (not one replacing a quarantined file)
 
     @property
     def is_open(self) -> bool:
@@ -104,6 +105,7 @@ class LocalStore:
 
     async def _migrate(self) -> None:
         version = await self.user_version()
+        self.created = version == 0 and self.quarantined is None
         if version > len(self._migrations):  # written by a newer release: use, do not touch
             log.warning(
                 "local_store_newer_schema path=%s version=%d known=%d",

@@ -6,14 +6,21 @@ local store; the uplink only carries it.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from edge.availability import Source, View
 from edge.availability_owner import AvailabilityOwner
 from edge.uplink.envelope import utc_iso
 
+log = logging.getLogger(__name__)
 STREAM = "state/bay-availability"
+LEGACY_KEY = "bay_availability"  # where releases before the owner kept it: the outbox's kv
 
 
 def state_payload(view: View) -> dict[str, Any]:
@@ -55,3 +62,41 @@ async def command(owner: AvailabilityOwner, args: dict[str, Any]) -> dict[str, A
         by="cloud",
     )
     return state_payload(view)
+
+
+def legacy_entries(outbox: Path) -> dict[str, Any]:
+    """What an older release kept in the outbox file; {} when there is none or it is unreadable."""
+    if not outbox.is_file():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM kv WHERE key=?", (LEGACY_KEY,)).fetchone()
+        data = json.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("availability_legacy_unreadable path=%s why=%s", outbox, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def import_legacy(owner: AvailabilityOwner, state_dir: Path) -> int:
+    """Once, into a new store: the bays an older release had out of service (an upgrade
+    must not put a bay under repair back in service). How many were taken over."""
+    if not owner.store.created or owner.changes():
+        return 0
+    taken = 0
+    for target, entry in legacy_entries(state_dir / "uplink" / "outbox.db").items():
+        info = entry if isinstance(entry, dict) else {}
+        try:
+            await owner.change(
+                str(target),
+                available=False,
+                reason=str(info.get("reason") or "taken over from the outbox file"),
+                until=expected_end(info.get("expected_end")),
+                source=Source.CLOUD,
+                by="cloud (imported)",
+            )
+        except ValueError as exc:  # a bay since removed from the site file, a lapsed end
+            log.warning("availability_legacy_skipped target=%s why=%s", target, exc)
+            continue
+        taken += 1
+    return taken
