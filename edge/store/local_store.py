@@ -86,6 +86,8 @@ class LocalStore:
     async def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and not self.path.is_file():  # a failed connect leaks a thread
+                raise StoreUnavailable(f"local store: not a regular file ({self.path})")
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")
