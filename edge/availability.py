@@ -22,6 +22,7 @@ from enum import Enum
 from edge.siteconf.model import SiteConfig
 
 MAX_REASON = 200  # as the cloud command's schema allows
+MAX_AHEAD_S = 400 * 86400.0  # an `until` further out is a typo; without one a change holds
 
 
 class Kind(Enum):
@@ -92,6 +93,20 @@ def check_reason(reason: str, *, required: bool) -> str:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in reason):
         raise ValueError("reason: control characters (newline, tab, ...) are not allowed")
     return reason
+
+
+def check_until(until: float | None, now: float) -> float | None:
+    """`until` if it is ahead of `now` and within MAX_AHEAD_S, else ValueError."""
+    if until is None:
+        return None
+    if not until > now:  # also refuses NaN
+        raise ValueError(f"until: {until:.0f} is not in the future (now {now:.0f}, UTC s)")
+    if until - now > MAX_AHEAD_S:
+        days = MAX_AHEAD_S / 86400
+        raise ValueError(
+            f"until: more than {days:.0f} days ahead; leave it out to hold until changed"
+        )
+    return until
 
 
 def latest_in_force(changes: Iterable[Change], now: float) -> dict[str, Change]:

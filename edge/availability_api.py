@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edge.availability import Change, Source, View
 from edge.availability_owner import AvailabilityOwner
@@ -22,11 +22,11 @@ def parse_time(text: str, timezone: str) -> float:
     """ISO 8601; without an offset it is the site's local time. UTC epoch seconds."""
     try:
         at = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise ValueError(f"until: {text!r} is not an ISO 8601 time ({EXAMPLE})") from exc
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(timezone))
-    return at.timestamp()
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=ZoneInfo(timezone))
+        return at.timestamp()
+    except (ValueError, OverflowError, ZoneInfoNotFoundError) as exc:
+        raise ValueError(f"until: {text[:40]!r} is not an ISO 8601 time ({EXAMPLE})") from exc
 
 
 def iso(wall: float | None) -> str | None:

@@ -89,8 +89,7 @@ class AvailabilityOwner:
         kind = self.topology.kind_of(target)
         rules.check_reason(reason, required=not available)
         now = self.clock.wall()
-        if until is not None and until <= now:
-            raise ValueError(f"until: {until:.0f} is not in the future (now {now:.0f}, UTC s)")
+        rules.check_until(until, now)
         change = Change(target, kind, available, reason, now, until, source, by)
         try:
             await availability_rows.save(self.store, change)

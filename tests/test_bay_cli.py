@@ -93,6 +93,8 @@ async def test_disable_enable_status_with_the_uplink_disabled(tmp_path: Path) ->
     [
         (["disable", "B02", "--reason", "x", "--until", "2001-01-01T10:00"], "not in the future"),
         (["disable", "B02", "--reason", "x", "--until", "tomorrow"], "not an ISO 8601 time"),
+        (["disable", "B02", "--reason", "x", "--until", "9999-12-31T23:59-14:00"], "days ahead"),
+        (["enable", "B02", "--reason", "x", "--until", "0001-01-01T00:00"], "not in the future"),
         (["disable", "B99", "--reason", "x"], "'B99' is neither a bay nor a charger"),
         (["disable", "B02", "--reason", ""], "reason: required"),
         (["disable", "B02", "--reason", "a\nalarm_raised alarm=fake"], "control characters"),

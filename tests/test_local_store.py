@@ -193,6 +193,16 @@ async def test_bad_changes_are_refused_and_nothing_is_kept(
                 source=Source.TECHNICIAN,
                 by="al",
             )
+    with pytest.raises(ValueError, match="days ahead"):
+        await command(
+            owner,
+            {
+                "target": "B01",
+                "available": False,
+                "reason": "x",
+                "expected_end": "9999-12-31T23:59-14:00",
+            },
+        )
     with pytest.raises(ValueError, match="needs an offset"):
         await command(
             owner,

@@ -44,11 +44,12 @@ def expected_end(value: Any) -> float | None:
         return None
     try:
         at = datetime.fromisoformat(str(value))
-    except ValueError as exc:
+        stamp = at.timestamp()
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"expected_end: {value!r} is not an RFC 3339 date-time") from exc
     if at.tzinfo is None:
         raise ValueError(f"expected_end: {value!r} needs an offset (Z or +hh:mm)")
-    return at.timestamp()
+    return stamp
 
 
 async def command(owner: AvailabilityOwner, args: dict[str, Any]) -> dict[str, Any]:
