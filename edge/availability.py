@@ -22,7 +22,7 @@ from enum import Enum
 from edge.siteconf.model import SiteConfig
 
 MAX_REASON = 200  # as the cloud command's schema allows
-MAX_AHEAD_S = 400 * 86400.0  # an `until` further out is a typo; without one a change holds
+MAX_AHEAD_S = 3653 * 86400.0  # 10 years; further out is a typo (and may not be printable)
 
 
 class Kind(Enum):
