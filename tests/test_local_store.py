@@ -266,3 +266,20 @@ async def test_an_upgrade_takes_over_what_the_outbox_file_kept_once(
     assert await import_legacy(third, tmp_path) == 0
     assert third.view().unavailable_bays == ()
     await third.close()
+
+
+async def test_a_row_this_release_cannot_read_is_skipped_not_fatal(
+    opened: list[LocalStore], tmp_path: Path
+) -> None:
+    store = LocalStore(tmp_path / "site.db")
+    opened.append(store)
+    await store.open()
+    await store.write(
+        "INSERT INTO availability VALUES (NULL,'B01','bay',0,'x','soon',NULL,'cloud','c')"
+    )
+    await store.write("INSERT INTO availability VALUES (NULL,'B02','bay',0,'y',1,NULL,'cloud','c')")
+    await store.close()
+    owner = owner_for(tmp_path, SimClock(), opened)
+    await owner.load()
+    assert owner.view().unavailable_bays == ("B02",)
+    await owner.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from edge.availability import Change, Kind, Source
 from edge.store.local_store import LocalStore
 
+log = logging.getLogger(__name__)
 COLUMNS = "target, kind, available, reason, at, until, source, by"
 
 
@@ -27,12 +29,13 @@ async def save(store: LocalStore, change: Change) -> None:
 
 
 async def load(store: LocalStore) -> list[tuple[int, Change]]:
-    """Every stored change with its row id, in the order recorded."""
+    """Every stored change with its row id, in the order recorded. A row this release cannot
+    read (written by a newer one) is skipped with a warning, never fatal."""
     sql = f"SELECT id, {COLUMNS} FROM availability ORDER BY id"  # noqa: S608 (constant)
-    return [
-        (
-            int(row_id),
-            Change(
+    out: list[tuple[int, Change]] = []
+    for row_id, target, kind, available, reason, at, until, source, by in await store.read(sql):
+        try:
+            change = Change(
                 str(target),
                 Kind(kind),
                 bool(available),
@@ -41,10 +44,12 @@ async def load(store: LocalStore) -> list[tuple[int, Change]]:
                 None if until is None else float(until),
                 Source(source),
                 str(by),
-            ),
-        )
-        for row_id, target, kind, available, reason, at, until, source, by in await store.read(sql)
-    ]
+            )
+        except (TypeError, ValueError) as exc:
+            log.warning("availability_row_unreadable id=%s why=%s", row_id, exc)
+            continue
+        out.append((int(row_id), change))
+    return out
 
 
 async def delete(store: LocalStore, row_ids: Iterable[int]) -> None:
