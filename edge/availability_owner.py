@@ -36,6 +36,7 @@ class AvailabilityOwner:
         self._listeners: list[Listener] = []
         self._wake = asyncio.Event()
         self._told: tuple[Any, ...] | None = None
+        self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
 
     async def load(self) -> None:
         """Open the store and take what it holds; never raises (the daemon must run)."""
@@ -50,6 +51,7 @@ class AvailabilityOwner:
             self._changes = keep
         except StoreUnavailable as exc:
             self._not_persisted(str(exc))
+        self.loaded.set()
         v = self.view()
         self._told = _signature(v)  # the uplink publishes the state at its start
         log.info(
@@ -86,6 +88,7 @@ class AvailabilityOwner:
         by: str,
     ) -> View:
         """Record one change (persisted first); ValueError names a bad target, reason or time."""
+        await self.loaded.wait()  # a cloud command may come in while the store opens
         kind = self.topology.kind_of(target)
         rules.check_reason(reason, required=not available)
         now = self.clock.wall()

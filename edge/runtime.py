@@ -118,15 +118,15 @@ class Daemon:
         return 0
 
     async def _start(self) -> None:
-        await self.availability.load()  # before the uplink: it publishes the loaded state
+        endpoints = await self.sims.start(self.config, self.clock)
+        self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
+        if self.uplink is not None:  # first: connecting takes longest; it awaits `loaded`
+            self.uplink.start(self.supervisor)
+        await self.availability.load()
         await import_legacy(self.availability, self.config.storage.state_dir)
         if self.uplink is not None and self.availability.store.alarm:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
-        endpoints = await self.sims.start(self.config, self.clock)
-        self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
-        if self.uplink is not None:
-            self.uplink.start(self.supervisor)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)

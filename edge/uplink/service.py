@@ -144,6 +144,7 @@ class Uplink:
     async def _telemetry(self) -> None:
         """Device health and buffer statistics, every snapshot period."""
         await self.outbox.ready.wait()
+        await self.availability.loaded.wait()  # the daemon loads it while the link connects
         # The retained maintenance view exists from the first connect.
         self._publish_availability(self.availability.view())
         while True:
@@ -190,6 +191,7 @@ class Uplink:
 
     async def _cmd_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
         self.outbox.offer("state/site", self._status())
+        await self.availability.loaded.wait()
         self._publish_availability(self.availability.view())
         if self.latest is not None:
             self.outbox.offer("telemetry/site", self._snapshot(self.latest))
