@@ -19,7 +19,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge import __version__
+from edge import __version__, availability_api
+from edge.availability_owner import AvailabilityOwner
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
@@ -33,6 +34,7 @@ from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line, site_status, with_uplink
+from edge.store import LocalStore
 from edge.supervisor import Supervisor
 
 if TYPE_CHECKING:  # imported when the site uses them: a site without an uplink needs no paho
@@ -64,6 +66,8 @@ class Daemon:
         self.sink = sink or NullSink()
         self.config_warnings = config_warnings or []
         self.boot_id = uuid.uuid4().hex
+        store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
+        self.availability = AvailabilityOwner(config, self.clock, store)
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -92,6 +96,7 @@ class Daemon:
             self.config,
             self.clock,
             self.boot_id,
+            availability=self.availability,
             status=self.status,
             health=lambda: self.fleet.health(self.clock.monotonic()),
             set_log_level=self._set_log_level,
@@ -167,8 +172,15 @@ class Daemon:
         self.fleet = build_fleet(self.config, self.image, self.clock, endpoints)
         self.safe_state_hooks = safe_outputs(self.config, {d.id: d for d in self.fleet.devices})
         self.supervisor.start("cpu-meter", self._sample_cpu)
-        if self.uplink is not None:
+        if self.uplink is not None:  # first: connecting takes longest; it awaits `loaded`
             self.uplink.start(self.supervisor)
+        await self.availability.load()
+        from edge.uplink.availability import import_legacy  # noqa: PLC0415 (no paho here)
+
+        await import_legacy(self.availability, self.config.storage.state_dir)
+        if self.uplink is not None and self.availability.store.alarm:
+            self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
+        self.supervisor.start("availability", self.availability.run)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
@@ -200,6 +212,7 @@ class Daemon:
         self.api.register("set-log-level", self._set_log_level)
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
+        availability_api.register(self.api, self.availability)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -239,6 +252,8 @@ class Daemon:
             "cpu_percent": self.cpu.percent(),
             "safe_outputs": [o.name for o in self.safe_state_hooks],
         }
+        status["bays"]["out_of_service"] = list(self.availability.view().unavailable_bays)
+        status["warnings"] += self.availability.warnings
         return status
 
     async def _sample_cpu(self) -> None:
@@ -267,6 +282,7 @@ class Daemon:
                 await self.supervisor.stop(timeout_s=1.5)
                 if self.uplink is not None:
                     await self.uplink.close()
+                await self.availability.close()
                 if self.sims is not None:
                     await self.sims.stop()
         except TimeoutError:

@@ -171,6 +171,22 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
                 code, out = await asyncio.to_thread(cli, ["--socket", sock, cmd])
                 assert code == 0
                 assert words in out
+            # A technician's change goes through the same owner and out to the cloud.
+            code, _ = await asyncio.to_thread(
+                cli, ["--socket", sock, "bay", "disable", "B03", "--reason", "barrier test"]
+            )
+            assert code == 0
+            await until(
+                lambda: any(
+                    r["stream"] == "state/bay-availability"
+                    and r["payload"]["unavailable_bays"] == ["B02", "B03"]
+                    for r in t.checker.records
+                ),
+                30,
+                "technician change published",
+            )
+            for topic_name, payload in list(t.raw):
+                assert check_message(PREFIX, topic_name, payload) == [], topic_name
             assert not run.done(), "nothing sent could stop the daemon"
         finally:
             daemon.request_stop()
@@ -187,11 +203,9 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
     daemon2 = Daemon(load_site(site_file(tmp_path, broker)), socket_path=tmp_path / "edge2.sock")
     run2 = asyncio.create_task(daemon2.run())
     try:
-        assert daemon2.uplink is not None
-        await until(
-            lambda: daemon2.uplink is not None and daemon2.uplink.entries != {}, 30, "reload"
-        )
-        assert list(daemon2.uplink.entries) == ["B02"]
+        await until(lambda: daemon2.cycle is not None, 30, "started")
+        assert list(daemon2.availability.view().out_of_service) == ["B02", "B03"]
+        assert daemon2.availability.view().out_of_service["B02"].reason == "cable swap"
     finally:
         daemon2.request_stop()
         await asyncio.wait_for(run2, 20)

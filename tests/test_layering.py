@@ -30,11 +30,13 @@ ALLOWED_STDLIB = {
     "decimal",
     "abc",
 }
-# The session model and the site model are frozen dataclasses with no I/O: the core reuses
-# them (Bay, Connector, InletSide, LimitNode) rather than declaring parallel types.
+# The session model, the availability rules and the site model are frozen dataclasses with no
+# I/O: the core reuses them (Bay, Connector, InletSide, LimitNode, the availability View)
+# rather than declaring parallel types.
 ALLOWED_EDGE = {
     "edge.readings",
     "edge.sessions",
+    "edge.availability",
     "edge.siteconf.model",
     "edge.power",
     "edge.access",
@@ -55,7 +57,7 @@ def imports(path: Path) -> list[str]:
 
 
 def pure_files() -> list[Path]:
-    shared = [EDGE / "readings.py", EDGE / "sessions.py"]
+    shared = [EDGE / "readings.py", EDGE / "sessions.py", EDGE / "availability.py"]
     return shared + [p for pkg in PURE_PACKAGES for p in sorted((EDGE / pkg).rglob("*.py"))]
 
 

@@ -4,26 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import jsonschema
 
+from edge.availability import Change, Kind, Source, Topology, view
 from edge.cli.uplink_commands import buffer_page, uplink_page
 from edge.siteconf import load_site
-from edge.uplink.availability import apply_change, state_payload, unavailable_bays
+from edge.uplink.availability import state_payload
+from edge.uplink.commands import load_schema
 from edge.uplink.telemetry import bay_rows, site_snapshot
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
+T0 = 1_800_000_000.0
 
 
-def test_bay_and_charger_out_of_service_and_back() -> None:
+def test_availability_state_payload_keeps_the_published_schema() -> None:
     config = load_site(DEMO)
-    e = apply_change({}, config, {"target": "B01", "available": False, "reason": "cable"}, "t0")
-    e = apply_change(e, config, {"target": "ch02", "available": False, "reason": "fuse"}, "t1")
-    assert unavailable_bays(e, config) == ["B01", "B03", "B04"]
-    assert e["ch02"]["kind"] == "charger"
-    e = apply_change(e, config, {"target": "ch02", "available": True}, "t2")
-    assert state_payload(e, config)["unavailable_bays"] == ["B01"]
-    with pytest.raises(ValueError, match="neither a bay nor a charger"):
-        apply_change(e, config, {"target": "B99", "available": True}, "t3")
+    topo = Topology.of(config)
+    changes = [
+        Change("B01", Kind.BAY, False, "cable", T0, T0 + 3600, Source.TECHNICIAN, "al"),
+        Change("ch02", Kind.CHARGER, False, "fuse", T0, None, Source.CLOUD, "cloud"),
+    ]
+    payload = state_payload(view(changes, topo, T0 + 1))
+    jsonschema.Draft202012Validator(load_schema("bay-availability.json")).validate(payload)
+    assert payload["unavailable_bays"] == ["B01", "B03", "B04"]
+    assert payload["out_of_service"]["B01"] == {
+        "kind": "bay",
+        "reason": "cable",
+        "since": "2027-01-15T08:00:00.000Z",
+        "expected_end": "2027-01-15T09:00:00.000Z",
+    }
+    assert payload["out_of_service"]["ch02"]["expected_end"] is None
 
 
 def test_snapshot_has_nulls_where_not_known() -> None:

@@ -16,11 +16,15 @@ import fcntl
 import inspect
 import logging
 import os
+import pwd
 import socket
 import stat
+import struct
 import termios
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,43 @@ Handler = Callable[[dict[str, Any]], Any | Awaitable[Any]]
 
 class SocketInUse(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Who is on the other end of a connection, as the kernel says (SO_PEERCRED)."""
+
+    pid: int
+    uid: int
+    gid: int
+
+    @property
+    def user(self) -> str:
+        try:
+            return pwd.getpwuid(self.uid).pw_name
+        except KeyError:
+            return f"uid:{self.uid}"
+
+
+# Each connection is served in its own task, so a handler sees its own caller here.
+_peer: ContextVar[Peer | None] = ContextVar("local_api_peer", default=None)
+
+
+def current_peer() -> Peer | None:
+    """The caller of the request being handled (None outside a request or off Linux)."""
+    return _peer.get()
+
+
+def peer_of(writer: asyncio.StreamWriter) -> Peer | None:
+    sock = writer.get_extra_info("socket")
+    option = getattr(socket, "SO_PEERCRED", None)
+    if sock is None or option is None:
+        return None
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    except OSError:
+        return None
+    return Peer(*struct.unpack("3i", raw))
 
 
 class LocalApiServer:
@@ -119,6 +160,7 @@ class LocalApiServer:
                 await self._refuse(reader, writer)
                 return
             client = self._clients[task] = _Client(writer)
+            _peer.set(peer_of(writer))
             await self._conversation(reader, client)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass

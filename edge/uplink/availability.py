@@ -1,57 +1,103 @@
-"""Bays and chargers taken out of service (maintenance), as plain data. Pure, no I/O.
-
-Entries are keyed by target (a bay id or a charger id); a charger out of service takes
-all its bays with it. The state is persisted by the uplink, published on the retained
-`state/bay-availability` topic and shown in `edge status`.
+"""Bay availability on the wire: the `bay-availability` command into the daemon's owner
+(edge/availability_owner.py) and its view out as the retained `state/bay-availability`
+payload (schemas/bay-availability.json). The owner keeps and persists the state in the
+local store; the uplink only carries it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import json
+import logging
+import sqlite3
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from edge.siteconf.model import SiteConfig
+from edge.availability import Source, View
+from edge.availability_owner import AvailabilityOwner
+from edge.uplink.envelope import utc_iso
 
-Entries = dict[str, dict[str, Any]]
-
-
-def target_kind(config: SiteConfig, target: str) -> str:
-    if any(b.id == target for b in config.bays):
-        return "bay"
-    if any(c.id == target for c in config.chargers):
-        return "charger"
-    raise ValueError(f"bay-availability: {target!r} is neither a bay nor a charger of this site")
+log = logging.getLogger(__name__)
+STREAM = "state/bay-availability"
+LEGACY_KEY = "bay_availability"  # where releases before the owner kept it: the outbox's kv
 
 
-def apply_change(
-    entries: Mapping[str, Mapping[str, Any]],
-    config: SiteConfig,
-    args: Mapping[str, Any],
-    now_iso: str,
-) -> Entries:
-    """The new entries after one `bay-availability` command (validated args)."""
-    target = str(args["target"])
-    kind = target_kind(config, target)
-    out: Entries = {k: dict(v) for k, v in entries.items()}
-    if args["available"]:
-        out.pop(target, None)
-    else:
-        out[target] = {
-            "kind": kind,
-            "reason": str(args.get("reason", "")),
-            "since": now_iso,
-            "expected_end": args.get("expected_end"),
-        }
-    return out
-
-
-def unavailable_bays(entries: Mapping[str, Mapping[str, Any]], config: SiteConfig) -> list[str]:
-    out = {b.id for b in config.bays if b.id in entries or b.charger in entries}
-    return sorted(out)
-
-
-def state_payload(entries: Mapping[str, Mapping[str, Any]], config: SiteConfig) -> dict[str, Any]:
+def state_payload(view: View) -> dict[str, Any]:
     return {
-        "out_of_service": {k: dict(v) for k, v in sorted(entries.items())},
-        "unavailable_bays": unavailable_bays(entries, config),
+        "out_of_service": {
+            target: {
+                "kind": c.kind.value,
+                "reason": c.reason,
+                "since": utc_iso(c.at),
+                "expected_end": None if c.until is None else utc_iso(c.until),
+            }
+            for target, c in view.out_of_service.items()
+        },
+        "unavailable_bays": list(view.unavailable_bays),
     }
+
+
+def expected_end(value: Any) -> float | None:
+    """The command's `expected_end` (RFC 3339, with offset) as the change's `until`."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(value))
+        stamp = at.timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"expected_end: {value!r} is not an RFC 3339 date-time") from exc
+    if at.tzinfo is None:
+        raise ValueError(f"expected_end: {value!r} needs an offset (Z or +hh:mm)")
+    return stamp
+
+
+async def command(owner: AvailabilityOwner, args: dict[str, Any]) -> dict[str, Any]:
+    """The `bay-availability` handler (args validated by the schema); the new state."""
+    view = await owner.change(
+        str(args["target"]),
+        available=bool(args["available"]),
+        reason=str(args.get("reason", "")),
+        until=expected_end(args.get("expected_end")),
+        source=Source.CLOUD,
+        by="cloud",
+    )
+    return state_payload(view)
+
+
+def legacy_entries(outbox: Path) -> dict[str, Any]:
+    """What an older release kept in the outbox file; {} when there is none or it is unreadable."""
+    if not outbox.is_file():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM kv WHERE key=?", (LEGACY_KEY,)).fetchone()
+        data = json.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("availability_legacy_unreadable path=%s why=%s", outbox, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def import_legacy(owner: AvailabilityOwner, state_dir: Path) -> int:
+    """Once, into a new store: the bays an older release had out of service (an upgrade
+    must not put a bay under repair back in service). How many were taken over."""
+    if not owner.store.created or owner.changes():
+        return 0
+    taken = 0
+    for target, entry in legacy_entries(state_dir / "uplink" / "outbox.db").items():
+        info = entry if isinstance(entry, dict) else {}
+        try:
+            await owner.change(
+                str(target),
+                available=False,
+                reason=str(info.get("reason") or "taken over from the outbox file"),
+                until=expected_end(info.get("expected_end")),
+                source=Source.CLOUD,
+                by="cloud (imported)",
+            )
+        except ValueError as exc:  # a bay since removed from the site file, a lapsed end
+            log.warning("availability_legacy_skipped target=%s why=%s", target, exc)
+            continue
+        taken += 1
+    return taken

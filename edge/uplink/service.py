@@ -7,6 +7,7 @@ by the daemon; `flush` on shutdown says `offline` and commits what is pending.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from functools import partial
 from typing import Any
 
 from edge import __version__
+from edge.availability import View
+from edge.availability_owner import AvailabilityOwner
 from edge.clock import Clock
 from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
@@ -32,7 +35,6 @@ from edge.uplink.telemetry import bay_rows, site_snapshot
 
 log = logging.getLogger(__name__)
 Provider = Callable[[], Any]
-AVAILABILITY_KEY = "bay_availability"
 INBOX = 64  # unacknowledged commands the broker may send us at once (Receive Maximum)
 
 
@@ -54,12 +56,14 @@ class Uplink:
         clock: Clock,
         boot_id: str,
         *,
+        availability: AvailabilityOwner,
         status: Provider = dict,
         health: Provider = list,
         set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         u = config.uplink
         self.config, self.clock, self.boot_id = config, clock, boot_id
+        self.availability = availability  # the daemon owns it; the uplink carries it
         self.prefix = u.topic_prefix
         self._status, self._health, self._set_log_level = status, health, set_log_level
         self.alarms = Alarms()
@@ -85,7 +89,7 @@ class Uplink:
         self.link.on_connected = self._birth
         self.inbox = CommandInbox(INBOX, self.link)
         self.link.on_message = self.inbox.put
-        self.entries: availability.Entries = {}
+        availability.listen(self._publish_availability)
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
         self.latest: dict[str, Any] | None = None
@@ -137,25 +141,23 @@ class Uplink:
             self.outbox.offer("telemetry/site", self._snapshot(record))
 
     def _snapshot(self, record: dict[str, Any]) -> dict[str, Any]:
-        unavailable = availability.unavailable_bays(self.entries, self.config)
+        unavailable = list(self.availability.view().unavailable_bays)
         return site_snapshot(record, bay_rows(self.config, unavailable))
 
     # --- tasks ----------------------------------------------------------------------------
     async def _telemetry(self) -> None:
         """Device health and buffer statistics, every snapshot period."""
         await self.outbox.ready.wait()
-        await self._load_availability()
-        self.outbox.offer(  # the retained maintenance view exists from the first connect
-            "state/bay-availability", availability.state_payload(self.entries, self.config)
-        )
+        await self.availability.loaded.wait()  # the daemon loads it while the link connects
+        # The retained maintenance view exists from the first connect.
+        self._publish_availability(self.availability.view())
         while True:
             self.outbox.offer("telemetry/health", {"devices": self._health()})
             self.outbox.offer("telemetry/buffer", await self.buffer())
             await self.clock.sleep(max(self.config.uplink.snapshot_every_s, 1.0))
 
-    async def _load_availability(self) -> None:
-        stored = await self.records.get(AVAILABILITY_KEY)
-        self.entries = json.loads(stored) if stored else {}
+    def _publish_availability(self, view: View) -> None:
+        self.outbox.offer(availability.STREAM, availability.state_payload(view))
 
     def _birth(self) -> None:
         self.link.publish(status_topic(self.prefix), self._presence("online"), retain=True)
@@ -179,7 +181,9 @@ class Uplink:
         reg.register("snapshot", load_schema("cmd-snapshot.json"), self._cmd_snapshot)
         reg.register("set-log-level", load_schema("cmd-set-log-level.json"), self._cmd_log)
         reg.register(
-            "bay-availability", load_schema("cmd-bay-availability.json"), self._cmd_availability
+            "bay-availability",
+            load_schema("cmd-bay-availability.json"),
+            functools.partial(availability.command, self.availability),
         )
 
     async def _cmd_ping(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -187,9 +191,8 @@ class Uplink:
 
     async def _cmd_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
         self.outbox.offer("state/site", self._status())
-        self.outbox.offer(
-            "state/bay-availability", availability.state_payload(self.entries, self.config)
-        )
+        await self.availability.loaded.wait()
+        self._publish_availability(self.availability.view())
         if self.latest is not None:
             self.outbox.offer("telemetry/site", self._snapshot(self.latest))
         return {"published": ["state/site", "state/bay-availability", "telemetry/site"]}
@@ -198,15 +201,6 @@ class Uplink:
         if self._set_log_level is None:
             raise ValueError("set-log-level: not available in this process")
         return self._set_log_level(args)
-
-    async def _cmd_availability(self, args: dict[str, Any]) -> dict[str, Any]:
-        now = utc_iso(self.clock.wall())
-        entries = availability.apply_change(self.entries, self.config, args, now)
-        await self.records.put(AVAILABILITY_KEY, json.dumps(entries))
-        self.entries = entries
-        state = availability.state_payload(entries, self.config)
-        self.outbox.offer("state/bay-availability", state)
-        return state
 
     def _alarm_event(self, name: str, active: bool, message: str) -> None:
         self.outbox.offer("events/alarm", {"alarm": name, "active": active, "message": message})
@@ -232,7 +226,7 @@ class Uplink:
             else None,
             "buffer_fault": self.outbox.fault,
             "alarms": dict(self.alarms.active),
-            "out_of_service": availability.unavailable_bays(self.entries, self.config),
+            "out_of_service": list(self.availability.view().unavailable_bays),
         }
 
     async def buffer(self) -> dict[str, Any]:
