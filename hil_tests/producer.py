@@ -57,7 +57,7 @@ async def main(args: argparse.Namespace) -> int:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await box.close()  # aiosqlite's thread would keep the process alive
+        await box.close()  # commit what is queued before the process exits
 
 
 async def work(args: argparse.Namespace, box: Outbox, link: MqttLink) -> int:
