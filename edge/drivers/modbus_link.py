@@ -20,7 +20,6 @@ first) and run one at a time, as the bus demands. The link owns the retry policy
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from edge.drivers.modbus_client import (
     TcpEndpoint,
 )
 from edge.drivers.modbus_profile import Table
+from edge.drivers.request_queue import RequestQueue
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,7 @@ class ModbusLink:
         self._reconnect_s = RECONNECT_S
         self._max_reconnect_s = 10.0
         self.observers: list[Callable[[Served], None]] = []
-        self._queue: asyncio.PriorityQueue[tuple[int, int, _Request]] = asyncio.PriorityQueue()
-        self._seq = itertools.count()
+        self._queue: RequestQueue[_Request] = RequestQueue()
         self.stats = LinkStats(started_at=clock.monotonic())
         self.connected = False
 
@@ -135,7 +134,10 @@ class ModbusLink:
         return {"requests": self.stats.requests, "reconnects": self.stats.reconnects}
 
     def unit_health(self, unit: int) -> UnitHealth:
-        return self.stats.units.setdefault(unit, UnitHealth())
+        health = self.stats.units.get(unit)
+        if health is None:
+            health = self.stats.units[unit] = UnitHealth()
+        return health
 
     async def read(
         self, unit: int, table: Table, address: int, count: int, priority: int = PRIORITY_NORMAL
@@ -159,14 +161,14 @@ class ModbusLink:
     def _future(self) -> asyncio.Future[list[int]]:
         return asyncio.get_running_loop().create_future()
 
-    async def _submit(self, request: _Request, priority: int) -> list[int]:
+    def _submit(self, request: _Request, priority: int) -> asyncio.Future[list[int]]:
         now = self._clock.monotonic()
         if self._down_until > now:
             raise LinkDown(f"link {self.id} down, retrying in {self._down_until - now:.1f}s")
         if self.unit_health(request.unit).backoff_until > now:
             raise self._backing_off(request.unit)
-        self._queue.put_nowait((priority, next(self._seq), request))
-        return await request.future
+        self._queue.push(priority, request)
+        return request.future
 
     async def run(self) -> None:
         """The link's worker: one request on the medium at a time, forever."""
@@ -174,7 +176,7 @@ class ModbusLink:
         request: _Request | None = None
         try:
             while True:
-                _, _, request = await self._queue.get()
+                request = await self._queue.pop()
                 if not request.future.cancelled():
                     await self._serve(request)
                 request = None
@@ -192,8 +194,7 @@ class ModbusLink:
     def _fail_queued(self, error: LinkDown) -> None:
         """A device never waits on a request the link will not serve (a restarted link
         starts with an empty queue, and its devices' next polls go through it)."""
-        while not self._queue.empty():
-            _, _, request = self._queue.get_nowait()
+        while (request := self._queue.pop_nowait()) is not None:
             self._settle(request, error)
 
     async def _serve(self, request: _Request) -> None:
