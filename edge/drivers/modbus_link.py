@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edge.clock import Clock
 from edge.drivers.line_capacity import Framing, Transaction, reply_s
+from edge.drivers.link_stats import LinkStats, Served, UnitHealth
 from edge.drivers.modbus_client import (
     DeviceRejected,
     DeviceTimeout,
@@ -57,39 +58,6 @@ class _Request:
     count: int
     values: list[int] | None  # None: a read
     future: asyncio.Future[list[int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """One request as the line saw it, for observers (tests, benchmarks, diagnostics)."""
-
-    unit: int
-    table: Table
-    address: int
-    count: int
-    write: bool
-    outcome: str  # ok | timeout | rejected | down | backoff
-    started: float
-    ended: float
-
-
-@dataclass(slots=True)
-class UnitHealth:
-    ok: int = 0
-    timeouts: int = 0
-    rejected: int = 0
-    consecutive_failures: int = 0
-    backoff_until: float = 0.0
-    last_error: str = ""
-
-
-@dataclass(slots=True)
-class LinkStats:
-    requests: int = 0
-    busy_s: float = 0.0
-    reconnects: int = 0
-    started_at: float = 0.0
-    units: dict[int, UnitHealth] = field(default_factory=dict)
 
 
 class ModbusLink:
@@ -242,7 +210,8 @@ class ModbusLink:
             if outcome != "backoff":
                 self.stats.requests += 1
                 self.stats.busy_s += ended - started
-            self._notify(request, outcome, started, ended)
+            if self.observers:
+                self._notify(request, outcome, started, ended)
 
     async def _transact(self, request: _Request) -> list[int]:
         if request.values is None:
@@ -257,8 +226,6 @@ class ModbusLink:
         return UnitBackingOff(f"unit {unit} backing off after: {health.last_error}")
 
     def _notify(self, request: _Request, outcome: str, started: float, ended: float) -> None:
-        if not self.observers:
-            return
         served = Served(
             request.unit,
             request.table,
