@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from math import isfinite
 from typing import Protocol, TypeVar
 
 from edge.clock import Clock
@@ -129,6 +130,15 @@ class DeviceBase:
         readings: dict[str, Reading] = {}
         for point, value in values:
             name = point.name
+            low, high = point.min, point.max
+            if (
+                isfinite(value)
+                and (low is None or value >= low)
+                and (high is None or value <= high)
+                and not point.counter
+            ):  # plainly plausible, as plausible() would say, without the call
+                readings[name] = new_reading(value, point.unit, Quality.OK, at, fresh_for_s)
+                continue
             why = plausible(value, point, previous.get(name))
             if why is not None:
                 readings[name] = self._invalid(name, why, value, point.unit, at, fresh_for_s)
@@ -175,10 +185,13 @@ class DeviceBase:
 
     def recovered(self, at: float) -> bool:
         """Mark the device answering; True when it comes back after being lost."""
+        health = self.health
+        health.last_ok_at = at
+        health.last_outcome_at = at
+        was = health.state
+        if was == "ok":  # the usual case; first_poll_done was set when it became ok
+            return False
         self.first_poll_done.set()
-        self.health.last_ok_at = at
-        self.health.last_outcome_at = at
-        was = self.health.state
         if was not in ("ok", "starting"):
             log.info("device_recovered device=%s %s was=%s", self.id, self.where, was)
         self.health.state = "ok"
