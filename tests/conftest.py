@@ -26,6 +26,7 @@ PEER_FILES = frozenset(
         "test_fleet.py",
         "test_gpio.py",
         "test_late_replies_tcp.py",
+        "test_link_queue.py",
         "test_local_api.py",
         "test_runtime.py",
         "test_sunspec.py",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,11 @@ class CapturingImage(ProcessImage):
     def put(self, device: str, point: str, reading: Reading) -> None:
         super().put(device, point, reading)
         self.history.append((device, point, reading))
+        self._changed.set()
+
+    def put_all(self, device: str, readings: Mapping[str, Reading]) -> None:
+        super().put_all(device, readings)
+        self.history.extend((device, point, r) for point, r in readings.items())
         self._changed.set()
 
     def mark_device(self, device: str, at: float) -> None:

@@ -130,7 +130,7 @@ class HasRange(Protocol):
 
 def plausible(value: float, point: HasRange, previous: float | None) -> str | None:
     """Why a decoded value cannot be used for control, or None if it can."""
-    if math.isnan(value) or math.isinf(value):
+    if not math.isfinite(value):
         return "not a number"
     if point.min is not None and value < point.min:
         return f"below physical range ({value:g} < {point.min:g})"

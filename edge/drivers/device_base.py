@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from math import isfinite
 from typing import Protocol, TypeVar
 
 from edge.clock import Clock
 from edge.drivers.codec import HasRange, plausible
 from edge.process_image import ProcessImage
-from edge.readings import Quality, Reading
+from edge.readings import Quality, Reading, new_reading
 
 log = logging.getLogger("edge.drivers.device")
 
@@ -27,6 +28,15 @@ class _Writable(Protocol):
 
 
 PointT = TypeVar("PointT", bound=_Writable)
+
+
+class JudgedPoint(HasRange, Protocol):
+    """What judging a value needs of its point, whatever the protocol."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -97,16 +107,59 @@ class DeviceBase:
         """A reading with its quality: invalid when missing, NaN, out of range or a counter
         that went backwards; never usable for control then. `fresh_for_s`: how long it stays
         fresh (points polled slower than the control period)."""
-        why = "not implemented by the device" if value is None else None
-        if value is not None:
-            why = plausible(value, spec, self._previous.get(name))
+        why = (
+            "not implemented by the device"
+            if value is None
+            else plausible(value, spec, self._previous.get(name))
+        )
         if why is not None:
-            self.health.invalid_values += 1
-            log.debug("implausible device=%s point=%s reason=%s", self.id, name, why)
-            return Reading(value, unit, Quality.INVALID, at, fresh_for_s)
+            return self._invalid(name, why, value, unit, at, fresh_for_s)
         if spec.counter and value is not None:
             self._previous[name] = value
-        return Reading(value, unit, Quality.OK, at, fresh_for_s)
+        return new_reading(value, unit, Quality.OK, at, fresh_for_s)
+
+    def put_judged(
+        self,
+        values: Iterable[tuple[JudgedPoint, float]],
+        at: float,
+        fresh_for_s: float | None = None,
+    ) -> None:
+        """judge() every value of one read and put them into the image in one step (the
+        drivers' hot path, so judge's few lines are written out here once more)."""
+        previous = self._previous
+        readings: dict[str, Reading] = {}
+        for point, value in values:
+            name = point.name
+            low, high = point.min, point.max
+            if (
+                isfinite(value)
+                and (low is None or value >= low)
+                and (high is None or value <= high)
+                and not point.counter
+            ):  # plainly plausible, as plausible() would say, without the call
+                readings[name] = new_reading(value, point.unit, Quality.OK, at, fresh_for_s)
+                continue
+            why = plausible(value, point, previous.get(name))
+            if why is not None:
+                readings[name] = self._invalid(name, why, value, point.unit, at, fresh_for_s)
+                continue
+            if point.counter:
+                previous[name] = value
+            readings[name] = new_reading(value, point.unit, Quality.OK, at, fresh_for_s)
+        self._image.put_all(self.id, readings)
+
+    def _invalid(
+        self,
+        name: str,
+        why: str,
+        value: float | None,
+        unit: str,
+        at: float,
+        fresh_for_s: float | None = None,
+    ) -> Reading:
+        self.health.invalid_values += 1
+        log.debug("implausible device=%s point=%s reason=%s", self.id, name, why)
+        return new_reading(value, unit, Quality.INVALID, at, fresh_for_s)
 
     def degraded(self, state: str, error: str, names: list[str], at: float) -> None:
         """The device answers but some values cannot be used: a read it refuses (exception
@@ -132,10 +185,13 @@ class DeviceBase:
 
     def recovered(self, at: float) -> bool:
         """Mark the device answering; True when it comes back after being lost."""
+        health = self.health
+        health.last_ok_at = at
+        health.last_outcome_at = at
+        was = health.state
+        if was == "ok":  # the usual case; first_poll_done was set when it became ok
+            return False
         self.first_poll_done.set()
-        self.health.last_ok_at = at
-        self.health.last_outcome_at = at
-        was = self.health.state
         if was not in ("ok", "starting"):
             log.info("device_recovered device=%s %s was=%s", self.id, self.where, was)
         self.health.state = "ok"

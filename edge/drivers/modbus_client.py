@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 _READ_FUNCTION = {Table.COIL: 1, Table.DISCRETE: 2, Table.HOLDING: 3, Table.INPUT: 4}
+_REGISTER_TABLES = frozenset({Table.HOLDING, Table.INPUT})
+_READ_METHOD = {
+    Table.HOLDING: "read_holding_registers",
+    Table.INPUT: "read_input_registers",
+    Table.COIL: "read_coils",
+    Table.DISCRETE: "read_discrete_inputs",
+}
 
 
 class ModbusFailure(Exception):
@@ -142,13 +149,10 @@ class ModbusClient:
 
     async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
         """Registers (or bits as 0/1) of one read; raises a ModbusFailure."""
-        client = await self._ready()
-        call = {
-            Table.HOLDING: client.read_holding_registers,
-            Table.INPUT: client.read_input_registers,
-            Table.COIL: client.read_coils,
-            Table.DISCRETE: client.read_discrete_inputs,
-        }[table]
+        client = self._client
+        if client is None or not client.connected:
+            client = await self._ready()
+        call = getattr(client, _READ_METHOD[table])
         rr = await self._execute(lambda: call(address, count=count, device_id=unit), unit, address)
         if rr.function_code != _READ_FUNCTION[table]:
             # RTU has no transaction id: a late reply to another read can arrive here.
@@ -156,13 +160,14 @@ class ModbusClient:
                 f"reply of function {rr.function_code} to a function {_READ_FUNCTION[table]} "
                 f"read (unit {unit}, address {address})"
             )
-        values = rr.registers if table.is_register else rr.bits[:count]
+        # Registers come as a new list of ints per reply; bits as bools, padded to a byte.
+        values = rr.registers if table in _REGISTER_TABLES else [int(v) for v in rr.bits[:count]]
         if len(values) != count:
             # A reply of the wrong length is someone else's answer (or garbage): never data.
             raise DeviceTimeout(
                 f"reply length {len(values)} != requested {count} (unit {unit}, address {address})"
             )
-        return [int(v) for v in values]
+        return values
 
     async def write(self, table: Table, address: int, values: list[int], unit: int) -> None:
         client = await self._ready()

@@ -130,8 +130,7 @@ class ModbusDevice(DeviceBase):
             for point in block.points:
                 self.put(point.name, Reading(None, point.unit, Quality.INVALID, at))
             return
-        for point, value in values:
-            self.put(point.name, self.judge(point.name, value, point.unit, point, at, fresh_for_s))
+        self.put_judged(values, at, fresh_for_s)
 
     async def write_point(self, name: str, value: float) -> None:
         """Write one point and, where the profile allows, confirm it by reading it back.

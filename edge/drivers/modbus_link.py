@@ -20,13 +20,13 @@ first) and run one at a time, as the bus demands. The link owns the retry policy
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edge.clock import Clock
 from edge.drivers.line_capacity import Framing, Transaction, reply_s
+from edge.drivers.link_stats import LinkStats, Served, UnitHealth
 from edge.drivers.modbus_client import (
     DeviceRejected,
     DeviceTimeout,
@@ -36,6 +36,7 @@ from edge.drivers.modbus_client import (
     TcpEndpoint,
 )
 from edge.drivers.modbus_profile import Table
+from edge.drivers.request_queue import RequestQueue
 
 log = logging.getLogger(__name__)
 
@@ -57,39 +58,6 @@ class _Request:
     count: int
     values: list[int] | None  # None: a read
     future: asyncio.Future[list[int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """One request as the line saw it, for observers (tests, benchmarks, diagnostics)."""
-
-    unit: int
-    table: Table
-    address: int
-    count: int
-    write: bool
-    outcome: str  # ok | timeout | rejected | down | backoff
-    started: float
-    ended: float
-
-
-@dataclass(slots=True)
-class UnitHealth:
-    ok: int = 0
-    timeouts: int = 0
-    rejected: int = 0
-    consecutive_failures: int = 0
-    backoff_until: float = 0.0
-    last_error: str = ""
-
-
-@dataclass(slots=True)
-class LinkStats:
-    requests: int = 0
-    busy_s: float = 0.0
-    reconnects: int = 0
-    started_at: float = 0.0
-    units: dict[int, UnitHealth] = field(default_factory=dict)
 
 
 class ModbusLink:
@@ -123,8 +91,7 @@ class ModbusLink:
         self._reconnect_s = RECONNECT_S
         self._max_reconnect_s = 10.0
         self.observers: list[Callable[[Served], None]] = []
-        self._queue: asyncio.PriorityQueue[tuple[int, int, _Request]] = asyncio.PriorityQueue()
-        self._seq = itertools.count()
+        self._queue: RequestQueue[_Request] = RequestQueue()
         self.stats = LinkStats(started_at=clock.monotonic())
         self.connected = False
 
@@ -135,7 +102,10 @@ class ModbusLink:
         return {"requests": self.stats.requests, "reconnects": self.stats.reconnects}
 
     def unit_health(self, unit: int) -> UnitHealth:
-        return self.stats.units.setdefault(unit, UnitHealth())
+        health = self.stats.units.get(unit)
+        if health is None:
+            health = self.stats.units[unit] = UnitHealth()
+        return health
 
     async def read(
         self, unit: int, table: Table, address: int, count: int, priority: int = PRIORITY_NORMAL
@@ -159,14 +129,14 @@ class ModbusLink:
     def _future(self) -> asyncio.Future[list[int]]:
         return asyncio.get_running_loop().create_future()
 
-    async def _submit(self, request: _Request, priority: int) -> list[int]:
+    def _submit(self, request: _Request, priority: int) -> asyncio.Future[list[int]]:
         now = self._clock.monotonic()
         if self._down_until > now:
             raise LinkDown(f"link {self.id} down, retrying in {self._down_until - now:.1f}s")
         if self.unit_health(request.unit).backoff_until > now:
             raise self._backing_off(request.unit)
-        self._queue.put_nowait((priority, next(self._seq), request))
-        return await request.future
+        self._queue.push(priority, request)
+        return request.future
 
     async def run(self) -> None:
         """The link's worker: one request on the medium at a time, forever."""
@@ -174,7 +144,7 @@ class ModbusLink:
         request: _Request | None = None
         try:
             while True:
-                _, _, request = await self._queue.get()
+                request = await self._queue.pop()
                 if not request.future.cancelled():
                     await self._serve(request)
                 request = None
@@ -192,8 +162,7 @@ class ModbusLink:
     def _fail_queued(self, error: LinkDown) -> None:
         """A device never waits on a request the link will not serve (a restarted link
         starts with an empty queue, and its devices' next polls go through it)."""
-        while not self._queue.empty():
-            _, _, request = self._queue.get_nowait()
+        while (request := self._queue.pop_nowait()) is not None:
             self._settle(request, error)
 
     async def _serve(self, request: _Request) -> None:
@@ -241,7 +210,8 @@ class ModbusLink:
             if outcome != "backoff":
                 self.stats.requests += 1
                 self.stats.busy_s += ended - started
-            self._notify(request, outcome, started, ended)
+            if self.observers:
+                self._notify(request, outcome, started, ended)
 
     async def _transact(self, request: _Request) -> list[int]:
         if request.values is None:
@@ -256,8 +226,6 @@ class ModbusLink:
         return UnitBackingOff(f"unit {unit} backing off after: {health.last_error}")
 
     def _notify(self, request: _Request, outcome: str, started: float, ended: float) -> None:
-        if not self.observers:
-            return
         served = Served(
             request.unit,
             request.table,
