@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from edge.uplink.policy import MsgClass, StoredRow, Usage, class_of
 from edge.uplink.store_errors import StoreCorrupt, StoreUnavailable, translate
@@ -58,8 +59,10 @@ READ_SQL = {c: _READ.format(int(c)) for c in MsgClass}
 Gone = list[tuple[int, int, int]]
 
 
-@dataclass(frozen=True, slots=True)
-class OutRow:
+class OutRow(NamedTuple):
+    """A stored row as the drain reads it (a named tuple: the drain reads thousands a
+    second and a tuple is built at half the cost of a frozen dataclass)."""
+
     id: int
     stream: str
     cls: MsgClass
@@ -220,19 +223,16 @@ class OutboxDb:
         sql = READ_SQL[cls]
         with self.errors("read"):
             rows = self.db.execute(sql, (after_id, limit)).fetchall()
-        return [OutRow(int(i), str(s), cls, int(z), str(b), float(c)) for i, s, z, b, c in rows]
+        return [OutRow(i, s, cls, z, b, c) for i, s, z, b, c in rows]
 
     def read_stream(self, stream: str, after_id: int, limit: int) -> list[OutRow]:
         sql = (
-            "SELECT id, cls, size, body, created FROM outbox WHERE stream=? AND id>? "
-            "ORDER BY id LIMIT ?"
+            "SELECT id, size, body, created FROM outbox WHERE stream=? AND id>? ORDER BY id LIMIT ?"
         )
+        cls = class_of(stream)  # a stream's rows all have its class (`policy.class_of`)
         with self.errors("read"):
             rows = self.db.execute(sql, (stream, after_id, limit)).fetchall()
-        return [
-            OutRow(int(i), stream, MsgClass(int(c)), int(z), str(b), float(t))
-            for i, c, z, b, t in rows
-        ]
+        return [OutRow(i, stream, cls, z, b, t) for i, z, b, t in rows]
 
     def stream_names(self) -> list[str]:
         with self.errors("read"):
