@@ -1,5 +1,5 @@
 """The outbox's SQL layer (`OutboxDb`) on a real SQLite file: deletes by id range, their
-synchronous mode, the schema change from files written before schema 2."""
+synchronous mode, the change of indexes in files written by older releases."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_deletes_run_under_normal_even_after_an_event_commit(tmp_path: Path) -> 
         db.close()
 
 
-def test_a_file_from_before_schema_2_is_migrated_on_open(tmp_path: Path) -> None:
+def test_a_file_with_the_old_class_index_is_migrated_on_open(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     old = sqlite3.connect(path)
     old.executescript(SCHEMA_1)

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS outbox(
     stream TEXT NOT NULL, seq INTEGER NOT NULL, cls INTEGER NOT NULL,
     created REAL NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL);
 -- Telemetry only: eviction reads the oldest telemetry; an event's commit and delete do
--- not pay for it (files before schema 2 had outbox_cls on every row: dropped on open).
+-- not pay for it (older files have outbox_cls on every row: dropped on open).
 DROP INDEX IF EXISTS outbox_cls;
 CREATE INDEX IF NOT EXISTS outbox_telemetry ON outbox(id) WHERE cls=2;
 CREATE INDEX IF NOT EXISTS outbox_stream ON outbox(stream, id);  -- per-stream reading
