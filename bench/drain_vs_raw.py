@@ -133,6 +133,13 @@ def main() -> None:
             f"raw {r:.0f} msg/s, drain {d:.0f} msg/s (medians of {runs}), "
             f"drain/raw {ratio:.0%} (median of the per-run ratios)"
         )
+        cpu_raw, cpu_drain = CPU[0 : 2 * runs : 2], CPU[1 : 2 * runs : 2]
+        cpu_ratio = statistics.median(r / d for r, d in zip(cpu_raw, cpu_drain, strict=True))
+        print(
+            f"CPU per message: raw {statistics.median(cpu_raw):.0f} µs, drain "
+            f"{statistics.median(cpu_drain):.0f} µs (medians), raw/drain {cpu_ratio:.0%} "
+            "(median of the per-run ratios: the drain's speed if the cores were its own)"
+        )
         folder = Path(tmp) / "tele"
         asyncio.run(fill(folder, n * 5, "telemetry/site"))
         rate = asyncio.run(drain(folder, b.url, inflight, n * 5))

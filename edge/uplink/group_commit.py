@@ -20,7 +20,7 @@ from typing import Any
 
 from edge.uplink.alarms import Alarms
 from edge.uplink.envelope import record_json
-from edge.uplink.outbox_db import NewRow
+from edge.uplink.outbox_db import Gone, NewRow
 from edge.uplink.policy import MsgClass, Usage, class_of, usage_change
 from edge.uplink.store_errors import StoreFull, StoreUnavailable
 
@@ -70,7 +70,7 @@ class GroupCommit(ABC):
         self._why = ""
 
     @abstractmethod
-    async def commit_rows(self, rows: list[NewRow], durable: bool) -> list[tuple[int, int]]: ...
+    async def commit_rows(self, rows: list[NewRow], durable: bool) -> Gone: ...
 
     @abstractmethod
     async def relieve(self) -> bool:
@@ -198,17 +198,17 @@ class GroupCommit(ABC):
                 err = OutboxRefused(why) if id(fut) in refused_futs else OutboxSpilled(why)
                 fut.set_exception(err)
 
-    def _added(self, rows: list[NewRow], gone: list[tuple[int, int]]) -> None:
+    def _added(self, rows: list[NewRow], gone: Gone) -> None:
         for r in rows:
             self.counts[r.cls] += 1
         self.usage = usage_change(self.usage, ((int(r.cls), r.size) for r in rows), 1)
         self.counters["accepted"] += len(rows)
         self.fresh.update(r.stream for r in rows)
         self.removed(gone)
-        self.counters["superseded"] += len(gone)
+        self.counters["superseded"] += sum(n for _, n, _ in gone)
         self.committed.set()
 
-    def removed(self, gone: list[tuple[int, int]]) -> None:
-        for cls, _ in gone:
-            self.counts[MsgClass(cls)] -= 1
-        self.usage = usage_change(self.usage, gone, -1)
+    def removed(self, gone: Gone) -> None:
+        for cls, n, _ in gone:
+            self.counts[MsgClass(cls)] -= n
+        self.usage = usage_change(self.usage, ((c, b) for c, _, b in gone), -1)

@@ -32,7 +32,7 @@ from edge.uplink.group_commit import (
     OutboxSpilled,
     Record,
 )
-from edge.uplink.outbox_db import NewRow, OutboxDb, OutRow
+from edge.uplink.outbox_db import Gone, NewRow, OutboxDb, OutRow
 from edge.uplink.outbox_salvage import replace_and_salvage
 from edge.uplink.policy import Budget, MsgClass, StoredRow, admits_telemetry
 from edge.uplink.store_errors import StoreCorrupt, StoreError
@@ -149,9 +149,9 @@ class Outbox(GroupCommit):
     async def remove(self, ids: list[int]) -> int:
         gone = await self.thread.run(self.db.delete, ids) if ids else []
         self.removed(gone)
-        return len(gone)
+        return sum(n for _, n, _ in gone)
 
-    async def commit_rows(self, rows: list[NewRow], durable: bool) -> list[tuple[int, int]]:
+    async def commit_rows(self, rows: list[NewRow], durable: bool) -> Gone:
         return await self.thread.run(functools.partial(self.db.commit, rows, durable=durable))
 
     async def relieve(self) -> bool:
@@ -172,7 +172,7 @@ class Outbox(GroupCommit):
     async def dead_letter(self, row: OutRow, why: str) -> None:
         if not await self.thread.run(self.db.dead_letter, row, why):
             return
-        self.removed([(int(row.cls), row.size)])
+        self.removed([(int(row.cls), 1, row.size)])
         self.alarms.raise_("buffer_dead_letter", f"message {row.id} refused by broker: {why}")
 
     def _flag_corrupt(self, exc: Exception) -> None:
