@@ -3,8 +3,9 @@
 A frame is an optional STX (0x02), a payload of printable ASCII, an optional ETX (0x03), then
 CR, LF or CR LF. Anything else is refused, never guessed at: a byte outside printable ASCII
 spoils the frame, a payload longer than the kind allows is dropped whole (the parser skips
-to the next terminator, so an endless stream cannot grow memory), and a partial frame older
-than `timeout_s` is dropped (a reader unplugged mid-frame must not glue two reads together).
+to the next terminator, so an endless stream cannot grow memory), and a partial frame that
+goes quiet for longer than `timeout_s` is dropped (a reader unplugged mid-frame must not
+glue two reads together).
 Bytes in, frames and rejections out; `now` is passed in.
 """
 
@@ -28,7 +29,7 @@ class Rejected(StrEnum):
 @dataclass(frozen=True, slots=True)
 class FrameRules:
     max_len: int  # payload characters
-    timeout_s: float  # the longest a frame may take to arrive
+    timeout_s: float  # the longest quiet gap inside a frame
     shape: Callable[[str], bool]  # what a payload of this kind looks like
 
 
@@ -69,7 +70,7 @@ class Refusal:
 class Framer:
     rules: FrameRules
     buf: bytes = b""
-    started: float | None = None  # first byte of the current frame
+    started: float | None = None  # latest byte of the current frame (None: no frame)
     spoilt: Rejected | None = None  # the current frame is refused; skip to its terminator
     seen: int = 0  # payload bytes of the current frame (counted even when not kept)
     ended: bool = False  # ETX seen: only the terminator may follow
@@ -102,7 +103,7 @@ def _byte(framer: Framer, byte: int, now: float, out: list[Out]) -> Framer:
         elif byte == CR:
             out.append(Refusal(Rejected.EMPTY, now, 0))
         return Framer(framer.rules)  # LF after CR: nothing pending, nothing reported
-    started = framer.started if framer.started is not None else now
+    started = now  # the last byte's time: a frame may stream long, but not stall
     if byte == STX and framer.seen == 0 and framer.spoilt is None:
         return replace(framer, started=started)
     if byte == ETX and framer.spoilt is None and not framer.ended:
