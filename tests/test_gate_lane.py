@@ -218,3 +218,33 @@ async def test_lost_inputs_fail_secure_on_entry_and_open_on_exit(direction: str)
         assert lane.state() == "fault"
     expected = "hold-open" if direction == "exit" else "outputs-off"
     assert r.commands() == ["outputs-off", "outputs-off", expected]
+
+
+async def test_release_of_a_hold_with_a_truck_under_the_boom_does_not_close() -> None:
+    async with rig() as r:
+        lane = r.driver()
+        await lane.start()
+        await r.see(lane)
+        assert await lane.hold_open("fire drill", "tech") == "held-open"
+        await r.see(lane, loop_b=True)
+        await lane.release("tech")
+        for _ in range(2):
+            r.clock.advance(lane.config.pass_timeout_s)
+            await r.see(lane)
+        assert "close" not in r.commands()  # the hold's end never closes over a vehicle
+        await r.see(lane, loop_b=False)
+        assert lane.state() in ("closing", "idle")
+    assert r.commands()[-1] == "close"
+    assert [k for k, _ in r.records if k.startswith("gate-") and k != "gate-command"] == [
+        "gate-hold-open",
+        "gate-release",
+    ]
+
+
+@pytest.mark.parametrize("direction", ["entry", "exit", "both"])
+def test_the_safe_state_and_the_lane_fail_the_same_way(direction: str) -> None:
+    from edge.gates.lane import lane_config
+    from edge.safe_state import lane_safe_value
+
+    lane = gate(direction)
+    assert lane_safe_value(lane) == (1.0 if lane_config(lane).exit else 0.0)
