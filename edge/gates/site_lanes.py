@@ -76,19 +76,20 @@ class GateLanes:
             self.readers.append(SerialReader(reader, lane.gate.id, deliver, self.clock))
 
     def bay_states(self) -> Mapping[str, BayState]:
-        """Out of service, occupied by its sensor, else available (charger states: TODO lead)."""
+        """Out of service; occupied by its sensor; else available. The chargers' states are
+        not used yet (the lead connects the session model)."""
         out = set(self.unavailable_bays())
         snap = self._snapshot
         states: dict[str, BayState] = {}
         for bay in self.config.bays:
             if bay.id in out:
                 states[bay.id] = BayState.UNAVAILABLE
-            elif bay.occupancy_sensor is not None and snap is not None:
-                points = snap.points.get(bay.occupancy_sensor.device)
-                reading = points.get(bay.occupancy_sensor.point) if points else None
-                usable = reading is not None and reading.usable()
-                occupied = not usable or bool(reading and (reading.value or 0) >= 0.5)
-                states[bay.id] = BayState.OCCUPIED if occupied else BayState.AVAILABLE
+            elif bay.occupancy_sensor is not None:  # unread or unusable counts as occupied
+                ref = bay.occupancy_sensor
+                points = snap.points.get(ref.device) if snap is not None else None
+                reading = points.get(ref.point) if points is not None else None
+                free = reading is not None and reading.usable() and (reading.value or 0.0) < 0.5
+                states[bay.id] = BayState.AVAILABLE if free else BayState.OCCUPIED
             else:
                 states[bay.id] = BayState.AVAILABLE
         return states
@@ -114,10 +115,14 @@ class GateLanes:
         for lane in self.lanes.values():
             await lane.start()
         while True:
-            self._snapshot = self.image.freeze(self.clock.monotonic(), self.clock.wall())
-            for lane in self.lanes.values():
-                await lane.on_snapshot(self._snapshot)
+            await self.cycle()
             await self.clock.sleep(GATE_PERIOD_S)
+
+    async def cycle(self) -> None:
+        """One frozen snapshot to every lane."""
+        self._snapshot = self.image.freeze(self.clock.monotonic(), self.clock.wall())
+        for lane in self.lanes.values():
+            await lane.on_snapshot(self._snapshot)
 
     def status(self) -> dict[str, Any]:
         return {"lanes": [lane.status() for lane in self.lanes.values()]}
