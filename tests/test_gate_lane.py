@@ -76,6 +76,7 @@ class Barrier:
 @dataclass
 class Rig:
     barrier: Barrier
+    unit: SimUnit
     image: CapturingImage
     device: ModbusDevice
     clock: SimClock
@@ -116,7 +117,7 @@ async def rig() -> AsyncIterator[Rig]:
     device = ModbusDevice(IO, 1, unit.profile, link, image, CLOCK, startup={})
     try:
         async with running(link.run, device.run):
-            yield Rig(barrier, image, device, SimClock(), MemoryBookings([booking()]), [])
+            yield Rig(barrier, unit, image, device, SimClock(), MemoryBookings([booking()]), [])
     finally:
         await server.stop()
 
@@ -248,3 +249,16 @@ def test_the_safe_state_and_the_lane_fail_the_same_way(direction: str) -> None:
 
     lane = gate(direction)
     assert lane_safe_value(lane) == (1.0 if lane_config(lane).exit else 0.0)
+
+
+async def test_a_failed_open_write_is_an_io_fault_and_the_entry_lane_stays_shut() -> None:
+    async with rig() as r:
+        lane = r.driver()
+        await lane.start()
+        await r.see(lane, loop_a=True)
+        r.unit.fault.exception = 4  # the coupler refuses writes (slave device failure)
+        await lane.on_read(rfid(r.clock))
+        assert lane.state() == "fault"
+        assert lane.output_level is None  # unknown: not confirmed
+        assert lane.status()["io_ok"] is False
+    assert (1.0, True) not in r.barrier.writes
