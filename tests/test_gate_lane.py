@@ -262,3 +262,18 @@ async def test_a_failed_open_write_is_an_io_fault_and_the_entry_lane_stays_shut(
         assert lane.output_level is None  # unknown: not confirmed
         assert lane.status()["io_ok"] is False
     assert (1.0, True) not in r.barrier.writes
+
+
+async def test_a_truck_moving_from_loop_a_to_loop_b_in_one_poll_is_never_closed_on() -> None:
+    async with rig() as r:
+        lane = r.driver()
+        await lane.start()
+        await r.see(lane)
+        await r.see(lane, loop_a=True)
+        await lane.on_read(rfid(r.clock))
+        await r.see(lane)
+        assert lane.state() == "open"
+        r.clock.advance(lane.config.pass_timeout_s)  # it took its time
+        await r.see(lane, loop_a=False, loop_b=True)  # both changes in one snapshot
+        assert "close" not in r.commands()
+        assert lane.state() == "passing"
