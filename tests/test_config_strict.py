@@ -80,6 +80,7 @@ CASES: list[tuple[str, str, str]] = [
     ("gate-photocell-device", _sub('photocell = "io-gate:input_3"', 'photocell = "io-gat:input_3"'), "gates[0].photocell: unknown device 'io-gat'"),
     ("gate-position-point", _sub(HOLD, HOLD + '\nposition_open = "io-gate:input_9"'), "gates[0].position_open: profile 'wago-750-352-dio' has no point 'input_9'"),
     ("gate-positions-same", _sub(HOLD, HOLD + '\nposition_open = "io-gate:input_8"\nposition_closed = "io-gate:input_8"'), "gates[0].position_closed: must be another input than position_open"),
+    ("gate-one-limit", _sub(HOLD, HOLD + '\nposition_closed = "io-gate:input_8"'), "gates[0].position_closed: needs position_open too (both limit switches, or neither)"),
     ("reader-kind", _sub(HOLD, HOLD + '\nreaders = [{ id = "r1", kind = "barcode", port = "/dev/ttyS9" }]'), "gates[0].readers[0].kind: 'barcode' is not one of anpr, qr, rfid"),
     ("reader-anpr-endpoint", _sub(HOLD, HOLD + '\nreaders = [{ id = "cam", kind = "anpr", secret_file = "s" }]'), "gates[0].readers[0].endpoint: missing (needed by anpr readers)"),
     ("reader-qr-port", _sub(HOLD, HOLD + '\nreaders = [{ id = "qr", kind = "qr", endpoint = "127.0.0.1:8089" }]'), "gates[0].readers[0].endpoint: not used by qr readers"),

@@ -224,6 +224,12 @@ def _check_gates(
             point_check(report, ("gates", i, key), gate, devices, profiles, False)
         if "position_open" in gate and gate.get("position_open") == gate.get("position_closed"):
             report(("gates", i, "position_closed"), "must be another input than position_open")
+        for key, other in (
+            ("position_open", "position_closed"),
+            ("position_closed", "position_open"),
+        ):
+            if key in gate and other not in gate:  # one limit alone: the boom never "arrives"
+                report(("gates", i, key), f"needs {other} too (both limit switches, or neither)")
         _check_readers(report, i, gate, ports)
     for i, bay in items(data, "bays"):
         point_check(report, ("bays", i, "occupancy_sensor"), bay, devices, profiles, False)
