@@ -15,7 +15,7 @@ from edge.access.gate_types import GateState
 from edge.clock import SimClock
 from edge.drivers.modbus_device import ModbusDevice
 from edge.gates.decide import EntryDecider, MemoryBookings
-from edge.gates.lane import LaneDriver
+from edge.gates.lane import WRITE_RETRY_S, LaneDriver
 from edge.qr_signature import SiteKeys, TokenIssuer
 from edge.sessions import BayState
 from edge.sim.modbus_server import SimModbusServer, SimUnit
@@ -261,6 +261,12 @@ async def test_a_failed_open_write_is_an_io_fault_and_the_entry_lane_stays_shut(
         assert lane.state() == "fault"
         assert lane.output_level is None  # unknown: not confirmed
         assert lane.status()["io_ok"] is False
+        r.unit.fault.exception = None  # the coupler is back
+        await r.see(lane)
+        assert lane.state() == "fault"  # no retry on every snapshot
+        r.clock.advance(WRITE_RETRY_S)
+        await r.see(lane)
+        assert lane.state() == "armed"  # outputs off again, then the inputs: no open replayed
     assert (1.0, True) not in r.barrier.writes
 
 

@@ -41,6 +41,7 @@ from edge.siteconf.model import GateLane
 log = logging.getLogger(__name__)
 
 OVERRIDE_VALID_S = 30.0  # an operator's open is refused if it reaches the lane later
+WRITE_RETRY_S = 5.0  # after a refused write, the lane stays faulted this long before retrying
 FIELD_KIND = {field: kind for kind, field in SENSOR_FIELDS.items()}
 # Facts first that make the lane more careful (hold, fault, presence), then the rest.
 ORDER = ("hold", "detector_fault", "loop_a", "loop_b", "photocell", "opened", "closed")
@@ -79,6 +80,7 @@ class LaneDriver:
         self.io_ok = True
         self.held_by: str | None = None  # an operator's hold-open (CLI), or-ed with the input
         self.hold_input = False  # the physical hold input, as last read
+        self.retry_at = 0.0  # after a refused write, restore no earlier than this (wall)
         self._lock = asyncio.Lock()  # one event at a time: snapshots, reads, commands
 
     # --- inputs -------------------------------------------------------------------------
@@ -123,6 +125,8 @@ class LaneDriver:
                 await self._event(Event(EventKind.IO_LOST), now)
             return
         elif not self.io_ok:
+            if now < self.retry_at:
+                return  # a refused write: retry later, not every snapshot (log flood)
             self.io_ok = True
             self.lane = replace(self.lane, sensors=sensors)  # the facts, then a fresh boot
             await self._event(Event(EventKind.IO_RESTORED), now)
@@ -236,6 +240,7 @@ class LaneDriver:
                     self.gate.id, self.gate.barrier_output, level, exc,
                 )  # fmt: skip
                 self.output_level = None
+                self.retry_at = self.clock.wall() + WRITE_RETRY_S
                 if self.io_ok and self.lane is not None and self.lane.state is not GateState.FAULT:
                     self.io_ok = False
                     await self._event(Event(EventKind.IO_LOST), self.clock.wall())
