@@ -27,6 +27,7 @@ AREAS = (
     "edge.chargers",
     "edge.control_cycle",
     "edge.drivers",
+    "edge.gates",
     "edge.instance_lock",
     "edge.local_api",
     "edge.runtime",

@@ -25,6 +25,8 @@ from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
 from edge.drivers.fleet import Fleet, build_fleet
+from edge.gates import api as gate_api
+from edge.gates.site_lanes import GateLanes
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
@@ -76,6 +78,7 @@ class Daemon:
         self.api = LocalApiServer(self.socket_path)
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
+        self.gates: GateLanes | None = None  # built with the fleet
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -194,6 +197,11 @@ class Daemon:
             lambda: self.apply_safe_state("control cycle failed"),
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
+        devices = {d.id: d for d in self.fleet.devices}
+        unavailable = lambda: self.availability.view().unavailable_bays  # noqa: E731
+        self.gates = GateLanes(self.config, self.image, self.clock, devices, unavailable)
+        for name, job in self.gates.tasks():  # a dead lane loop exits into the safe state
+            self.supervisor.start(name, job, vital=name == "gates")
         self._register_api()
         await self.api.start()
 
@@ -213,6 +221,8 @@ class Daemon:
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
         availability_api.register(self.api, self.availability)
+        if self.gates is not None:
+            gate_api.register(self.api, self.gates)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -253,6 +263,11 @@ class Daemon:
             "safe_outputs": [o.name for o in self.safe_state_hooks],
         }
         status["bays"]["out_of_service"] = list(self.availability.view().unavailable_bays)
+        if self.gates is not None:
+            lanes = self.gates.status()["lanes"]
+            status["gate"]["state"] = (
+                ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
+            )
         status["warnings"] += self.availability.warnings
         return status
 

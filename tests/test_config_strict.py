@@ -32,6 +32,8 @@ def _storage(line: str) -> str:
     )
 
 
+HOLD = 'hold_input = "io-gate:input_4"        # fire brigade key switch (holds both lanes open)'
+
 # (name, site text, expected error text after "FILE:LINE: ")
 CASES: list[tuple[str, str, str]] = [
     ("unit-float", _sub("unit = 2\n", "unit = 2.0\n"), "devices[1].unit: must be an integer, got a number 2.0"),
@@ -63,7 +65,7 @@ CASES: list[tuple[str, str, str]] = [
     ("id-newline", _sub('id = "B02"', 'id = "B02\\n"'), "bays[1].id: must not contain control characters"),
     ("same-unit", _sub("unit = 3\n", "unit = 2\n"), "devices[2].unit: unit 2 on link 'sim-lan' is already device 'plot-meter-main'"),
     ("unit-0-simulated", _sub("unit = 3\n", "unit = 0\n"), "devices[2].unit: 0 on a simulated link: the simulator keeps 0"),
-    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[5].profile: a can profile cannot be on a simulated link"),
+    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[6].profile: a can profile cannot be on a simulated link"),
     ("lost-before-stale", _sub("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 2.0"), "control.lost_after_s: lost_after_s (2 s) must be longer than stale_after_s (3 s)"),
     ("list-link-type", _sub('type = "simulated"', 'type = ["simulated"]'), 'links[0].type: must be the string "modbus-tcp" or'),
     ("list-id", _sub('id = "grid"', 'id = ["grid"]'), "limits[0].id: must be a string, got a list ['grid']"),
@@ -73,6 +75,19 @@ CASES: list[tuple[str, str, str]] = [
     ("misspelt-header", _sub("[[bays]]", "[[bayz]]"), "bayz: unknown key (allowed here:"),
     ("log-area", DEMO_TEXT.replace("[logging]", '[logging]\nareas = { "edge.drivrs" = "debug" }', 1), "logging.areas.edge.drivrs: not one of the daemon's log areas"),
     ("two-roots", _sub('parent = "grid"\nplot = "north"', 'plot = "north"'), "limits[2]: must have exactly one root (the grid connection), found 2: limits[0] 'grid', limits[2] 'feeder-north' have no parent"),
+    ("gate-run-time", _sub(HOLD, HOLD + "\nrun_time_s = 0"), "gates[0].run_time_s: must be > 0, got 0"),
+    ("gate-clear-nan", _sub(HOLD, HOLD + "\nclear_s = nan"), "gates[0].clear_s: must be a finite number, got nan"),
+    ("gate-photocell-device", _sub('photocell = "io-gate:input_3"', 'photocell = "io-gat:input_3"'), "gates[0].photocell: unknown device 'io-gat'"),
+    ("gate-position-point", _sub(HOLD, HOLD + '\nposition_open = "io-gate:input_9"'), "gates[0].position_open: profile 'wago-750-352-dio' has no point 'input_9'"),
+    ("gate-positions-same", _sub(HOLD, HOLD + '\nposition_open = "io-gate:input_8"\nposition_closed = "io-gate:input_8"'), "gates[0].position_closed: must be another input than position_open"),
+    ("gate-one-limit", _sub(HOLD, HOLD + '\nposition_closed = "io-gate:input_8"'), "gates[0].position_closed: needs position_open too (both limit switches, or neither)"),
+    ("reader-kind", _sub(HOLD, HOLD + '\nreaders = [{ id = "r1", kind = "barcode", port = "/dev/ttyS9" }]'), "gates[0].readers[0].kind: 'barcode' is not one of anpr, qr, rfid"),
+    ("reader-anpr-endpoint", _sub(HOLD, HOLD + '\nreaders = [{ id = "cam", kind = "anpr", secret_file = "s" }]'), "gates[0].readers[0].endpoint: missing (needed by anpr readers)"),
+    ("reader-qr-port", _sub(HOLD, HOLD + '\nreaders = [{ id = "qr", kind = "qr", endpoint = "127.0.0.1:8089" }]'), "gates[0].readers[0].endpoint: not used by qr readers"),
+    ("reader-endpoint", _sub(HOLD, HOLD + '\nreaders = [{ id = "cam", kind = "anpr", endpoint = "http://x", secret_file = "s" }]'), "gates[0].readers[0].endpoint: 'http://x' is not allowed here"),
+    ("reader-port-twice", _sub(HOLD, HOLD + '\nreaders = [{ id = "a", kind = "qr", port = "/dev/ttyS9" }, { id = "b", kind = "rfid", port = "/dev/ttyS9" }]'), "gates[0].readers[1].port: /dev/ttyS9 is already used by gates[0].readers[0]"),
+    ("reader-unknown-key", _sub(HOLD, HOLD + '\nreaders = [{ id = "a", kind = "qr", port = "/dev/ttyS9", parity = "E" }]'), "gates[0].readers[0].parity: unknown key"),
+    ("bay-occupancy", _sub("connector_id = 2\n", 'connector_id = 2\noccupancy_sensor = "io-gate:output_9"\n'), "bays[1].occupancy_sensor: profile 'wago-750-352-dio' has no point 'output_9'"),
 ]  # fmt: skip
 
 

@@ -36,7 +36,8 @@ def test_antwerp_bruges_is_the_hub_the_issue_describes() -> None:
     assert set(per_charger.values()) == {2}
     assert config.root_limit().import_kw < sum(c.max_power_kw for c in config.chargers)
     assert {d.role for d in config.devices} >= {"grid", "pv", "wind"}
-    assert sorted(g.plot for g in config.gates) == ["goordijk", "ketenis"]
+    lanes = sorted((g.plot, g.direction) for g in config.gates)  # an entry and an exit per plot
+    assert lanes == [(p, d) for p in ("goordijk", "ketenis") for d in ("entry", "exit")]
 
 
 def test_mcs_variant_differs_only_by_configuration() -> None:
@@ -164,4 +165,4 @@ def test_gate_points_must_exist_and_be_writable(write_site) -> None:
     text = text.replace('vehicle_sensor = "io-ketenis:input_1"', 'vehicle_sensor = "io-ketenis:x9"')
     errors = "\n".join(errors_of(write_site(text)))
     assert "gates[0].barrier_output: point 'io-goordijk:input_3' is read-only" in errors
-    assert "gates[1].vehicle_sensor: profile 'wago-750-352-dio' has no point 'x9'" in errors
+    assert "gates[2].vehicle_sensor: profile 'wago-750-352-dio' has no point 'x9'" in errors

@@ -192,6 +192,23 @@ def _check_sessions(data: Mapping[str, Any], report: Report) -> None:
         )
 
 
+GATE_INPUTS = (
+    "vehicle_sensor",
+    "safety_loop",
+    "photocell",
+    "position_open",
+    "position_closed",
+    "hold_input",
+    "detector_fault",
+)
+# What each reader kind needs and must not have.
+READER_KEYS = {
+    "anpr": (("endpoint", "secret_file"), ("port", "baud")),
+    "qr": (("port",), ("endpoint", "secret_file")),
+    "rfid": (("port",), ("endpoint", "secret_file")),
+}
+
+
 def _check_gates(
     data: Mapping[str, Any],
     plots: Mapping[str, Any],
@@ -199,32 +216,67 @@ def _check_gates(
     profiles: Mapping[str, Mapping[str, Any]],
     report: Report,
 ) -> None:
+    ports: dict[str, str] = {}
     for i, gate in items(data, "gates"):
         ref(report, ("gates", i, "plot"), gate.get("plot"), plots, "plot")
-        for key, writable in (
-            ("barrier_output", True),
-            ("vehicle_sensor", False),
-            ("safety_loop", False),
+        point_check(report, ("gates", i, "barrier_output"), gate, devices, profiles, True)
+        for key in GATE_INPUTS:
+            point_check(report, ("gates", i, key), gate, devices, profiles, False)
+        if "position_open" in gate and gate.get("position_open") == gate.get("position_closed"):
+            report(("gates", i, "position_closed"), "must be another input than position_open")
+        for key, other in (
+            ("position_open", "position_closed"),
+            ("position_closed", "position_open"),
         ):
-            point_ref = gate.get(key)
-            if not isinstance(point_ref, str) or ":" not in point_ref:
-                continue
-            dev_id, point = point_ref.split(":", 1)
-            dev = ref(report, ("gates", i, key), dev_id, devices, "device")
-            if dev is None:
-                continue
-            points = profiles.get(str(dev.get("profile")), {}).get("points", {})
-            if dev.get("profile") in profiles and point not in points:
-                known = ", ".join(sorted(points)) or "none"
-                report(
-                    ("gates", i, key),
-                    f"profile {dev['profile']!r} has no point {point!r} (has: {known})",
-                )
-            elif writable and point in points and points[point] != "rw":
-                report(
-                    ("gates", i, key),
-                    f"point {point_ref!r} is read-only; a barrier needs a writable output",
-                )
+            if key in gate and other not in gate:  # one limit alone: the boom never "arrives"
+                report(("gates", i, key), f"needs {other} too (both limit switches, or neither)")
+        _check_readers(report, i, gate, ports)
+    for i, bay in items(data, "bays"):
+        point_check(report, ("bays", i, "occupancy_sensor"), bay, devices, profiles, False)
+
+
+def _check_readers(report: Report, i: int, gate: Mapping[str, Any], ports: dict[str, str]) -> None:
+    """Each reader has what its kind needs; a serial port serves one reader only."""
+    for j, reader in items(gate, "readers"):
+        where = ("gates", i, "readers", j)
+        needs, refuses = READER_KEYS.get(str(reader.get("kind")), ((), ()))
+        for key in needs:
+            if key not in reader:
+                report((*where, key), f"missing (needed by {reader['kind']} readers)")
+        for key in refuses:
+            if key in reader:
+                report((*where, key), f"not used by {reader['kind']} readers")
+        port = reader.get("port")
+        if isinstance(port, str):
+            owner = f"gates[{i}].readers[{j}]"
+            if port in ports:
+                report((*where, "port"), f"{port} is already used by {ports[port]}")
+            ports.setdefault(port, owner)
+
+
+def point_check(
+    report: Report,
+    path: tuple[str, int, str],
+    item: Mapping[str, Any],
+    devices: Mapping[str, dict[str, Any]],
+    profiles: Mapping[str, Mapping[str, Any]],
+    writable: bool,
+) -> None:
+    """A `device:point` reference names a device whose profile has the point (writable for
+    outputs)."""
+    point_ref = item.get(path[-1])
+    if not isinstance(point_ref, str) or ":" not in point_ref:
+        return
+    dev_id, point = point_ref.split(":", 1)
+    dev = ref(report, path, dev_id, devices, "device")
+    if dev is None:
+        return
+    points = profiles.get(str(dev.get("profile")), {}).get("points", {})
+    if dev.get("profile") in profiles and point not in points:
+        known = ", ".join(sorted(points)) or "none"
+        report(path, f"profile {dev['profile']!r} has no point {point!r} (has: {known})")
+    elif writable and point in points and points[point] != "rw":
+        report(path, f"point {point_ref!r} is read-only; a barrier needs a writable output")
 
 
 def _check_fallback_budget(

@@ -33,12 +33,15 @@ from edge.siteconf.model import (
     Logging,
     Plot,
     PointRef,
+    Reader,
+    ReaderKind,
     Sessions,
     SiteConfig,
     Storage,
     UplinkConfig,
     frozen_mapping,
 )
+from edge.siteconf.schema import GATE_TIMINGS
 from edge.siteconf.schema_check import check_schema
 from edge.siteconf.toml_lines import deep_nesting_line, index_lines, line_of
 from edge.siteconf.values import MAX_NESTING, check_values, pruned
@@ -154,10 +157,11 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
                 float(b["max_power_kw"]),
                 tuple(InletSide(s) for s in b["inlet_sides"]),
                 int(b.get("connector_id", 1)),
+                _ref(b.get("occupancy_sensor")),
             )
             for b in data.get("bays", [])
         ),
-        gates=tuple(_gate(g) for g in data.get("gates", [])),
+        gates=tuple(_gate(g, base) for g in data.get("gates", [])),
         sessions=_sessions(data.get("sessions", {})),
         uplink=UplinkConfig(
             enabled=bool(uplink.get("enabled", "broker" in uplink)),
@@ -281,7 +285,7 @@ def _ref(text: str | None) -> PointRef | None:
     return PointRef(device, point)
 
 
-def _gate(g: Mapping[str, Any]) -> GateLane:
+def _gate(g: Mapping[str, Any], base: Path) -> GateLane:
     barrier = _ref(g["barrier_output"])
     assert barrier is not None  # required by the schema
     return GateLane(
@@ -292,4 +296,22 @@ def _gate(g: Mapping[str, Any]) -> GateLane:
         vehicle_sensor=_ref(g.get("vehicle_sensor")),
         safety_loop=_ref(g.get("safety_loop")),
         reader_port=g.get("reader_port"),
+        photocell=_ref(g.get("photocell")),
+        position_open=_ref(g.get("position_open")),
+        position_closed=_ref(g.get("position_closed")),
+        hold_input=_ref(g.get("hold_input")),
+        detector_fault=_ref(g.get("detector_fault")),
+        readers=tuple(_reader(r, base) for r in g.get("readers", [])),
+        **{k: float(g[k]) for k in GATE_TIMINGS if k in g},
+    )
+
+
+def _reader(r: Mapping[str, Any], base: Path) -> Reader:
+    return Reader(
+        id=r["id"],
+        kind=ReaderKind(r["kind"]),
+        port=r.get("port"),
+        baud=int(r.get("baud", 9600)),
+        endpoint=r.get("endpoint"),
+        secret_file=_path(base, r.get("secret_file")),
     )

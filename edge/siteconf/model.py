@@ -110,6 +110,7 @@ class Bay:
     max_power_kw: float
     inlet_sides: tuple[InletSide, ...]
     connector_id: int = 1  # which connector of its charger's device this bay is (1-based)
+    occupancy_sensor: PointRef | None = None  # reads 1 while a vehicle stands on the bay
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +124,60 @@ class PointRef:
         return f"{self.device}:{self.point}"
 
 
+class ReaderKind(StrEnum):
+    ANPR = "anpr"  # a camera posting plate reads as JSON over HTTP
+    QR = "qr"  # a serial QR scanner
+    RFID = "rfid"  # a serial RFID card reader
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One identification reader of a gate lane."""
+
+    id: str
+    kind: ReaderKind
+    port: str | None = None  # serial device (qr, rfid)
+    baud: int = 9600
+    endpoint: str | None = None  # "host:port" the camera posts to (anpr)
+    secret_file: Path | None = None  # the shared secret the camera sends (anpr)
+
+
 @dataclass(frozen=True, slots=True)
 class GateLane:
+    """Inputs read 1 when present or active (loops, photocell, limit switches, hold input,
+    detector fault); `barrier_output` 1 asks the drive to open and hold open."""
+
     id: str
     plot: str
     direction: str  # "entry" | "exit" | "both"
     barrier_output: PointRef
-    vehicle_sensor: PointRef | None
-    safety_loop: PointRef | None
+    vehicle_sensor: PointRef | None  # loop A, the arming loop before the boom
+    safety_loop: PointRef | None  # loop B, under the boom
     reader_port: str | None
+    photocell: PointRef | None = None
+    position_open: PointRef | None = None  # open limit switch
+    position_closed: PointRef | None = None  # closed limit switch
+    hold_input: PointRef | None = None  # fire brigade / manual hold-open
+    detector_fault: PointRef | None = None  # the loop detector's fault contact
+    readers: tuple[Reader, ...] = ()
+    run_time_s: float = 30.0  # a boom not at its limit after this is a fault
+    clear_s: float = 1.0  # loop B clear this long after the vehicle: it passed
+    pass_timeout_s: float = 60.0  # granted but nobody came: close once all clear
+    id_timeout_s: float = 20.0  # a vehicle on loop A with no read: call staff
+    decide_timeout_s: float = 5.0  # a read but no decision: call staff
+
+    def inputs(self) -> dict[str, PointRef]:
+        """The lane's configured inputs by the machine's sensor name."""
+        named = {
+            "loop_a": self.vehicle_sensor,
+            "loop_b": self.safety_loop,
+            "photocell": self.photocell,
+            "opened": self.position_open,
+            "closed": self.position_closed,
+            "hold": self.hold_input,
+            "detector_fault": self.detector_fault,
+        }
+        return {name: ref for name, ref in named.items() if ref is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,11 @@ MAX_CONNECTORS = 64  # connectors one charger device serves: far above any cabin
 LOG_LEVEL = {"enum": ["debug", "info", "warning", "error", "critical"]}
 LINK_TYPES = ["modbus-tcp", "modbus-rtu", "can", "ocpp", "gpio", "simulated"]
 
+GATE_TIMINGS = ("run_time_s", "clear_s", "pass_timeout_s", "id_timeout_s", "decide_timeout_s")
+GATE_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 3600}
+# A listening address for a camera's HTTP posts: "127.0.0.1:8089" (host:port).
+LISTEN = {"type": "string", "pattern": "^[A-Za-z0-9_.-]+:[0-9]{1,5}$"}
+
 
 def _table(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -43,6 +48,20 @@ def _table(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
 def _array_of(item: dict[str, Any], *, min_items: int = 0) -> dict[str, Any]:
     return {"type": "array", "items": item, "minItems": min_items}
 
+
+# One identification reader of a gate lane: serial QR/RFID readers name their port, ANPR
+# cameras post JSON to `endpoint` (host:port) with the secret kept in `secret_file`.
+READER = _table(
+    ["id", "kind"],
+    {
+        "id": ID,
+        "kind": {"enum": ["anpr", "qr", "rfid"]},
+        "port": {"type": "string", "minLength": 1},
+        "baud": {"type": "integer", "enum": [9600, 19200, 38400, 57600, 115200]},
+        "endpoint": LISTEN,
+        "secret_file": PATH,
+    },
+)
 
 SITE_SCHEMA: dict[str, Any] = _table(
     ["site", "limits"],
@@ -144,6 +163,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "connector": {"enum": ["CCS", "MCS"]},
                     "connector_id": {"type": "integer", "minimum": 1, "maximum": MAX_CONNECTORS},
                     "max_power_kw": KW,
+                    "occupancy_sensor": POINT_REF,
                     "inlet_sides": {
                         "type": "array",
                         "items": {"enum": ["left", "right"]},
@@ -174,7 +194,14 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "barrier_output": POINT_REF,
                     "vehicle_sensor": POINT_REF,
                     "safety_loop": POINT_REF,
+                    "photocell": POINT_REF,
+                    "position_open": POINT_REF,
+                    "position_closed": POINT_REF,
+                    "hold_input": POINT_REF,
+                    "detector_fault": POINT_REF,
                     "reader_port": {"type": "string"},
+                    "readers": _array_of(READER),
+                    **dict.fromkeys(GATE_TIMINGS, GATE_SECONDS),
                 },
             )
         ),

@@ -1,0 +1,83 @@
+"""Decision time through the gate lane's shell: from an RFID read reaching the lane to the
+open command confirmed on the I/O coupler (a WAGO 750-352 profile served by the Modbus
+simulator on 127.0.0.1, write plus read-back), against the raw baseline measured in the same
+run: the same confirmed coil write alone.
+
+    python -m bench.gate_lane [RUNS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import replace
+
+from bench.access import show
+from edge.access.bookings import Period
+from edge.access.entry import CredentialRead, EntryRules, Ledger, ReadKind
+from edge.access.gate_machine import boot
+from edge.access.gate_types import Lane, Sensors
+from edge.clock import SystemClock
+from edge.drivers.catalog import shipped_catalog
+from edge.drivers.modbus_client import ModbusClient, TcpEndpoint
+from edge.drivers.modbus_device import ModbusDevice
+from edge.drivers.modbus_link import ModbusLink
+from edge.gates.decide import EntryDecider, MemoryBookings
+from edge.gates.lane import LaneDriver
+from edge.process_image import ProcessImage
+from edge.qr_signature import SiteKeys
+from edge.sessions import BayState
+from edge.sim.modbus_server import SimModbusServer, SimUnit
+from edge.sim.sim_unit import StaticModel
+from tests.test_access_entry import BAY, booking
+from tests.test_gate_lane import gate
+
+CLOCK = SystemClock()
+
+
+async def run(runs: int) -> None:
+    profile = shipped_catalog()["wago-750-352-dio"]
+    server = SimModbusServer([SimUnit(1, profile, StaticModel({}))], CLOCK)  # type: ignore[arg-type]
+    port = await server.start()
+    link = ModbusLink("lan", ModbusClient(TcpEndpoint("127.0.0.1", port), 1.0), CLOCK)
+    device = ModbusDevice("io", 1, profile, link, ProcessImage(60, 60), CLOCK, startup={})  # type: ignore[arg-type]
+    link_task = asyncio.create_task(link.run())
+    now = CLOCK.wall()
+    bk = replace(booking(), period=Period(now - 60, now + 3600))  # in its window now
+    decider = EntryDecider(
+        MemoryBookings([bk]), [BAY], lambda: {"b1": BayState.AVAILABLE}, EntryRules(SiteKeys({}))
+    )
+    lane = LaneDriver(gate(), device, CLOCK, decider)
+    try:
+        raw, full = [], []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            await device.write_point("output_1", 1.0)
+            raw.append((time.perf_counter() - t0) * 1000)
+            await device.write_point("output_1", 0.0)
+            decider.ledger = Ledger()  # a new truck each run: nobody inside yet
+            wall = CLOCK.wall()
+            lane.lane = boot(Lane.new(lane.config, Sensors(loop_a=True), wall), wall)[0]
+            read = CredentialRead(ReadKind.RFID, "04AABBCC", "rfid-1", wall)
+            t0 = time.perf_counter()
+            await lane.on_read(read)
+            full.append((time.perf_counter() - t0) * 1000)
+            assert lane.output_level == 1.0, lane.status()
+        base = show("baseline: one confirmed coil write (write + read-back)", raw)
+        show("RFID read -> admission -> confirmed open write", full, base)
+    finally:
+        link_task.cancel()
+        await asyncio.gather(link_task, return_exceptions=True)
+        await server.stop()
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {runs} runs each")
+    asyncio.run(run(runs))
+
+
+if __name__ == "__main__":
+    main()

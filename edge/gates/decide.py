@@ -1,0 +1,92 @@
+"""Admission for the gate lanes: credential reads through `edge.access.entry`, with the
+bookings from a `BookingsView` and the bays' states from a callable.
+
+The bookings owner (edge/bookings_owner.py, built beside this) implements `BookingsView`;
+`MemoryBookings` is the in-memory one for tests and a site without the store. The `Ledger`
+(reads seen, who is inside, spent QR nonces) is kept here in memory; persisting it is the
+store's part (`ledger_changed` is the hook).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from edge.access.admission import Site, by_start
+from edge.access.bookings import Booking
+from edge.access.entry import CredentialRead, Directory, EntryRules, Ledger, entry, exit_
+from edge.access.gate_types import Event
+from edge.gates.audit import Audit, LogAudit
+from edge.sessions import BayState
+from edge.siteconf.model import Bay, GateLane
+
+log = logging.getLogger(__name__)
+
+
+class BookingsView(Protocol):
+    """The bookings the gate decides on (every status; `entry` skips the final ones)."""
+
+    def bookings(self) -> Sequence[Booking]: ...
+
+
+class MemoryBookings:
+    def __init__(self, bookings: Sequence[Booking] = ()) -> None:
+        self.items: list[Booking] = list(bookings)
+
+    def bookings(self) -> Sequence[Booking]:
+        return tuple(self.items)
+
+
+class EntryDecider:
+    def __init__(
+        self,
+        bookings: BookingsView,
+        bays: Sequence[Bay],
+        bay_states: Callable[[], Mapping[str, BayState]],
+        rules: EntryRules,
+        audit: Audit | None = None,
+    ) -> None:
+        self.view = bookings
+        self.bays = tuple(bays)
+        self.bay_states = bay_states
+        self.rules = rules
+        self.audit = audit or LogAudit()
+        self.ledger = Ledger()
+        self.ledger_changed: Callable[[Ledger], None] = lambda ledger: None
+        self._directory: tuple[tuple[Booking, ...], Directory] | None = None
+
+    def _bookings(self) -> tuple[tuple[Booking, ...], Directory]:
+        """The bookings and their directory, rebuilt only when the bookings changed."""
+        current = tuple(self.view.bookings())
+        if self._directory is None or self._directory[0] != current:
+            self._directory = (current, Directory.build(current))
+        return self._directory
+
+    def entry(self, gate: GateLane, read: CredentialRead, now: float) -> Event | None:
+        bookings, directory = self._bookings()
+        site = Site(self.bays, self.bay_states(), by_start(bookings))
+        self.ledger, outcome = entry(self.ledger, read, site, directory, gate.plot, now, self.rules)
+        self.ledger_changed(self.ledger)
+        if outcome.decision is None:
+            log.info("gate_read_screened gate=%s reader=%s verdict=%s", gate.id, read.reader,
+                     outcome.screened)  # fmt: skip
+            return None
+        d = outcome.decision
+        self.audit.record(
+            "admission",
+            gate=gate.id,
+            reader=read.reader,
+            credential=read.kind.value,
+            reason=d.reason.value,
+            detail=d.detail,
+            booking=d.inputs.booking_id or "",
+        )
+        return outcome.event
+
+    def exit(self, gate: GateLane, read: CredentialRead, now: float) -> None:
+        _, directory = self._bookings()
+        self.ledger, matched = exit_(self.ledger, read, directory, now)
+        self.ledger_changed(self.ledger)
+        if not matched:  # flagged for staff, never a refusal: the exit opens anyway
+            log.warning("gate_exit_unmatched gate=%s reader=%s", gate.id, read.reader)

@@ -1,0 +1,128 @@
+"""Every gate lane of the site, its readers and ANPR endpoints, built from the site model and
+the fleet's devices; `tasks()` is what the runtime starts.
+
+Each lane is fed a frozen snapshot of the process image every GATE_PERIOD_S (the I/O
+coupler's poll period). The bays' states for admission come from the availability owner and
+the bays' occupancy sensors; the bookings from a `BookingsView` (in memory until the bookings
+owner is connected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from edge.access.entry import EntryRules
+from edge.clock import Clock
+from edge.gates.anpr import AnprEndpoint
+from edge.gates.audit import Audit, LogAudit
+from edge.gates.decide import BookingsView, EntryDecider, MemoryBookings
+from edge.gates.lane import LaneDriver
+from edge.gates.serial_reader import SerialReader
+from edge.process_image import ProcessImage
+from edge.qr_signature import SiteKeys
+from edge.readings import Snapshot
+from edge.safe_state import WritesPoints
+from edge.sessions import BayState
+from edge.siteconf.model import ReaderKind, SiteConfig
+
+log = logging.getLogger(__name__)
+
+GATE_PERIOD_S = 0.2
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+class GateLanes:
+    def __init__(
+        self,
+        config: SiteConfig,
+        image: ProcessImage,
+        clock: Clock,
+        devices: Mapping[str, object],
+        unavailable_bays: Callable[[], tuple[str, ...]] = tuple,
+        bookings: BookingsView | None = None,
+        audit: Audit | None = None,
+    ) -> None:
+        self.config, self.image, self.clock = config, image, clock
+        self.unavailable_bays = unavailable_bays
+        self.audit = audit or LogAudit()
+        self.bookings = bookings or MemoryBookings()
+        rules = EntryRules(SiteKeys({}))  # QR site keys: the [access] table, not yet read
+        self.decider = EntryDecider(self.bookings, config.bays, self.bay_states, rules, self.audit)
+        self.lanes: dict[str, LaneDriver] = {}
+        self.readers: list[SerialReader] = []
+        self.endpoints: dict[str, AnprEndpoint] = {}
+        self._snapshot: Snapshot | None = None
+        for gate in config.gates:
+            output = devices.get(gate.barrier_output.device)
+            if not isinstance(output, WritesPoints):
+                log.error("gate_not_driven gate=%s output=%s: no such writable device", gate.id,
+                          gate.barrier_output)  # fmt: skip
+                continue
+            lane = LaneDriver(gate, output, clock, self.decider, self.audit)
+            self.lanes[gate.id] = lane
+            for reader in gate.readers:
+                self._add_reader(lane, reader)
+
+    def _add_reader(self, lane: LaneDriver, reader: Any) -> None:
+        deliver = lane.on_read
+        if reader.kind is ReaderKind.ANPR:
+            host, port = str(reader.endpoint).rsplit(":", 1)
+            endpoint = self.endpoints.setdefault(reader.endpoint, AnprEndpoint(host, int(port)))
+            endpoint.add(reader, deliver)
+        else:
+            self.readers.append(SerialReader(reader, lane.gate.id, deliver, self.clock))
+
+    def bay_states(self) -> Mapping[str, BayState]:
+        """Out of service; occupied by its sensor; else available. The chargers' states are
+        not used yet (the lead connects the session model)."""
+        out = set(self.unavailable_bays())
+        snap = self._snapshot
+        states: dict[str, BayState] = {}
+        for bay in self.config.bays:
+            if bay.id in out:
+                states[bay.id] = BayState.UNAVAILABLE
+            elif bay.occupancy_sensor is not None:  # unread or unusable counts as occupied
+                ref = bay.occupancy_sensor
+                points = snap.points.get(ref.device) if snap is not None else None
+                reading = points.get(ref.point) if points is not None else None
+                free = reading is not None and reading.usable() and (reading.value or 0.0) < 0.5
+                states[bay.id] = BayState.AVAILABLE if free else BayState.OCCUPIED
+            else:
+                states[bay.id] = BayState.AVAILABLE
+        return states
+
+    def tasks(self) -> list[tuple[str, Job]]:
+        jobs: list[tuple[str, Job]] = [("gates", self.run)]
+        jobs += [(f"reader-{r.reader.id}", r.run) for r in self.readers]
+        jobs += [(f"anpr-{key}", self._endpoint_job(e)) for key, e in self.endpoints.items()]
+        return jobs
+
+    def _endpoint_job(self, endpoint: AnprEndpoint) -> Job:
+        async def serve() -> None:
+            await endpoint.start()
+            try:
+                await asyncio.Event().wait()  # serves until cancelled
+            finally:
+                await endpoint.stop()
+
+        return serve
+
+    async def run(self) -> None:
+        """Outputs off first on every lane, then one snapshot per period to each lane."""
+        for lane in self.lanes.values():
+            await lane.start()
+        while True:
+            await self.cycle()
+            await self.clock.sleep(GATE_PERIOD_S)
+
+    async def cycle(self) -> None:
+        """One frozen snapshot to every lane."""
+        self._snapshot = self.image.freeze(self.clock.monotonic(), self.clock.wall())
+        for lane in self.lanes.values():
+            await lane.on_snapshot(self._snapshot)
+
+    def status(self) -> dict[str, Any]:
+        return {"lanes": [lane.status() for lane in self.lanes.values()]}

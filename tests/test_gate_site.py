@@ -1,0 +1,77 @@
+"""The site's lanes, readers and ANPR endpoints built from the site file; the bays' states
+admission sees (out of service, occupancy sensors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.clock import SimClock
+from edge.gates.site_lanes import GateLanes
+from edge.process_image import ProcessImage
+from edge.readings import Quality, Reading
+from edge.sessions import BayState
+from edge.siteconf import load_site
+from tests.test_config_strict import DEMO_TEXT, HOLD, _sub
+
+
+class Output:
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, float]] = []
+
+    async def write_point(self, name: str, value: float) -> None:
+        self.writes.append((name, value))
+
+
+def test_lanes_readers_endpoints_and_bay_states(write_site) -> None:
+    text = _sub(
+        HOLD,
+        HOLD + '\nreaders = [{ id = "qr-1", kind = "qr", port = "/dev/ttyS9" },'
+        ' { id = "cam-1", kind = "anpr", endpoint = "127.0.0.1:0", secret_file = "s" }]',
+    )
+    text = _sub(
+        "connector_id = 1\n", 'connector_id = 1\noccupancy_sensor = "io-gate:input_8"\n', text
+    )
+    config = load_site(write_site(text))
+    clock = SimClock()
+    image = ProcessImage(3.0, 10.0)
+    out: set[str] = set()
+    lanes = GateLanes(config, image, clock, {"io-gate": Output()}, lambda: tuple(out))
+    assert sorted(lanes.lanes) == ["entry-main", "exit-main"]
+    assert [name for name, _ in lanes.tasks()] == ["gates", "reader-qr-1", "anpr-127.0.0.1:0"]
+    states = lanes.bay_states()
+    assert states["B01"] is BayState.OCCUPIED  # its sensor not read yet: not offered
+    assert states["B02"] is BayState.AVAILABLE
+    image.put("io-gate", "input_8", Reading(0.0, "", Quality.OK, clock.monotonic()))
+    lanes._snapshot = image.freeze(clock.monotonic(), clock.wall())
+    assert lanes.bay_states()["B01"] is BayState.AVAILABLE
+    image.put("io-gate", "input_8", Reading(1.0, "", Quality.OK, clock.monotonic()))
+    lanes._snapshot = image.freeze(clock.monotonic(), clock.wall())
+    out.add("B02")
+    assert lanes.bay_states()["B01"] is BayState.OCCUPIED
+    assert lanes.bay_states()["B02"] is BayState.UNAVAILABLE
+
+
+def test_a_lane_whose_output_device_is_missing_is_not_driven(write_site, caplog) -> None:
+    config = load_site(write_site(DEMO_TEXT))
+    lanes = GateLanes(config, ProcessImage(3.0), SimClock(), {})
+    assert lanes.lanes == {}
+    assert "gate_not_driven gate=entry-main" in caplog.text
+
+
+async def test_the_lane_loop_turns_outputs_off_then_boots_from_the_inputs(
+    write_site, tmp_path: Path
+) -> None:
+    config = load_site(write_site(DEMO_TEXT))
+    clock = SimClock()
+    image = ProcessImage(3.0, 10.0)
+    output = Output()
+    lanes = GateLanes(config, image, clock, {"io-gate": output})
+    for lane in lanes.lanes.values():
+        await lane.start()
+    await lanes.cycle()
+    assert {lane["state"] for lane in lanes.status()["lanes"]} == {"booting"}  # nothing read
+    for n in range(1, 9):
+        image.put("io-gate", f"input_{n}", Reading(0.0, "", Quality.OK, clock.monotonic()))
+    await lanes.cycle()
+    assert {lane["state"] for lane in lanes.status()["lanes"]} == {"idle"}
+    assert output.writes == [("output_1", 0.0), ("output_2", 0.0)] * 2
