@@ -107,7 +107,8 @@ async def test_the_audit_chain_verifies_and_continues_after_reopen(
         entry = await audit_rows.AuditLog(again).append("no-show", "bk-9", "site", {}, T0 + 9)
         assert entry.seq == 4
         verdict = await audit_rows.verify(again)
-        assert verdict.ok and verdict.entries == 4
+        assert verdict.ok
+        assert verdict.entries == 4
     finally:
         await again.close()
 
@@ -133,7 +134,7 @@ def tamper(path: Path, sql: str) -> None:
     ("sql", "bad_seq"),
     [
         ("UPDATE audit SET by='mallory' WHERE seq=3", 3),
-        ("UPDATE audit SET detail='{\"version\":99,\"é\":\"ü\"}' WHERE seq=2", 2),
+        ('UPDATE audit SET detail=\'{"version":99,"é":"ü"}\' WHERE seq=2', 2),
         ("DELETE FROM audit WHERE seq=2", 3),
         ("UPDATE audit SET at=at+1 WHERE seq=5", 5),
     ],
