@@ -61,6 +61,7 @@ class BookingsOwner:
         self._listeners: list[Emit] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
         availability.listen(lambda view: self._wake.set())
 
     # --- start, listeners ---------------------------------------------------------------
@@ -74,6 +75,7 @@ class BookingsOwner:
             self._assigned = bookings_rows.current(await bookings_rows.history(self.store))
         except StoreUnavailable as exc:
             self._not_persisted(str(exc))
+        self.loaded.set()
         log.info(
             "bookings_loaded bookings=%d assigned=%d", len(self._bookings), len(self._assigned)
         )
@@ -111,6 +113,7 @@ class BookingsOwner:
     async def upsert(self, incoming: Booking, *, by: str, kind: str = "booking-upsert") -> Merge:
         """Merge one version (validated here); persisted and audited before it returns."""
         validate(incoming)
+        await self.loaded.wait()  # a cloud command may come in while the store opens
         async with self._lock:
             result = merge(self._bookings.get(incoming.id), incoming)
             detail = {"outcome": result.outcome.value, "version": incoming.version}
@@ -123,13 +126,21 @@ class BookingsOwner:
         self._wake.set()
         return result
 
-    async def cancel(self, booking_id: str, *, by: str, version: int | None = None) -> Merge:
+    async def cancel(
+        self,
+        booking_id: str,
+        *,
+        by: str,
+        version: int | None = None,
+        updated_at: float | None = None,
+    ) -> Merge:
         """Cancel: from the cloud with its new version (merge rules apply), or locally (a
         technician, cloud down) keeping the version, so the cloud's next word still counts."""
+        await self.loaded.wait()
         local = self._bookings.get(booking_id)
         if local is None:
             raise KeyError(f"booking {booking_id!r}: not known on this site")
-        now = self.clock.wall()
+        now = self.clock.wall() if updated_at is None else updated_at
         if version is not None:
             incoming = replace(
                 local, version=version, status=BookingStatus.CANCELED, updated_at=now
