@@ -146,12 +146,13 @@ class BookingsOwner:
                 local, version=version, status=BookingStatus.CANCELED, updated_at=now
             )
             return await self.upsert(incoming, by=by, kind="booking-cancel")
-        if local.status is BookingStatus.CANCELED:
-            await self._record("booking-cancel", booking_id, by, {"outcome": "duplicate"})
-            return Merge(local, MergeOutcome.DUPLICATE)
-        if local.status.final:
-            raise ValueError(f"booking {booking_id!r}: already {local.status.value}, not cancelled")
         async with self._lock:  # a cancel after arrival applies; the phase stays the site's
+            local = self._bookings[booking_id]
+            if local.status is BookingStatus.CANCELED:
+                await self._record("booking-cancel", booking_id, by, {"outcome": "duplicate"})
+                return Merge(local, MergeOutcome.DUPLICATE)
+            if local.status.final:
+                raise ValueError(f"booking {booking_id!r}: already {local.status.value}")
             after = replace(local, status=BookingStatus.CANCELED, updated_at=now)
             await self._put(after, by, "booking-cancel", {"outcome": "applied", "local": True})
         self._wake.set()
@@ -207,7 +208,10 @@ class BookingsOwner:
     async def run(self) -> None:
         """Supervised task: tick every TICK_S, and at once on a change."""
         while True:
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception:  # a bug in one tick must not stop assignment for good
+                log.exception("bookings_tick_failed")
             await _sleep_or_wake(self.clock, self._wake, TICK_S)
 
     async def tick(self) -> None:

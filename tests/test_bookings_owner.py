@@ -11,6 +11,7 @@ import pytest
 
 from edge.access.bookings import (
     Booking,
+    BookingInvalid,
     BookingStatus,
     Credentials,
     MergeOutcome,
@@ -21,6 +22,7 @@ from edge.access.bookings import (
 )
 from edge.availability import Source
 from edge.availability_owner import AvailabilityOwner
+from edge.booking_wire import from_wire, to_wire
 from edge.bookings_owner import BookingsOwner
 from edge.clock import SimClock
 from edge.sessions import BayState
@@ -225,3 +227,29 @@ async def test_rows_match_memory(owners: Owners) -> None:
     await owners.bookings.upsert(booked(owners), by="cloud")
     rows = await bookings_rows.load(owners.availability.store)
     assert rows == [(owners.bookings.get("bk-1"), None)]
+
+
+async def test_a_failing_store_is_a_warning_and_the_decision_still_holds(owners: Owners) -> None:
+    await owners.availability.store.close()  # every write now fails
+    b = owners.bookings
+    result = await b.upsert(booked(owners), by="cloud")
+    assert result.outcome is MergeOutcome.CREATED
+    assert b.get("bk-1") is not None
+    assert any("bookings not persisted" in w for w in b.warnings)
+    owners.clock.advance(HOUR - 600)
+    await b.tick()  # assignment goes on without the store
+    assert b.bay_of("bk-1") == "B01"
+
+
+def test_the_wire_form_round_trips_and_names_bad_fields() -> None:
+    o = Owners.__new__(Owners)
+    o.clock = SimClock()
+    original = booked(o, energy_wanted_wh=300_000.0)
+    assert from_wire(to_wire(original)) == original
+    bad = {**to_wire(original), "start": "2026-01-01T10:00"}
+    with pytest.raises(BookingInvalid, match=r"booking 'bk-1': start: .* needs an offset"):
+        from_wire(bad)
+    with pytest.raises(BookingInvalid, match="booking 'bk-1': connector is required"):
+        from_wire({k: v for k, v in to_wire(original).items() if k != "connector"})
+    with pytest.raises(BookingInvalid, match="'XYZ' is not a valid Connector"):
+        from_wire({**to_wire(original), "connector": "XYZ"})
