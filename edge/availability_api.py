@@ -18,7 +18,7 @@ from edge.local_api.server import LocalApiServer, current_peer
 EXAMPLE = "e.g. 2026-12-01T14:00 (site time), 2026-12-01T13:00Z or 2026-12-01T14:00+01:00"
 
 
-def parse_time(text: str, timezone: str) -> float:
+def parse_time(text: str, timezone: str, field: str = "until") -> float:
     """ISO 8601; without an offset it is the site's local time. UTC epoch seconds."""
     try:
         at = datetime.fromisoformat(text.strip())
@@ -26,7 +26,7 @@ def parse_time(text: str, timezone: str) -> float:
             at = at.replace(tzinfo=ZoneInfo(timezone))
         return at.timestamp()
     except (ValueError, OverflowError, ZoneInfoNotFoundError) as exc:
-        raise ValueError(f"until: {text[:40]!r} is not an ISO 8601 time ({EXAMPLE})") from exc
+        raise ValueError(f"{field}: {text[:40]!r} is not an ISO 8601 time ({EXAMPLE})") from exc
 
 
 def iso(wall: float | None) -> str | None:

@@ -24,6 +24,7 @@ AREAS = (
     "root",
     "edge",
     "edge.availability_owner",
+    "edge.bookings_owner",
     "edge.chargers",
     "edge.control_cycle",
     "edge.drivers",

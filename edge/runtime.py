@@ -19,8 +19,9 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge import __version__, availability_api
+from edge import __version__, availability_api, bookings_api
 from edge.availability_owner import AvailabilityOwner
+from edge.bookings_owner import BookingsOwner
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
@@ -70,6 +71,7 @@ class Daemon:
         self.boot_id = uuid.uuid4().hex
         store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
         self.availability = AvailabilityOwner(config, self.clock, store)
+        self.bookings = BookingsOwner(self.availability, self.clock)
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -100,6 +102,7 @@ class Daemon:
             self.clock,
             self.boot_id,
             availability=self.availability,
+            bookings=self.bookings,
             status=self.status,
             health=lambda: self.fleet.health(self.clock.monotonic()),
             set_log_level=self._set_log_level,
@@ -184,6 +187,8 @@ class Daemon:
         if self.uplink is not None and self.availability.store.alarm:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
+        await self.bookings.load()
+        self.supervisor.start("bookings", self.bookings.run)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
@@ -223,6 +228,7 @@ class Daemon:
         availability_api.register(self.api, self.availability)
         if self.gates is not None:
             gate_api.register(self.api, self.gates)
+        bookings_api.register(self.api, self.bookings)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -268,7 +274,7 @@ class Daemon:
             status["gate"]["state"] = (
                 ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
             )
-        status["warnings"] += self.availability.warnings
+        status["warnings"] += self.availability.warnings + self.bookings.warnings
         return status
 
     async def _sample_cpu(self) -> None:

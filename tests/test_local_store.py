@@ -47,15 +47,15 @@ async def test_migrations_run_once_each_and_a_later_step_keeps_the_data(
     assert await store.user_version() == len(MIGRATIONS)
     await store.write("INSERT INTO availability VALUES (NULL,'B01','bay',0,'x',1,NULL,'cloud','c')")
     await store.close()
-    # Site access appends a step; reopening runs only that one.
-    step = "CREATE TABLE bookings (id TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+    # A later release appends a step; reopening runs only that one.
+    step = "CREATE TABLE later_step (id TEXT PRIMARY KEY, version INTEGER NOT NULL);"
     store = LocalStore(path, migrations=(*MIGRATIONS, step))
     opened.append(store)
     await store.open()
     assert await store.user_version() == len(MIGRATIONS) + 1
     assert await store.read("SELECT target FROM availability") == [("B01",)]
     await store.close()
-    assert {"availability", "bookings"} <= tables(path)
+    assert {"availability", "later_step"} <= tables(path)
     assert store.alarm is None
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from edge.cli import (
     bay_commands,
+    booking_commands,
     device_commands,
     gate_commands,
     site_commands,
@@ -21,7 +22,14 @@ from edge.cli import (
 )
 from edge.cli.daemon_call import EXIT_OK, EXIT_USAGE
 
-COMMAND_MODULES = (site_commands, device_commands, uplink_commands, bay_commands, gate_commands)
+COMMAND_MODULES = (
+    site_commands,
+    device_commands,
+    uplink_commands,
+    bay_commands,
+    booking_commands,
+    gate_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,7 +71,8 @@ class LocalStore:
         await self.close()
         self.quarantined = self._move_aside()
         self.alarm = f"local store {self.path.name} was unreadable ({why}); quarantined as "
-        self.alarm += f"{self.quarantined.name}, started empty: bay availability was reset"
+        self.alarm += f"{self.quarantined.name}, started empty: bay availability and bookings "
+        self.alarm += "were reset (the old file, with its audit log, is kept aside)"
         log.error(
             "local_store_quarantined path=%s moved_to=%s why=%s", self.path, self.quarantined, why
         )

@@ -1,7 +1,6 @@
 """The local store's schema, as numbered steps. PRAGMA user_version says how many ran.
 
-Append a step to add tables (site access: bookings, assignments, an append-only audit
-log); never edit a step that has shipped, a site's file already ran it.
+Append a step to add tables; never edit a step that has shipped, a site's file already ran it.
 """
 
 from __future__ import annotations
@@ -21,5 +20,40 @@ MIGRATIONS: tuple[str, ...] = (
         by TEXT NOT NULL
     );
     CREATE INDEX availability_target ON availability (target, at);
+    """,
+    # 2: site access. Bookings (one row each, the latest version wins), the assignment history
+    # (every change with its reason), and the audit log: append-only and hash-chained
+    # (edge/store/audit_rows.py); the triggers refuse any UPDATE or DELETE of an entry.
+    """
+    CREATE TABLE bookings (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        start REAL NOT NULL,
+        bay TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        booking TEXT NOT NULL,
+        from_bay TEXT,
+        to_bay TEXT,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX assignments_booking ON assignments (booking, id);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        by TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     """,
 )

@@ -19,6 +19,9 @@ PAYLOADS = {
     "telemetry/health": "device-health.json",
     "telemetry/buffer": "buffer-stats.json",
     "events/alarm": "alarm.json",
+    "events/booking": "booking-event.json",
+    "events/assignment": "assignment-event.json",
+    "events/audit": "audit-event.json",
     "state/bay-availability": "bay-availability.json",
     "cmd-reply": "cmd-reply.json",
 }

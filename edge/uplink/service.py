@@ -17,10 +17,11 @@ from typing import Any
 from edge import __version__
 from edge.availability import View
 from edge.availability_owner import AvailabilityOwner
+from edge.bookings_owner import BookingsOwner
 from edge.clock import Clock
 from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
-from edge.uplink import availability
+from edge.uplink import availability, bookings
 from edge.uplink.alarms import Alarms
 from edge.uplink.command_processor import CommandProcessor
 from edge.uplink.commands import CommandRegistry, load_schema
@@ -57,6 +58,7 @@ class Uplink:
         boot_id: str,
         *,
         availability: AvailabilityOwner,
+        bookings: BookingsOwner | None = None,
         status: Provider = dict,
         health: Provider = list,
         set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
@@ -64,6 +66,7 @@ class Uplink:
         u = config.uplink
         self.config, self.clock, self.boot_id = config, clock, boot_id
         self.availability = availability  # the daemon owns it; the uplink carries it
+        self.bookings = bookings
         self.prefix = u.topic_prefix
         self._status, self._health, self._set_log_level = status, health, set_log_level
         self.alarms = Alarms()
@@ -90,6 +93,8 @@ class Uplink:
         self.inbox = CommandInbox(INBOX, self.link)
         self.link.on_message = self.inbox.put
         availability.listen(self._publish_availability)
+        if bookings is not None:  # events/booking, events/assignment, events/audit
+            bookings.listen(self.outbox.offer)
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
         self.latest: dict[str, Any] | None = None
@@ -185,6 +190,13 @@ class Uplink:
             load_schema("cmd-bay-availability.json"),
             functools.partial(availability.command, self.availability),
         )
+        if self.bookings is not None:
+            for name, handler in (
+                ("booking-upsert", bookings.upsert),
+                ("booking-cancel", bookings.cancel),
+            ):
+                schema = load_schema(f"cmd-{name}.json")
+                reg.register(name, schema, functools.partial(handler, self.bookings))
 
     async def _cmd_ping(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True, "version": __version__, "boot_id": self.boot_id}

@@ -1,0 +1,286 @@
+"""The daemon's owner of bookings and bay assignments: the shell around edge/access.
+
+It holds the bookings in memory, persists each change in the local store before answering,
+merges cloud versions by `bookings.merge` (idempotent by version; a fact observed on site
+wins), and every period (or on a change) expires no-shows, turns bay occupancy into phase
+facts (parked, charging, overstay, departed) and re-plans the assignments with the
+availability owner's view. Every decision goes to the hash-chained audit log; bookings,
+assignment changes and audit entries go to its listeners (the uplink: `events/booking`,
+`events/assignment`, `events/audit`). It runs with or without the uplink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from edge.access import assignment, occupancy
+from edge.access.assignment import Change
+from edge.access.bookings import (
+    PHASES,
+    Booking,
+    BookingStatus,
+    Merge,
+    MergeOutcome,
+    PhaseEvent,
+    expire,
+    merge,
+    observe,
+    validate,
+)
+from edge.availability_owner import AvailabilityOwner
+from edge.booking_wire import iso, to_wire
+from edge.clock import Clock
+from edge.sessions import BayState
+from edge.store import StoreUnavailable, audit_rows, bookings_rows
+from edge.store.audit_rows import AuditLog
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict[str, Any]], None]  # (stream, payload)
+TICK_S = 10.0  # re-plan at least this often: slots open with time, not only on changes
+SITE = "site"  # `by` of decisions the site takes itself
+
+
+class BookingsOwner:
+    def __init__(self, availability: AvailabilityOwner, clock: Clock) -> None:
+        self.availability, self.clock = availability, clock
+        self.config = availability.config
+        self.store = availability.store  # one local store file for the site
+        self.audit = AuditLog(self.store)
+        self.warnings: list[str] = []
+        self.occupancy: Callable[[], Mapping[str, BayState]] = dict  # observed bay states
+        self._bookings: dict[str, Booking] = {}
+        self._parked: dict[str, str] = {}  # booking -> the bay its truck parked on
+        self._assigned: dict[str, str] = {}
+        self._unplaced: dict[str, str] = {}  # booking -> why nothing fits (said once)
+        self._listeners: list[Emit] = []
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
+        availability.listen(lambda view: self._wake.set())
+
+    # --- start, listeners ---------------------------------------------------------------
+    async def load(self) -> None:
+        """Take what the store holds (after the availability owner opened it); never raises."""
+        try:
+            for booking, bay in await bookings_rows.load(self.store):
+                self._bookings[booking.id] = booking
+                if bay is not None:
+                    self._parked[booking.id] = bay
+            self._assigned = bookings_rows.current(await bookings_rows.history(self.store))
+        except StoreUnavailable as exc:
+            self._not_persisted(str(exc))
+        self.loaded.set()
+        log.info(
+            "bookings_loaded bookings=%d assigned=%d", len(self._bookings), len(self._assigned)
+        )
+
+    def listen(self, emit: Emit) -> None:
+        self._listeners.append(emit)
+
+    def _emit(self, stream: str, payload: dict[str, Any]) -> None:
+        for emit in self._listeners:
+            try:
+                emit(stream, payload)
+            except Exception:  # one listener (the uplink) must not stop the others
+                log.exception("bookings_listener_failed stream=%s", stream)
+
+    def _not_persisted(self, why: str) -> None:
+        message = f"bookings not persisted: {why}"
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.error("bookings_store_failed why=%s", why)
+
+    # --- reads ----------------------------------------------------------------------------
+    def bookings(self) -> list[Booking]:
+        return sorted(self._bookings.values(), key=lambda b: (b.period.start, b.id))
+
+    def get(self, booking_id: str) -> Booking | None:
+        return self._bookings.get(booking_id)
+
+    def bay_of(self, booking_id: str) -> str | None:
+        return self._assigned.get(booking_id) or self._parked.get(booking_id)
+
+    async def history(self, booking_id: str) -> list[Change]:
+        return await bookings_rows.history(self.store, booking_id)
+
+    # --- changes --------------------------------------------------------------------------
+    async def upsert(self, incoming: Booking, *, by: str, kind: str = "booking-upsert") -> Merge:
+        """Merge one version (validated here); persisted and audited before it returns."""
+        validate(incoming)
+        await self.loaded.wait()  # a cloud command may come in while the store opens
+        async with self._lock:
+            result = merge(self._bookings.get(incoming.id), incoming)
+            detail = {"outcome": result.outcome.value, "version": incoming.version}
+            if result.outcome in (MergeOutcome.DUPLICATE, MergeOutcome.STALE):
+                await self._record(
+                    kind, incoming.id, by, {**detail, "kept": result.booking.version}
+                )
+                return result
+            await self._put(result.booking, by, kind, detail)
+        self._wake.set()
+        return result
+
+    async def cancel(
+        self,
+        booking_id: str,
+        *,
+        by: str,
+        version: int | None = None,
+        updated_at: float | None = None,
+    ) -> Merge:
+        """Cancel: from the cloud with its new version (merge rules apply), or locally (a
+        technician, cloud down) keeping the version, so the cloud's next word still counts."""
+        await self.loaded.wait()
+        local = self._bookings.get(booking_id)
+        if local is None:
+            raise KeyError(f"booking {booking_id!r}: not known on this site")
+        now = self.clock.wall() if updated_at is None else updated_at
+        if version is not None:
+            incoming = replace(
+                local, version=version, status=BookingStatus.CANCELED, updated_at=now
+            )
+            return await self.upsert(incoming, by=by, kind="booking-cancel")
+        async with self._lock:  # a cancel after arrival applies; the phase stays the site's
+            local = self._bookings[booking_id]
+            if local.status is BookingStatus.CANCELED:
+                await self._record("booking-cancel", booking_id, by, {"outcome": "duplicate"})
+                return Merge(local, MergeOutcome.DUPLICATE)
+            if local.status.final:
+                raise ValueError(f"booking {booking_id!r}: already {local.status.value}")
+            after = replace(local, status=BookingStatus.CANCELED, updated_at=now)
+            await self._put(after, by, "booking-cancel", {"outcome": "applied", "local": True})
+        self._wake.set()
+        return Merge(after, MergeOutcome.APPLIED)
+
+    async def observe(self, booking_id: str, event: PhaseEvent, *, by: str = SITE) -> Booking:
+        """A fact seen on site (admitted at the gate, departed); IllegalPhase changes nothing."""
+        async with self._lock:
+            booking = await self._observe(self._bookings[booking_id], event, by)
+        self._wake.set()
+        return booking
+
+    async def _observe(self, booking: Booking, event: PhaseEvent, by: str) -> Booking:
+        now = self.clock.wall()
+        after = observe(booking, event, now)
+        if event is PhaseEvent.PARK and booking.id in self._assigned:
+            self._parked[booking.id] = self._assigned[booking.id]
+        await self._put(
+            after, by, event.value, {"from": booking.phase.value, "to": after.phase.value}
+        )
+        return after
+
+    async def _put(self, booking: Booking, by: str, kind: str, detail: dict[str, Any]) -> None:
+        self._bookings[booking.id] = booking
+        try:
+            await bookings_rows.save(self.store, booking, self._parked.get(booking.id))
+        except StoreUnavailable as exc:  # still applied: the site must act on it
+            self._not_persisted(str(exc))
+        log.info(
+            "booking_changed booking=%s version=%d status=%s phase=%s by=%s %s",
+            booking.id,
+            booking.version,
+            booking.status.value,
+            booking.phase.value,
+            by,
+            " ".join(f"{k}={v}" for k, v in detail.items()),
+        )
+        self._emit(
+            "events/booking",
+            {"event": kind, **detail, "booking": to_wire(booking), "bay": self.bay_of(booking.id)},
+        )
+        await self._record(kind, booking.id, by, detail)
+
+    async def _record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
+        try:
+            entry = await self.audit.append(kind, subject, by, detail, self.clock.wall())
+        except StoreUnavailable as exc:
+            self._not_persisted(str(exc))
+            return
+        self._emit("events/audit", audit_rows.wire(entry))
+
+    # --- the periodic decisions -----------------------------------------------------------
+    async def run(self) -> None:
+        """Supervised task: tick every TICK_S, and at once on a change."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # a bug in one tick must not stop assignment for good
+                log.exception("bookings_tick_failed")
+            await _sleep_or_wake(self.clock, self._wake, TICK_S)
+
+    async def tick(self) -> None:
+        """No-shows, occupancy facts (parked, charging, overstay, departed), then assignments."""
+        async with self._lock:
+            now = self.clock.wall()
+            observed = dict(self.occupancy())
+            for booking in self.bookings():
+                after = expire(booking, now)
+                if after is not booking:
+                    await self._put(after, SITE, "no-show", {"noshow_at": booking.window()[1]})
+                bay = self.bay_of(booking.id)
+                fact = occupancy.site_fact(after, observed.get(bay or ""), now)
+                if fact is not None:
+                    await self._observe(after, fact, SITE)
+                    if fact is PhaseEvent.DEPART:
+                        self._parked.pop(booking.id, None)
+            await self._replan(now, observed)
+
+    async def _replan(self, now: float, observed: Mapping[str, BayState]) -> None:
+        view = self.availability.view()
+        bays = self.config.bays
+        states = occupancy.bay_states([b.id for b in bays], view.unavailable_bays, observed)
+        plan = assignment.plan(self.bookings(), bays, states, self._assigned, now)
+        self._assigned = dict(plan.assignments)
+        for change in plan.changes:
+            if change.to_bay is None and change.from_bay is None:
+                if self._unplaced.get(change.booking) == change.reason:
+                    continue  # still nothing fits: said once, not every tick
+                self._unplaced[change.booking] = change.reason
+            else:
+                self._unplaced.pop(change.booking, None)
+            await self._assignment_changed(change)
+
+    async def _assignment_changed(self, change: Change) -> None:
+        try:
+            await bookings_rows.save_change(self.store, change)
+        except StoreUnavailable as exc:
+            self._not_persisted(str(exc))
+        log.info(
+            "assignment_changed booking=%s from_bay=%s to_bay=%s reason=%r",
+            change.booking,
+            change.from_bay or "-",
+            change.to_bay or "-",
+            change.reason,
+        )
+        detail = {"from_bay": change.from_bay, "to_bay": change.to_bay, "reason": change.reason}
+        self._emit("events/assignment", {"booking": change.booking, **detail, "at": iso(change.at)})
+        await self._record("assignment", change.booking, SITE, detail)
+        booking = self._bookings.get(change.booking)
+        event = PhaseEvent.ASSIGN if change.to_bay else PhaseEvent.UNASSIGN
+        if booking is not None and event in PHASES[booking.phase]:
+            after = observe(booking, event, change.at)
+            if after != booking:
+                self._bookings[booking.id] = after
+                try:
+                    await bookings_rows.save(self.store, after, self._parked.get(booking.id))
+                except StoreUnavailable as exc:
+                    self._not_persisted(str(exc))
+
+
+async def _sleep_or_wake(clock: Clock, wake: asyncio.Event, seconds: float) -> None:
+    wake.clear()
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
