@@ -196,6 +196,11 @@ class BookingsOwner:
         )
         await self._record(kind, booking.id, by, detail)
 
+    async def record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
+        """An audit entry for a decision made elsewhere (a gate lane): appended to the
+        hash-chained log in the store and queued as `events/audit`."""
+        await self._record(kind, subject, by, detail)
+
     async def _record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
         try:
             entry = await self.audit.append(kind, subject, by, detail, self.clock.wall())

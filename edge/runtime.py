@@ -28,6 +28,7 @@ from edge.daemon_stats import CpuMeter
 from edge.drivers.fleet import Fleet, build_fleet
 from edge.gates import api as gate_api
 from edge.gates.site_lanes import GateLanes
+from edge.gates.store_audit import StoreAudit
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
@@ -81,6 +82,7 @@ class Daemon:
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
         self.gates: GateLanes | None = None  # built with the fleet
+        self.gate_audit: StoreAudit | None = None
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -204,7 +206,16 @@ class Daemon:
         self.supervisor.start("control", self.cycle.run, vital=True)
         devices = {d.id: d for d in self.fleet.devices}
         unavailable = lambda: self.availability.view().unavailable_bays  # noqa: E731
-        self.gates = GateLanes(self.config, self.image, self.clock, devices, unavailable)
+        self.gate_audit = StoreAudit(self.bookings)
+        self.gates = GateLanes(
+            self.config,
+            self.image,
+            self.clock,
+            devices,
+            unavailable,
+            bookings=self.bookings,
+            audit=self.gate_audit,
+        )
         for name, job in self.gates.tasks():  # a dead lane loop exits into the safe state
             self.supervisor.start(name, job, vital=name == "gates")
         self._register_api()
@@ -297,6 +308,8 @@ class Daemon:
             async with asyncio.timeout(SHUTDOWN_BUDGET_S):
                 await self.api.stop()  # stop taking work
                 await self.apply_safe_state(f"stopping: {reason}")
+                if self.gate_audit is not None:  # audit records on their way to the store
+                    await self.gate_audit.drain()  # ... and to the outbox, flushed next
                 if self.uplink is not None:  # offline status + commit what is queued
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.uplink.flush(), timeout=1.5)

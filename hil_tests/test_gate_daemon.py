@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from edge.access.bookings import Period
+from edge.access.bookings import Period, Phase
 from edge.clock import SystemClock
 from edge.runtime import Daemon
 from edge.sim.modbus_server import SimModbusServer, SimUnit
@@ -90,8 +90,9 @@ async def start(path: Path, sock: Path) -> tuple[Daemon, asyncio.Task[int]]:
     runner = asyncio.create_task(daemon.run())
     await until(lambda: daemon.gates is not None or runner.done(), 30, "gates built")
     assert daemon.gates is not None
-    now = CLOCK.wall()  # the lead connects the bookings owner; here the in-memory view
-    daemon.gates.bookings.items.append(replace(booking(), period=Period(now - 60, now + 3600)))  # type: ignore[attr-defined]
+    now = CLOCK.wall()  # booked through the daemon's own bookings owner, as a technician would
+    slot = replace(booking(), period=Period(now - 60, now + 3600), updated_at=now)
+    await daemon.bookings.upsert(slot, by="test")  # the second start: the same version, a no-op
     return daemon, runner
 
 
@@ -119,6 +120,11 @@ async def test_truck_in_restart_under_the_boom(tmp_path: Path, caplog) -> None:
                 await until(lambda: lane_state(daemon) == "open", 30, "open after the read")
                 barrier.present["loop_b"] = True  # the truck under the boom, on both loops
                 await until(lambda: lane_state(daemon) == "passing", 30, "passing")
+                await until(
+                    lambda: daemon.bookings.get("bk1").phase is Phase.ADMITTED,  # type: ignore[union-attr]
+                    30,
+                    "the booking admitted by the gate",
+                )
             finally:
                 await stop(daemon, runner)  # safe state: the entry lane's output off
             before = len(barrier.writes)

@@ -253,3 +253,21 @@ def test_the_wire_form_round_trips_and_names_bad_fields() -> None:
         from_wire({k: v for k, v in to_wire(original).items() if k != "connector"})
     with pytest.raises(BookingInvalid, match="'XYZ' is not a valid Connector"):
         from_wire({**to_wire(original), "connector": "XYZ"})
+
+
+async def test_gate_records_reach_the_chained_log_and_admit_the_booking(owners: Owners) -> None:
+    from edge.gates.store_audit import StoreAudit
+
+    owner = owners.bookings
+    await owner.upsert(booked(owners), by="cloud")
+    audit = StoreAudit(owner)
+    audit.record("admission", gate="in-1", reader="rfid", reason="Accepted", booking="bk-1")
+    audit.record("admission", gate="in-1", reader="rfid", reason="Full", booking="")
+    audit.record("admission", gate="in-1", reader="rfid", reason="Accepted", booking="nope")
+    await audit.drain()
+    assert owner.get("bk-1").phase is Phase.ADMITTED  # type: ignore[union-attr]
+    entries = await audit_rows.read(owner.store)
+    kinds = [(e.kind, e.subject) for e in entries]
+    assert kinds.count(("admission", "in-1")) == 3
+    assert ("admit", "bk-1") in kinds
+    assert (await audit_rows.verify(owner.store)).ok

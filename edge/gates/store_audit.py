@@ -1,0 +1,49 @@
+"""The gate lanes' audit records into the store's hash-chained log, through the bookings
+owner, and an accepted admission of a booked truck as that booking's ADMIT fact.
+
+The lanes record synchronously (they must not wait on a disk to move a barrier); each record
+is appended by a task of its own, in order (one lock in the log), and kept referenced until
+written. The line `audit kind=...` is logged at once as well, so a record still on its way
+when the process dies is at least in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from edge.access.bookings import IllegalPhase, PhaseEvent
+from edge.bookings_owner import BookingsOwner
+from edge.gates.audit import LogAudit
+
+log = logging.getLogger(__name__)
+
+
+class StoreAudit:
+    def __init__(self, owner: BookingsOwner) -> None:
+        self.owner = owner
+        self._line = LogAudit()
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def record(self, kind: str, **fields: str) -> None:
+        self._line.record(kind, **fields)
+        task = asyncio.get_running_loop().create_task(self._write(kind, dict(fields)))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _write(self, kind: str, fields: dict[str, str]) -> None:
+        by = fields.get("who") or "site"
+        try:
+            await self.owner.record(kind, fields.get("gate", ""), by, dict(fields))
+            booking = fields.get("booking")
+            if kind == "admission" and fields.get("reason") == "Accepted" and booking:
+                await self.owner.observe(booking, PhaseEvent.ADMIT, by=f"gate {fields['gate']}")
+        except (KeyError, IllegalPhase) as exc:  # an unknown booking, or already past ADMIT
+            log.info("gate_admission_not_observed booking=%s why=%s", fields.get("booking"), exc)
+        except Exception:  # the audit path must never take a lane down
+            log.exception("gate_audit_failed kind=%s gate=%s", kind, fields.get("gate"))
+
+    async def drain(self) -> None:
+        """Wait for the records still being written (at stop)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
