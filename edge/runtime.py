@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge import __version__, availability_api
 from edge.availability_owner import AvailabilityOwner
+from edge.chargers.site_port import site_port
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
@@ -29,6 +30,7 @@ from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
 from edge.logs import set_area_level
+from edge.power_control import PowerController
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
@@ -76,6 +78,7 @@ class Daemon:
         self.api = LocalApiServer(self.socket_path)
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
+        self.power: PowerController | None = None
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -184,6 +187,10 @@ class Daemon:
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
+        # A site whose chargers have no device still runs: its bays are unavailable (no
+        # backend reports them), nothing is written, and the budgets are still shown.
+        port = site_port(self.config, {d.id: d for d in self.fleet.devices})
+        self.power = PowerController(self.config, port, out_of_service=self._out_of_service)
         self.cycle = ControlCycle(
             self.config,
             self.image,
@@ -192,6 +199,7 @@ class Daemon:
             self.sink,
             lambda r: one_line(self.config, r),
             lambda: self.apply_safe_state("control cycle failed"),
+            self.power,
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
         self._register_api()
@@ -209,10 +217,39 @@ class Daemon:
                 "links": self.fleet.link_stats(),
             },
         )
+        self.api.register("power", lambda p: self.power_status())
+        self.api.register("bays", lambda p: self.bays_status())
         self.api.register("set-log-level", self._set_log_level)
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
         availability_api.register(self.api, self.availability)
+
+    def _out_of_service(self) -> frozenset[str]:
+        view = self.availability.view()
+        return frozenset(view.out_of_service) | frozenset(view.unavailable_bays)
+
+    def power_status(self) -> dict[str, Any]:
+        """`edge power`: the budget per limit node, and how the writes fare."""
+        latest = self.cycle.latest if self.cycle is not None else None
+        report = latest.power if latest is not None else None
+        power = self.power
+        return {
+            "mode": latest.mode if latest is not None else "starting",
+            "nodes": list(report.nodes) if report is not None else [],
+            "writes": power.writes if power is not None else 0,
+            "write_failures": power.write_failures if power is not None else 0,
+            "failing": dict(power.failing) if power is not None else {},
+            "timezone": self.config.timezone,
+        }
+
+    def bays_status(self) -> dict[str, Any]:
+        """`edge bays`: per bay its state, session, power, setpoint and what binds it."""
+        latest = self.cycle.latest if self.cycle is not None else None
+        report = latest.power if latest is not None else None
+        return {
+            "bays": list(report.bays) if report is not None else [],
+            "timezone": self.config.timezone,
+        }
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -253,6 +290,7 @@ class Daemon:
             "safe_outputs": [o.name for o in self.safe_state_hooks],
         }
         status["bays"]["out_of_service"] = list(self.availability.view().unavailable_bays)
+        status["power"] = self.power_status()
         status["warnings"] += self.availability.warnings
         return status
 
