@@ -90,6 +90,7 @@ class SiteStatus(TypedDict):
     devices: DevicesRow
     warnings: list[str]
     control: NotRequired[ControlRow]
+    power: NotRequired[dict[str, Any]]  # the daemon's `power` page (`edge power`)
 
 
 def one_line(config: SiteConfig, result: CycleResult) -> str:

@@ -12,10 +12,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from edge.cli import bay_commands, device_commands, site_commands, uplink_commands
+from edge.cli import (
+    bay_commands,
+    device_commands,
+    power_commands,
+    site_commands,
+    uplink_commands,
+)
 from edge.cli.daemon_call import EXIT_OK, EXIT_USAGE
 
-COMMAND_MODULES = (site_commands, device_commands, uplink_commands, bay_commands)
+COMMAND_MODULES = (site_commands, device_commands, uplink_commands, bay_commands, power_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

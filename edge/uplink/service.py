@@ -142,7 +142,7 @@ class Uplink:
 
     def _snapshot(self, record: dict[str, Any]) -> dict[str, Any]:
         unavailable = list(self.availability.view().unavailable_bays)
-        return site_snapshot(record, bay_rows(self.config, unavailable))
+        return site_snapshot(record, bay_rows(self.config, unavailable, record.get("bays")))
 
     # --- tasks ----------------------------------------------------------------------------
     async def _telemetry(self) -> None:
