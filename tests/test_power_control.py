@@ -3,12 +3,14 @@ and the control cycle writing through the simulated charger port on a SimClock."
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+import jsonschema
 import pytest
 
 from edge.chargers.port import ApplyResult, BayStatus
@@ -25,6 +27,8 @@ from edge.sdnotify import Notifier
 from edge.sessions import BayState, SessionKind, Source
 from edge.siteconf import load_site
 from edge.siteconf.model import SiteConfig
+from edge.uplink.commands import load_schema
+from edge.uplink.telemetry import bay_rows, site_snapshot
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
 BASE_W = {"grid-meter": 60_000.0, "plot-meter-main": 40_000.0, "plot-meter-north": 15_000.0}
@@ -284,3 +288,24 @@ async def test_a_silent_grid_meter_holds_then_falls_back(demo: SiteConfig) -> No
     plant.silent.clear()
     await run(cycle, plant, clock, 2)
     assert cycle.latest.mode == "normal"  # recovers by itself when fresh again
+
+
+async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
+    demo: SiteConfig,
+) -> None:
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    cycle = make_cycle(demo, plant, clock)
+    plant.arrive("B01")
+    plant.arrive("B02", demand_w=50_000.0)
+    await run(cycle, plant, clock, 5)
+    assert cycle.latest is not None
+    record = cycle_record(demo, cycle.latest)
+    payload = site_snapshot(record, bay_rows(demo, ["B04"], record["bays"]))
+    json.dumps(payload, allow_nan=False)  # strict JSON: no infinity in slack or need
+    jsonschema.Draft202012Validator(load_schema("site-snapshot.json")).validate(payload)
+    rows = {b["id"]: b for b in payload["bays"]}
+    assert rows["B01"]["binding"] == "charger:ch01"  # the cabinet is shared with B02
+    assert rows["B01"]["setpoint_w"] == plant.bays["B01"].limit_w
+    assert rows["B03"]["binding"] == "bay:B03"  # idle
+    assert rows["B04"]["available"] is False
