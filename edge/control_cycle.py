@@ -56,7 +56,11 @@ class CycleResult:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return self.assessment.warnings + (self.power.warnings if self.power else ())
+        if self.power is None:
+            return self.assessment.warnings
+        # The budget's per-node line (mode, meter, age) replaces the guard's fallback line.
+        guard = tuple(w for w in self.assessment.warnings if "; using fallback " not in w)
+        return guard + self.power.warnings
 
 
 def grid_inputs(config: SiteConfig, snapshot: Snapshot) -> GridInputs:

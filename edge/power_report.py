@@ -80,8 +80,20 @@ def build_report(
         for b in config.bays
     )
     site_mode = next((b.mode for b in budgets if b.node == root), NodeMode.FALLBACK)
-    warnings = tuple(f"limit {b.node}: {b.mode.value}: {b.reason}" for b in budgets if b.reason)
+    warnings = tuple(
+        f"limit {b.node}: {b.mode.value}: {b.reason}{_age(config, snapshot, b.node)}"
+        for b in budgets
+        if b.reason
+    )
     return PowerReport(site_mode, nodes, bays, warnings)
+
+
+def _age(config: SiteConfig, snapshot: Snapshot, node: str) -> str:
+    meter = next(n.meter for n in config.limits if n.id == node)
+    r = snapshot.reading(meter, "power_w") if meter is not None else None
+    if r is None or r.good_at is None:
+        return ""
+    return f" (last good value {max(0.0, snapshot.taken_at - r.good_at):.1f} s ago)"
 
 
 def _bay_row(
