@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.chargers.port import BayStatus
-from edge.power.allocation_model import Allocation
+from edge.power.allocation_model import Allocation, Setpoint
 from edge.power.budget import NodeBudget, NodeMode
 from edge.power_inputs import generation_w
 from edge.readings import Snapshot
 from edge.sessions import Session
-from edge.siteconf.model import SiteConfig
+from edge.siteconf.model import Bay, SiteConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +66,14 @@ def build_report(
         }
         for b in budgets
     )
+    setpoints = {p.bay: p for p in allocation.setpoints}
     bays = tuple(
         _bay_row(
-            config,
-            b.id,
-            b.charger,
+            b,
             statuses.get(b.id),
             sessions.get(b.id),
-            allocation,
-            commanded,
+            setpoints[b.id],
+            commanded.get(b.id),
             snapshot.wall,
         )
         for b in config.bays
@@ -97,25 +96,21 @@ def _age(config: SiteConfig, snapshot: Snapshot, node: str) -> str:
 
 
 def _bay_row(
-    config: SiteConfig,
-    bay: str,
-    charger: str,
+    bay: Bay,
     st: BayStatus | None,
     s: Session | None,
-    allocation: Allocation,
-    commanded: Mapping[str, float],
+    sp: Setpoint,
+    setpoint_w: float | None,
     now: float,
 ) -> dict[str, Any]:
-    sp = next(p for p in allocation.setpoints if p.bay == bay)
-    max_w = next(b.max_power_kw for b in config.bays if b.id == bay) * 1000.0
     return {
-        "id": bay,
-        "charger": charger,
+        "id": bay.id,
+        "charger": bay.charger,
         "state": st.state.value if st is not None else None,
         "grade": st.grade.value if st is not None else "lost",
         "kind": s.kind.value if s is not None else None,
         "power_w": st.power_w if st is not None else None,
-        "setpoint_w": commanded.get(bay),
+        "setpoint_w": setpoint_w,
         "allocated_w": sp.power_w,
         "binding": sp.binding,
         "energy_delivered_wh": s.energy_delivered_wh if s is not None else None,
@@ -123,5 +118,5 @@ def _bay_row(
         "wanted_from": s.energy_wanted_wh.source.value if s is not None else None,
         "departure": s.departure.value if s is not None else None,
         "departure_from": s.departure.source.value if s is not None else None,
-        "slack_s": _finite(s.slack_s(now, max_w)) if s is not None else None,
+        "slack_s": _finite(s.slack_s(now, bay.max_power_kw * 1000.0)) if s is not None else None,
     }
