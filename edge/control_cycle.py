@@ -55,6 +55,23 @@ class CycleResult:
         return (self.power.site_mode if self.power else self.assessment.mode).value
 
     @property
+    def import_limit_w(self) -> float:
+        """The grid limit in force: the grid node's (an override's) in normal and hold,
+        its `fallback_kw` in fallback."""
+        root = self.power.root if self.power is not None else None
+        if root is None:
+            return self.assessment.import_limit_w
+        return float(root["available_w"] if root["mode"] == "fallback" else root["limit_w"])
+
+    @property
+    def headroom_w(self) -> float:
+        """What more the chargers may draw now: none in hold (no increases) or fallback."""
+        root = self.power.root if self.power is not None else None
+        if root is None:
+            return self.assessment.headroom_w
+        return float(root["headroom_w"]) if root["mode"] == "normal" else 0.0
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         if self.power is None:
             return self.assessment.warnings
@@ -180,8 +197,8 @@ def cycle_record(config: SiteConfig, result: CycleResult) -> dict[str, Any]:
         "ts": result.wall,
         "mode": result.mode,
         "import_w": a.import_w,
-        "import_limit_w": a.import_limit_w,
-        "headroom_w": a.headroom_w,
+        "import_limit_w": result.import_limit_w,
+        "headroom_w": result.headroom_w,
         "generation_w": a.generation_w,
         "warnings": list(result.warnings),
         "bays": list(result.power.bays) if result.power is not None else [],

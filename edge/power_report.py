@@ -30,6 +30,12 @@ class PowerReport:
     nodes: tuple[dict[str, Any], ...]
     bays: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...]  # why a node is not in normal mode
+    root_id: str = ""  # the grid connection (the limit tree's root)
+
+    @property
+    def root(self) -> dict[str, Any] | None:
+        """The grid connection's row."""
+        return next((n for n in self.nodes if n["id"] == self.root_id), None)
 
 
 def _finite(x: float) -> float | None:
@@ -84,7 +90,7 @@ def build_report(
         for b in budgets
         if b.reason
     )
-    return PowerReport(site_mode, nodes, bays, warnings)
+    return PowerReport(site_mode, nodes, bays, warnings, root)
 
 
 def _age(config: SiteConfig, snapshot: Snapshot, node: str) -> str:

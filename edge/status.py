@@ -98,7 +98,7 @@ def one_line(config: SiteConfig, result: CycleResult) -> str:
     a = result.assessment
     grid = "n/a" if a.import_w is None else f"{a.import_w / 1000:.1f}"
     return (
-        f"{result.mode}: grid {grid}/{a.import_limit_w / 1000:g} kW, "
+        f"{result.mode}: grid {grid}/{result.import_limit_w / 1000:g} kW, "
         f"gen {a.generation_w / 1000:.1f} kW, {len(result.warnings)} warning(s)"
     )
 
@@ -220,7 +220,7 @@ def _site_row(config: SiteConfig, result: CycleResult | None, now: float) -> Sit
     if result is not None:
         a = result.assessment
         row["mode"], row["import_w"] = result.mode, a.import_w
-        row["import_limit_w"], row["headroom_w"] = a.import_limit_w, a.headroom_w
+        row["import_limit_w"], row["headroom_w"] = result.import_limit_w, result.headroom_w
         row["generation_w"] = a.generation_w
         row["cycle"], row["cycle_age_s"] = result.number, round(now - result.at, 3)
     return row
