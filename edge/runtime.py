@@ -30,6 +30,8 @@ from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
 from edge.logs import set_area_level
+from edge.operator_limits import OperatorLimits
+from edge.operator_limits import register as register_limits
 from edge.power_control import PowerController
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
@@ -79,6 +81,7 @@ class Daemon:
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
         self.power: PowerController | None = None
+        self.limits = OperatorLimits(config)  # `edge limit set/clear`
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -190,7 +193,12 @@ class Daemon:
         # A site whose chargers have no device still runs: its bays are unavailable (no
         # backend reports them), nothing is written, and the budgets are still shown.
         port = site_port(self.config, {d.id: d for d in self.fleet.devices})
-        self.power = PowerController(self.config, port, out_of_service=self._out_of_service)
+        self.power = PowerController(
+            self.config,
+            port,
+            out_of_service=self._out_of_service,
+            overrides=lambda: self.limits.overrides(self.clock.wall()),
+        )
         self.cycle = ControlCycle(
             self.config,
             self.image,
@@ -223,6 +231,7 @@ class Daemon:
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
         availability_api.register(self.api, self.availability)
+        register_limits(self.api, self.limits, self.clock.wall)
 
     def _out_of_service(self) -> frozenset[str]:
         view = self.availability.view()
@@ -239,6 +248,7 @@ class Daemon:
             "writes": power.writes if power is not None else 0,
             "write_failures": power.write_failures if power is not None else 0,
             "failing": dict(power.failing) if power is not None else {},
+            "limits": self.limits.rows(self.clock.wall()),
             "timezone": self.config.timezone,
         }
 

@@ -18,7 +18,7 @@ from edge.chargers.sim_charger import SimBay, SimCharger
 from edge.chargers.site_port import SitePort
 from edge.clock import SimClock
 from edge.control_cycle import ControlCycle, NullSink, cycle_record
-from edge.power.budget import BudgetInputs, margin_w_of, node_budgets
+from edge.power.budget import BudgetInputs, LimitOverride, margin_w_of, node_budgets
 from edge.power_control import PowerController
 from edge.power_inputs import bay_measurements, node_measurements, track_sessions
 from edge.process_image import ProcessImage
@@ -182,8 +182,10 @@ async def _no_safe_state() -> None:
     return None
 
 
-def make_cycle(config: SiteConfig, plant: Plant, clock: SimClock) -> ControlCycle:
-    power = PowerController(config, plant.port)
+def make_cycle(
+    config: SiteConfig, plant: Plant, clock: SimClock, overrides: tuple[LimitOverride, ...] = ()
+) -> ControlCycle:
+    power = PowerController(config, plant.port, overrides=lambda: overrides)
     return ControlCycle(
         config, plant.image, clock, Notifier(""), NullSink(), lambda r: "", _no_safe_state, power
     )
@@ -309,3 +311,18 @@ async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
     assert rows["B01"]["setpoint_w"] == plant.bays["B01"].limit_w
     assert rows["B03"]["binding"] == "bay:B03"  # idle
     assert rows["B04"]["available"] is False
+
+
+async def test_an_operator_override_lowers_what_the_bays_under_the_node_get(
+    demo: SiteConfig,
+) -> None:
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    cycle = make_cycle(demo, plant, clock, (LimitOverride("feeder-main", 200_000.0),))
+    plant.arrive("B01")
+    plant.arrive("B03")
+    await run(cycle, plant, clock, 10)
+    margin = margin_w_of(demo.control)
+    assert plant.charging_w() <= 200_000.0 - BASE_W["plot-meter-main"] - margin + 1.0
+    rows = {b["id"]: b for b in cycle_record(demo, cycle.latest).get("bays", [])}  # type: ignore[arg-type]
+    assert rows["B01"]["binding"] == "override:feeder-main"
