@@ -29,6 +29,7 @@ AREAS = (
     "edge.drivers",
     "edge.instance_lock",
     "edge.local_api",
+    "edge.operator_limits",
     "edge.power_control",
     "edge.runtime",
     "edge.safe_state",

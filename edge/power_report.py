@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.chargers.port import BayStatus
 from edge.power.allocation_model import Allocation, Setpoint
@@ -22,6 +22,9 @@ from edge.power_inputs import generation_w
 from edge.readings import Snapshot
 from edge.sessions import Session
 from edge.siteconf.model import Bay, SiteConfig
+
+if TYPE_CHECKING:  # the controller builds these reports: no import cycle at run time
+    from edge.power_control import PowerController
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +128,31 @@ def _bay_row(
         "departure": s.departure.value if s is not None else None,
         "departure_from": s.departure.source.value if s is not None else None,
         "slack_s": _finite(s.slack_s(now, bay.max_power_kw * 1000.0)) if s is not None else None,
+    }
+
+
+def power_page(
+    config: SiteConfig,
+    report: PowerReport | None,
+    mode: str,
+    power: PowerController | None,
+    limits: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The local API's `power` (and `edge status`'s `power`)."""
+    return {
+        "mode": mode,
+        "nodes": list(report.nodes) if report is not None else [],
+        "writes": power.writes if power is not None else 0,
+        "write_failures": power.write_failures if power is not None else 0,
+        "failing": dict(power.failing) if power is not None else {},
+        "limits": limits,
+        "timezone": config.timezone,
+    }
+
+
+def bays_page(config: SiteConfig, report: PowerReport | None) -> dict[str, Any]:
+    """The local API's `bays`."""
+    return {
+        "bays": list(report.bays) if report is not None else [],
+        "timezone": config.timezone,
     }

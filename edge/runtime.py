@@ -33,6 +33,7 @@ from edge.logs import set_area_level
 from edge.operator_limits import OperatorLimits
 from edge.operator_limits import register as register_limits
 from edge.power_control import PowerController
+from edge.power_report import bays_page, power_page
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
@@ -238,28 +239,20 @@ class Daemon:
         return frozenset(view.out_of_service) | frozenset(view.unavailable_bays)
 
     def power_status(self) -> dict[str, Any]:
-        """`edge power`: the budget per limit node, and how the writes fare."""
+        """`edge power`: the budget per limit node, the writes, the operator limits."""
         latest = self.cycle.latest if self.cycle is not None else None
-        report = latest.power if latest is not None else None
-        power = self.power
-        return {
-            "mode": latest.mode if latest is not None else "starting",
-            "nodes": list(report.nodes) if report is not None else [],
-            "writes": power.writes if power is not None else 0,
-            "write_failures": power.write_failures if power is not None else 0,
-            "failing": dict(power.failing) if power is not None else {},
-            "limits": self.limits.rows(self.clock.wall()),
-            "timezone": self.config.timezone,
-        }
+        return power_page(
+            self.config,
+            latest.power if latest is not None else None,
+            latest.mode if latest is not None else "starting",
+            self.power,
+            self.limits.rows(self.clock.wall()),
+        )
 
     def bays_status(self) -> dict[str, Any]:
         """`edge bays`: per bay its state, session, power, setpoint and what binds it."""
         latest = self.cycle.latest if self.cycle is not None else None
-        report = latest.power if latest is not None else None
-        return {
-            "bays": list(report.bays) if report is not None else [],
-            "timezone": self.config.timezone,
-        }
+        return bays_page(self.config, latest.power if latest is not None else None)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
