@@ -326,3 +326,36 @@ async def test_an_operator_override_lowers_what_the_bays_under_the_node_get(
     assert plant.charging_w() <= 200_000.0 - BASE_W["plot-meter-main"] - margin + 1.0
     rows = {b["id"]: b for b in cycle_record(demo, cycle.latest).get("bays", [])}  # type: ignore[arg-type]
     assert rows["B01"]["binding"] == "override:feeder-main"
+
+
+async def test_after_the_safe_state_the_setpoints_are_written_again(
+    demo: SiteConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    fallback_share = 25_000.0
+
+    async def safe_state() -> None:  # what the safe state does to the chargers
+        for bay in plant.bays.values():
+            bay.limit_w = fallback_share
+
+    power = PowerController(demo, plant.port)
+    cycle = ControlCycle(
+        demo, plant.image, clock, Notifier(""), NullSink(), lambda r: "", safe_state, power
+    )
+    plant.arrive("B01")
+    await run(cycle, plant, clock, 10)
+    running = plant.bays["B01"].limit_w
+    assert running > 100_000.0
+
+    def broken(inputs: object) -> object:
+        raise RuntimeError("decision broken on purpose")
+
+    with monkeypatch.context() as m:
+        m.setattr("edge.control_cycle.assess_site", broken)
+        await run(cycle, plant, clock, 1)
+    assert cycle.failed == 1
+    assert plant.bays["B01"].limit_w == fallback_share
+    await run(cycle, plant, clock, 10)
+    assert plant.bays["B01"].limit_w == pytest.approx(running)  # back where it was
+    assert plant.bays["B02"].limit_w == 0.0  # and the idle bays down from the fallback
