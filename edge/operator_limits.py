@@ -1,5 +1,6 @@
 """Operator limits on limit nodes (`edge limit set NODE --kw X --until TIME --reason TEXT`,
-`edge limit clear NODE`): the allocator's override input, and their local API methods.
+`edge limit clear NODE`, the cloud's `site-limit`): the allocator's override input, their
+local API methods and the cloud command's handler.
 
 An operator limit can only lower a node's limit (the budget takes the smaller of the two),
 holds until its `until` (site time unless the time has an offset; required: a lowered
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from edge.availability import check_reason, check_until
@@ -90,6 +92,17 @@ class OperatorLimits:
             }
             for lim in self.in_force(now)
         ]
+
+
+async def command(limits: OperatorLimits, wall: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """The cloud's `site-limit` handler (args validated by cmd-site-limit.json): set when
+    `kw` is a number, lift when it is null; recorded as set `by=cloud`."""
+    node, kw = str(args["node"]), args["kw"]
+    if kw is None:
+        return {"cleared": limits.clear(node, "cloud"), "limits": limits.rows(wall())}
+    until = datetime.fromisoformat(str(args["until"])).timestamp()
+    limits.set(node, float(kw), until, str(args["reason"]), "cloud", wall())
+    return {"limits": limits.rows(wall())}
 
 
 def register(api: LocalApiServer, limits: OperatorLimits, wall: Any) -> None:

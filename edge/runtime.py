@@ -73,6 +73,7 @@ class Daemon:
         self.boot_id = uuid.uuid4().hex
         store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
         self.availability = AvailabilityOwner(config, self.clock, store)
+        self.limits = OperatorLimits(config)  # `edge limit set/clear`, the cloud's `site-limit`
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -82,7 +83,6 @@ class Daemon:
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
         self.power: PowerController | None = None
-        self.limits = OperatorLimits(config)  # `edge limit set/clear`
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -104,6 +104,7 @@ class Daemon:
             self.clock,
             self.boot_id,
             availability=self.availability,
+            limits=self.limits,
             status=self.status,
             health=lambda: self.fleet.health(self.clock.monotonic()),
             set_log_level=self._set_log_level,
