@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from edge.clock import Clock
 from edge.daemon_stats import CycleTimes
 from edge.power.site_guard import GridInputs, SiteAssessment, assess_site
+from edge.power_control import PowerController
+from edge.power_report import PowerReport
 from edge.process_image import ProcessImage
 from edge.readings import Reading, Snapshot
 from edge.sdnotify import Notifier
@@ -45,6 +47,37 @@ class CycleResult:
     snapshot: Snapshot
     assessment: SiteAssessment
     duration_s: float
+    power: PowerReport | None = None  # None on a site whose chargers nothing drives
+
+    @property
+    def mode(self) -> str:
+        """The site's mode: the grid node's (normal, hold, fallback) once power is shared."""
+        return (self.power.site_mode if self.power else self.assessment.mode).value
+
+    @property
+    def import_limit_w(self) -> float:
+        """The grid limit in force: the grid node's (an override's) in normal and hold,
+        its `fallback_kw` in fallback."""
+        root = self.power.root if self.power is not None else None
+        if root is None:
+            return self.assessment.import_limit_w
+        return float(root["available_w"] if root["mode"] == "fallback" else root["limit_w"])
+
+    @property
+    def headroom_w(self) -> float:
+        """What more the chargers may draw now: none in hold (no increases) or fallback."""
+        root = self.power.root if self.power is not None else None
+        if root is None:
+            return self.assessment.headroom_w
+        return float(root["headroom_w"]) if root["mode"] == "normal" else 0.0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if self.power is None:
+            return self.assessment.warnings
+        # The budget's per-node line (mode, meter, age) replaces the guard's fallback line.
+        guard = tuple(w for w in self.assessment.warnings if "; using fallback " not in w)
+        return guard + self.power.warnings
 
 
 def grid_inputs(config: SiteConfig, snapshot: Snapshot) -> GridInputs:
@@ -82,6 +115,7 @@ class ControlCycle:
         sink: CycleSink,
         summary: Callable[[CycleResult], str],
         safe_output: Callable[[], Awaitable[None]],
+        power: PowerController | None = None,
     ) -> None:
         self._config = config
         self._image = image
@@ -90,6 +124,7 @@ class ControlCycle:
         self._sink = sink
         self._summary = summary
         self._safe_output = safe_output
+        self._power = power
         self.latest: CycleResult | None = None
         self.completed = 0
         self.failed = 0
@@ -112,11 +147,13 @@ class ControlCycle:
     async def step(self) -> CycleResult | None:
         started = self._clock.monotonic()
         try:
-            result = self._decide(started)
+            result = await self._decide(started)
         except Exception:
             self.failed += 1
             log.exception("cycle_failed cycle=%d", self.completed + 1)
             await self._safe_output()
+            if self._power is not None:  # the safe state overwrote the setpoints
+                self._power.forget()
             return None
         self.latest = result
         self.completed += 1
@@ -136,10 +173,11 @@ class ControlCycle:
             self._notifier.watchdog(status)
         return result
 
-    def _decide(self, started: float) -> CycleResult:
+    async def _decide(self, started: float) -> CycleResult:
         snapshot = self._image.freeze(started, self._clock.wall())
         assessment = assess_site(grid_inputs(self._config, snapshot))
-        # Writes: setpoints are added by the power-sharing issue; nothing actuates yet.
+        # Power sharing: budget -> allocate -> dispatch -> writes (decreases first).
+        power = await self._power.step(snapshot) if self._power is not None else None
         return CycleResult(
             self.completed + 1,
             started,
@@ -147,6 +185,7 @@ class ControlCycle:
             snapshot,
             assessment,
             self._clock.monotonic() - started,
+            power,
         )
 
 
@@ -156,10 +195,11 @@ def cycle_record(config: SiteConfig, result: CycleResult) -> dict[str, Any]:
         "site": config.site_id,
         "cycle": result.number,
         "ts": result.wall,
-        "mode": a.mode.value,
+        "mode": result.mode,
         "import_w": a.import_w,
-        "import_limit_w": a.import_limit_w,
-        "headroom_w": a.headroom_w,
+        "import_limit_w": result.import_limit_w,
+        "headroom_w": result.headroom_w,
         "generation_w": a.generation_w,
-        "warnings": list(a.warnings),
+        "warnings": list(result.warnings),
+        "bays": list(result.power.bays) if result.power is not None else [],
     }

@@ -31,6 +31,8 @@ AREAS = (
     "edge.gates",
     "edge.instance_lock",
     "edge.local_api",
+    "edge.operator_limits",
+    "edge.power_control",
     "edge.runtime",
     "edge.safe_state",
     "edge.sdnotify",

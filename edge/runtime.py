@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from edge import __version__, availability_api, bookings_api
 from edge.availability_owner import AvailabilityOwner
 from edge.bookings_owner import BookingsOwner
+from edge.chargers.site_port import site_port
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
@@ -33,6 +34,10 @@ from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
 from edge.logs import set_area_level
+from edge.operator_limits import OperatorLimits
+from edge.operator_limits import register as register_limits
+from edge.power_control import PowerController
+from edge.power_report import bays_page, power_page
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
@@ -73,6 +78,7 @@ class Daemon:
         store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
         self.availability = AvailabilityOwner(config, self.clock, store)
         self.bookings = BookingsOwner(self.availability, self.clock)
+        self.limits = OperatorLimits(config)  # `edge limit set/clear`, the cloud's `site-limit`
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -83,6 +89,7 @@ class Daemon:
         self.cycle: ControlCycle | None = None
         self.gates: GateLanes | None = None  # built with the fleet
         self.gate_audit: StoreAudit | None = None
+        self.power: PowerController | None = None
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -105,6 +112,7 @@ class Daemon:
             self.boot_id,
             availability=self.availability,
             bookings=self.bookings,
+            limits=self.limits,
             status=self.status,
             health=lambda: self.fleet.health(self.clock.monotonic()),
             set_log_level=self._set_log_level,
@@ -194,6 +202,17 @@ class Daemon:
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
+        # A site whose chargers have no device still runs: its bays are unavailable (no
+        # backend reports them), nothing is written, and the budgets are still shown.
+        port = site_port(self.config, {d.id: d for d in self.fleet.devices})
+        self.power = PowerController(
+            self.config,
+            port,
+            out_of_service=self._out_of_service,
+            overrides=lambda: self.limits.overrides(self.clock.wall()),
+        )
+        power = self.power
+        self.bookings.occupancy = lambda: power.observed  # parked, charging, overstay facts
         self.cycle = ControlCycle(
             self.config,
             self.image,
@@ -202,6 +221,7 @@ class Daemon:
             self.sink,
             lambda r: one_line(self.config, r),
             lambda: self.apply_safe_state("control cycle failed"),
+            self.power,
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
         devices = {d.id: d for d in self.fleet.devices}
@@ -233,6 +253,8 @@ class Daemon:
                 "links": self.fleet.link_stats(),
             },
         )
+        self.api.register("power", lambda p: self.power_status())
+        self.api.register("bays", lambda p: self.bays_status())
         self.api.register("set-log-level", self._set_log_level)
         self.api.register("uplink", lambda p: self.uplink.status() if self.uplink else OFF)
         self.api.register("buffer", lambda p: self.uplink.buffer() if self.uplink else OFF)
@@ -240,6 +262,27 @@ class Daemon:
         if self.gates is not None:
             gate_api.register(self.api, self.gates)
         bookings_api.register(self.api, self.bookings)
+        register_limits(self.api, self.limits, self.clock.wall)
+
+    def _out_of_service(self) -> frozenset[str]:
+        view = self.availability.view()
+        return frozenset(view.out_of_service) | frozenset(view.unavailable_bays)
+
+    def power_status(self) -> dict[str, Any]:
+        """`edge power`: the budget per limit node, the writes, the operator limits."""
+        latest = self.cycle.latest if self.cycle is not None else None
+        return power_page(
+            self.config,
+            latest.power if latest is not None else None,
+            latest.mode if latest is not None else "starting",
+            self.power,
+            self.limits.rows(self.clock.wall()),
+        )
+
+    def bays_status(self) -> dict[str, Any]:
+        """`edge bays`: per bay its state, session, power, setpoint and what binds it."""
+        latest = self.cycle.latest if self.cycle is not None else None
+        return bays_page(self.config, latest.power if latest is not None else None)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -285,6 +328,7 @@ class Daemon:
             status["gate"]["state"] = (
                 ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
             )
+        status["power"] = self.power_status()
         status["warnings"] += self.availability.warnings + self.bookings.warnings
         return status
 

@@ -90,6 +90,7 @@ class SiteStatus(TypedDict):
     devices: DevicesRow
     warnings: list[str]
     control: NotRequired[ControlRow]
+    power: NotRequired[dict[str, Any]]  # the daemon's `power` page (`edge power`)
 
 
 def one_line(config: SiteConfig, result: CycleResult) -> str:
@@ -97,8 +98,8 @@ def one_line(config: SiteConfig, result: CycleResult) -> str:
     a = result.assessment
     grid = "n/a" if a.import_w is None else f"{a.import_w / 1000:.1f}"
     return (
-        f"{a.mode.value}: grid {grid}/{a.import_limit_w / 1000:g} kW, "
-        f"gen {a.generation_w / 1000:.1f} kW, {len(a.warnings)} warning(s)"
+        f"{result.mode}: grid {grid}/{result.import_limit_w / 1000:g} kW, "
+        f"gen {a.generation_w / 1000:.1f} kW, {len(result.warnings)} warning(s)"
     )
 
 
@@ -146,7 +147,8 @@ def build_status(
         if d["state"] == "comm_lost"
     ]
     if result is not None:
-        warnings = list(result.assessment.warnings) + warnings
+        warnings = list(result.warnings) + warnings
+    occupancy = _occupancy(config, result)
     return {
         "site": _site_row(config, result, now),
         "daemon": {
@@ -161,10 +163,9 @@ def build_status(
         },
         "bays": {
             "total": len(config.bays),
-            # Bay occupancy comes from chargers (OCPP/Modbus issue); until then it is unknown.
-            "busy": None,
-            "free": None,
-            "unknown": len(config.bays),
+            "busy": occupancy[0],
+            "free": occupancy[1],
+            "unknown": occupancy[2],
             "by_connector": {
                 c: sum(1 for b in config.bays if b.connector.value == c) for c in ("CCS", "MCS")
             },
@@ -188,6 +189,20 @@ def build_status(
     }
 
 
+def _occupancy(
+    config: SiteConfig, result: CycleResult | None
+) -> tuple[int | None, int | None, int]:
+    """Busy (a truck on the bay) and free, from what the chargers report; unknown when no
+    charger reports the bay (no backend, or its status is lost)."""
+    rows = result.power.bays if result is not None and result.power is not None else ()
+    seen = [r for r in rows if r["grade"] != "lost" and r["state"] is not None]
+    if not seen:
+        return None, None, len(config.bays)
+    busy = sum(r["state"] not in ("available", "unavailable", "faulted") for r in seen)
+    free = sum(r["state"] == "available" for r in seen)
+    return busy, free, len(config.bays) - len(seen)
+
+
 def _site_row(config: SiteConfig, result: CycleResult | None, now: float) -> SiteRow:
     root = config.root_limit()
     row: SiteRow = {
@@ -204,8 +219,8 @@ def _site_row(config: SiteConfig, result: CycleResult | None, now: float) -> Sit
     }
     if result is not None:
         a = result.assessment
-        row["mode"], row["import_w"] = a.mode.value, a.import_w
-        row["import_limit_w"], row["headroom_w"] = a.import_limit_w, a.headroom_w
+        row["mode"], row["import_w"] = result.mode, a.import_w
+        row["import_limit_w"], row["headroom_w"] = result.import_limit_w, result.headroom_w
         row["generation_w"] = a.generation_w
         row["cycle"], row["cycle_age_s"] = result.number, round(now - result.at, 3)
     return row

@@ -1,5 +1,6 @@
-"""A silent grid meter puts the site in fallback within the stale time; recovery returns
-it to normal. The daemon runs in-process here so the test can inject the fault."""
+"""A silent grid meter puts the site in hold within the stale time (no increases, the
+limit stands), in fallback once the meter is lost (the configured fallback), and recovery
+returns it to normal. The daemon runs in-process here so the test can inject the fault."""
 
 from __future__ import annotations
 
@@ -33,12 +34,23 @@ async def test_silent_grid_meter_means_fallback_then_recovery(
 
         grid_unit = daemon.sims.servers["sim-lan"].units[1]
         grid_unit.fault.silent = True
-        await wait_until(lambda: daemon.status()["site"]["mode"] == "fallback", 10)
+        await wait_until(lambda: daemon.status()["site"]["mode"] == "hold", 10)
+        status = daemon.status()
+        assert status["site"]["import_limit_w"] == 1_000_000.0  # the limit stands in hold
+        assert status["site"]["headroom_w"] == 0.0  # but nothing may rise
+        assert any(
+            "limit grid: hold: meter grid-meter stale" in w and "(last good value" in w
+            for w in status["warnings"]
+        )
+        assert status["devices"]["lost"] == 1
+
+        lost_s = config.control.lost_after_s
+        await wait_until(lambda: daemon.status()["site"]["mode"] == "fallback", lost_s + 10)
         status = daemon.status()
         assert status["site"]["import_limit_w"] == 400_000.0  # the configured fallback
         assert status["site"]["headroom_w"] == 0.0
-        assert any("meter grid-meter stale (last good value" in w for w in status["warnings"])
-        assert status["devices"]["lost"] == 1
+        assert any("limit grid: fallback: meter grid-meter lost" in w for w in status["warnings"])
+        assert daemon.power_status()["nodes"][0]["mode"] == "fallback"
 
         grid_unit.fault.silent = False
         await wait_until(lambda: daemon.status()["site"]["mode"] == "normal", 20)

@@ -124,8 +124,11 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
                 "set-log-level",
                 {"request_id": "r9", "args": {"area": "edge.uplink", "level": "debug"}},
             )
+            limit = {"node": "feeder-main", "kw": 250, "until": "2030-01-01T12:00:00Z"}
+            cloud.send("site-limit", {"request_id": "r10", "args": {**limit, "reason": "dso"}})
+            cloud.send("site-limit", {"request_id": "r11", "args": {"node": "nope", "kw": None}})
             await until(
-                lambda: len([r for r in t.checker.records if r["stream"] == "cmd-reply"]) >= 12,
+                lambda: len([r for r in t.checker.records if r["stream"] == "cmd-reply"]) >= 14,
                 60,
                 "replies",
             )
@@ -143,6 +146,10 @@ async def test_daemon_uplink_end_to_end_with_fuzzed_commands(
             assert got["r6"]["code"] == "unknown_command"
             assert got["r7"]["code"] == "invalid_args"
             assert got["r8"]["status"] == "error"
+            assert got["r10"]["status"] == "ok"
+            assert got["r10"]["result"]["limits"][0]["by"] == "cloud"
+            assert got["r11"]["status"] == "error"
+            assert daemon.power_status()["limits"][0]["node"] == "feeder-main"
             assert got["r9"]["status"] == "ok"
             codes = [
                 r["payload"].get("code") for r in t.checker.records if r["stream"] == "cmd-reply"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.power.allocation_model import AllocationInputs, BayInput, ChargerTuning
+from edge.power.allocator import allocate
 from edge.power.budget import NodeBudget, NodeMode
 from edge.power.constraint_tree import build_tree, usage
 from edge.sessions import BayState, Estimate, Session, SessionKind, Source
@@ -106,3 +107,17 @@ def test_a_charger_out_of_service_drops_out_with_its_bays() -> None:
     tree = build_tree(*site, normal_budgets(site), frozenset({"ch001", "B0001"}))
     assert set(tree.paths) == {"B0000"}
     assert "charger:ch001" not in tree.capacity_w
+
+
+def test_a_charger_without_a_minimum_feeds_an_overnight_truck_with_hours_to_spare() -> None:
+    # min 0 kW and no pause: the truck is neither in the needs step (slack > 1 h) nor lifted
+    # to a minimum, yet it must share what is left (it got nothing before this was fixed).
+    site = hub(chargers=1, feeders_kw=(), min_kw=0.0, bays_per_charger=1)
+    now = 100_000.0
+    bays = (
+        BayInput(
+            "B0000", BayState.CHARGING, session("B0000", SessionKind.OVERNIGHT, now, 500, 36_000)
+        ),
+    )
+    got = allocate(inputs_for(site, bays), now).power_w()
+    assert abs(got["B0000"] - 400_000) < 1.0

@@ -17,6 +17,7 @@ from edge.cli import (
     booking_commands,
     device_commands,
     gate_commands,
+    power_commands,
     site_commands,
     uplink_commands,
 )
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     bay_commands,
     booking_commands,
     gate_commands,
+    power_commands,
 )
 
 

@@ -35,6 +35,16 @@ def control_line(c: ControlRow) -> str:
     )
 
 
+MODE_NOTES = {
+    "hold": " (a meter is stale: no bay rises; see `edge power`)",
+    "fallback": " (a meter is lost: fallback power shared per bay; see `edge power`)",
+}
+
+
+def _mode_note(mode: str) -> str:
+    return MODE_NOTES.get(mode, "")
+
+
 def status_page(s: SiteStatus) -> str:
     site, daemon, bays = s["site"], s["daemon"], s["bays"]
     imported, limit = site["import_w"], site["import_limit_w"]
@@ -43,7 +53,7 @@ def status_page(s: SiteStatus) -> str:
     connectors = bays["by_connector"]
     lines = [
         f"Site      {site['name']} ({site['id']})",
-        f"Mode      {site['mode']}",
+        f"Mode      {site['mode']}" + _mode_note(site["mode"]),
         f"Grid      import {kw(imported)} / limit {kw(limit)}{share}"
         f"   headroom {kw(site.get('headroom_w'))}",
         f"Generation {kw(site.get('generation_w'))}",

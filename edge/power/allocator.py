@@ -64,10 +64,16 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
             p = plans[b]
             if x[b] < p.levels.min_w:
                 grant(tree, used, x, b, min(p.levels.min_w, p.cap_w), p.levels)
-        running = [b for b in group if x[b] >= plans[b].levels.min_w - EPS_W and x[b] > 0]
+        # Running: at or above the minimum; with no minimum (0 kW) every session runs, or a
+        # truck with hours to spare on a charger without a minimum would never get power.
+        running = [b for b in group if _running(x[b], plans[b].levels.min_w)]
         water_fill(tree, used, x, {b: plans[b].cap_w for b in running}, running)
     used = clamp_to_tree(tree, x, {b: p.levels for b, p in plans.items()}, ids)
     return _result(inputs, tree, plans, x, used, ids, now)
+
+
+def _running(x_w: float, min_w: float) -> bool:
+    return x_w >= min_w - EPS_W and (x_w > 0 or min_w <= EPS_W)
 
 
 def _urgency(p: BayPlan) -> tuple[bool, int, float, str]:

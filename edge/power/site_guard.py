@@ -8,12 +8,13 @@ headroom is assumed to be nothing beyond it (evcc's "overload on error").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from edge.power.budget import NodeMode
 
-class Mode(StrEnum):
-    NORMAL = "normal"
-    FALLBACK = "fallback"  # grid data stale or missing: conservative limit
+# One mode vocabulary: the grid node's mode from `budget.node_budgets` (normal, hold,
+# fallback) is the site's mode once power is shared; this assessment only says normal or
+# fallback (it describes the grid reading for `edge status`, it does not allocate).
+Mode = NodeMode
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from edge import __version__
+from edge import __version__, operator_limits
 from edge.availability import View
 from edge.availability_owner import AvailabilityOwner
 from edge.bookings_owner import BookingsOwner
 from edge.clock import Clock
+from edge.operator_limits import OperatorLimits
 from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
 from edge.uplink import availability, bookings
@@ -62,11 +63,13 @@ class Uplink:
         status: Provider = dict,
         health: Provider = list,
         set_log_level: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        limits: OperatorLimits | None = None,
     ) -> None:
         u = config.uplink
         self.config, self.clock, self.boot_id = config, clock, boot_id
         self.availability = availability  # the daemon owns it; the uplink carries it
         self.bookings = bookings
+        self.limits = limits  # operator limits (`site-limit`), owned by the daemon
         self.prefix = u.topic_prefix
         self._status, self._health, self._set_log_level = status, health, set_log_level
         self.alarms = Alarms()
@@ -147,7 +150,7 @@ class Uplink:
 
     def _snapshot(self, record: dict[str, Any]) -> dict[str, Any]:
         unavailable = list(self.availability.view().unavailable_bays)
-        return site_snapshot(record, bay_rows(self.config, unavailable))
+        return site_snapshot(record, bay_rows(self.config, unavailable, record.get("bays")))
 
     # --- tasks ----------------------------------------------------------------------------
     async def _telemetry(self) -> None:
@@ -197,6 +200,12 @@ class Uplink:
             ):
                 schema = load_schema(f"cmd-{name}.json")
                 reg.register(name, schema, functools.partial(handler, self.bookings))
+        if self.limits is not None:
+            reg.register(
+                "site-limit",
+                load_schema("cmd-site-limit.json"),
+                functools.partial(operator_limits.command, self.limits, self.clock.wall),
+            )
 
     async def _cmd_ping(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"pong": True, "version": __version__, "boot_id": self.boot_id}

@@ -1,7 +1,9 @@
 """Telemetry payloads built from what the daemon already has. Pure, no I/O.
 
-Values not known yet (per-bay power, setpoint and state come with the charger issues)
-are null, never invented.
+Per bay, power, setpoint, state and `binding` (what limits the bay: `limit:<id>`,
+`charger:<id>`, `bay:<id>`, `vehicle`, `mode:<mode>`, `override:<id>`) come from the cycle's
+record (the power controller's bay rows); a value not known (no cycle yet, no charger
+reports the bay) is null, never invented.
 """
 
 from __future__ import annotations
@@ -11,19 +13,26 @@ from typing import Any
 from edge.siteconf.model import SiteConfig
 
 
-def bay_rows(config: SiteConfig, unavailable: list[str]) -> list[dict[str, Any]]:
+def bay_rows(
+    config: SiteConfig, unavailable: list[str], live: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     out = set(unavailable)
-    return [
-        {
-            "id": b.id,
-            "charger": b.charger,
-            "power_w": None,
-            "setpoint_w": None,
-            "state": None,
-            "available": b.id not in out,
-        }
-        for b in config.bays
-    ]
+    by_bay = {r["id"]: r for r in live or ()}
+    rows = []
+    for b in config.bays:
+        r = by_bay.get(b.id, {})
+        rows.append(
+            {
+                "id": b.id,
+                "charger": b.charger,
+                "power_w": r.get("power_w"),
+                "setpoint_w": r.get("setpoint_w"),
+                "state": r.get("state"),
+                "binding": r.get("binding"),
+                "available": b.id not in out,
+            }
+        )
+    return rows
 
 
 def site_snapshot(record: dict[str, Any], bays: list[dict[str, Any]]) -> dict[str, Any]:

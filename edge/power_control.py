@@ -1,0 +1,203 @@
+"""The power controller: the imperative shell around the pure core in `edge/power/`.
+
+Each control period, from the cycle's frozen snapshot: gather the inputs
+(`edge/power_inputs.py`), then budget -> allocate -> plan the dispatch (all pure), then write
+through the charger port: every decrease first, in one call, then the increases. It keeps
+between periods only plain state: the dispatch ledger, each node's last base load, when it
+last stopped each session, and the sessions.
+
+A write that fails is retried next period (its bay keeps its old commanded value, so the
+plan asks for it again), counted, and logged once when a bay starts and once when it stops
+failing; it never stops the loop. After the safe state was applied (a failed cycle) the
+commanded values are unknown: `forget()` makes the next period start from what the
+chargers report, or their fallback share.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.chargers.port import ApplyResult, BayStatus, BayWrite, ChargerPort
+from edge.power.allocation_model import (
+    Allocation,
+    AllocationInputs,
+    BayInput,
+    ChargerTuning,
+)
+from edge.power.allocator import allocate
+from edge.power.budget import BudgetInputs, LimitOverride, NodeBudget, margin_w_of, node_budgets
+from edge.power.dispatch_plan import DispatchPlan, DispatchState, plan_dispatch
+from edge.power_inputs import bay_measurements, node_measurements, track_sessions
+from edge.power_report import PowerReport, build_report
+from edge.readings import Grade, Snapshot
+from edge.sessions import BayState, Session
+from edge.siteconf.model import SiteConfig
+
+log = logging.getLogger(__name__)
+
+OutOfService = Callable[[], frozenset[str]]  # bay and charger ids out of service now
+Overrides = Callable[[], tuple[LimitOverride, ...]]
+
+
+def _none() -> tuple[LimitOverride, ...]:
+    return ()
+
+
+def _nothing_out() -> frozenset[str]:
+    return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    budgets: tuple[NodeBudget, ...]
+    inputs: AllocationInputs
+    allocation: Allocation
+    plan: DispatchPlan
+
+
+class PowerController:
+    def __init__(
+        self,
+        config: SiteConfig,
+        port: ChargerPort,
+        *,
+        out_of_service: OutOfService = _nothing_out,
+        overrides: Overrides = _none,
+    ) -> None:
+        self.config = config
+        self.port = port
+        self._out_of_service = out_of_service
+        self._overrides = overrides  # operator limits (`edge limit set`): none yet
+        self._tuning = ChargerTuning.of_site(config.chargers)
+        self._margin_w = margin_w_of(config.control)
+        self.dispatch: DispatchState | None = None  # None: commanded values unknown
+        self.sessions: dict[str, Session] = {}
+        self._last_base: dict[str, float] = {}
+        self._last_stop: dict[str, float] = {}
+        self._last_wall: float | None = None
+        self.failing: dict[str, str] = {}  # bay -> why its last write failed
+        self.observed: dict[str, BayState] = {}  # bay -> state, from fresh charger reports
+        self.write_failures = 0
+        self.writes = 0
+
+    def forget(self) -> None:
+        """The safe state overwrote the setpoints: start again from what chargers report."""
+        self.dispatch = None
+
+    async def step(self, snapshot: Snapshot) -> PowerReport:
+        statuses = {s.bay: s for s in self.port.states(snapshot)}
+        self.observed = {b: s.state for b, s in statuses.items() if s.grade is Grade.FRESH}
+        dt = 0.0 if self._last_wall is None else max(0.0, snapshot.wall - self._last_wall)
+        self._last_wall = snapshot.wall
+        self.sessions = track_sessions(self.config, statuses, self.sessions, snapshot.wall, dt)
+        if self.dispatch is None:
+            self.dispatch = DispatchState(tuple(self._initial_commanded(statuses).items()))
+        period = self._decide(snapshot, statuses, self.dispatch)
+        result = await self._write(period.plan, dict(self.dispatch.commanded))
+        self.dispatch = self._after(period.plan, result, dict(self.dispatch.commanded))
+        self._last_base = {b.node: b.base_w for b in period.budgets if b.base_w is not None}
+        for bay in period.allocation.stops:
+            self._last_stop[bay] = snapshot.wall
+        return build_report(
+            self.config,
+            snapshot,
+            statuses,
+            self.sessions,
+            period.budgets,
+            period.allocation,
+            dict(self.dispatch.commanded),
+            self._margin_w,
+        )
+
+    def _decide(
+        self, snapshot: Snapshot, statuses: dict[str, BayStatus], state: DispatchState
+    ) -> _Period:
+        measured = bay_measurements(self.config, statuses)
+        c = self.config
+        budgets = node_budgets(
+            BudgetInputs(
+                c.limits,
+                c.chargers,
+                c.bays,
+                node_measurements(c, snapshot),
+                measured,
+                tuple(self._last_base.items()),
+                self._margin_w,
+                self._overrides(),
+            )
+        )
+        commanded = dict(state.commanded)
+        bay_inputs = tuple(
+            self._bay_input(b.id, statuses.get(b.id), commanded.get(b.id, 0.0)) for b in c.bays
+        )
+        inputs = AllocationInputs(
+            c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
+        )
+        allocation = allocate(inputs, snapshot.wall)
+        plan = plan_dispatch(
+            inputs, allocation, state, measured, snapshot.taken_at, c.control.period_s
+        )
+        return _Period(budgets, inputs, allocation, plan)
+
+    def _bay_input(self, bay: str, st: BayStatus | None, previous_w: float) -> BayInput:
+        if st is None:
+            return BayInput(bay, BayState.UNAVAILABLE, None, previous_w=previous_w)
+        fresh = st.grade.value == "fresh"
+        return BayInput(
+            bay,
+            st.state,
+            self.sessions.get(bay),
+            measured_w=st.power_w if fresh else None,
+            vehicle_max_w=st.ev_max_power_w,
+            previous_w=previous_w,
+            last_stop_at=self._last_stop.get(bay),
+        )
+
+    def _initial_commanded(self, statuses: dict[str, BayStatus]) -> dict[str, float]:
+        """What each reported bay's charger holds: its reported limit, else the safe state's
+        equal share of the charger's fallback (the last thing written to it)."""
+        out = {}
+        for bay in self.config.bays:
+            st = statuses.get(bay.id)
+            if st is None:
+                continue  # no backend: nothing was or can be written
+            if st.limit_w is not None:
+                out[bay.id] = st.limit_w
+                continue
+            ch = next(c for c in self.config.chargers if c.id == bay.charger)
+            n = sum(1 for b in self.config.bays if b.charger == ch.id)
+            out[bay.id] = ch.fallback_kw * 1000.0 / n
+        return out
+
+    async def _write(self, plan: DispatchPlan, old: dict[str, float]) -> ApplyResult:
+        """Break before make: every decrease is written (and answered) before any increase."""
+        down = {w.bay: w.power_w for w in plan.writes if w.power_w < old.get(w.bay, 0.0)}
+        up = {w.bay: w.power_w for w in plan.writes if w.bay not in down}
+        done: list[BayWrite] = []
+        for part in (down, up):
+            if part:
+                done += (await self.port.apply(part)).writes
+        return ApplyResult(tuple(done))
+
+    def _after(
+        self, plan: DispatchPlan, result: ApplyResult, old: dict[str, float]
+    ) -> DispatchState:
+        """The plan's state, with each failed write's bay back at its old commanded value so
+        the next period asks for it again."""
+        commanded = dict(plan.state.commanded)
+        self.writes += len(result.writes)
+        for w in result.writes:
+            if w.outcome.value == "failed":
+                self.write_failures += 1
+                commanded[w.bay] = old.get(w.bay, 0.0)
+                if w.bay not in self.failing:
+                    log.warning(
+                        "setpoint_retry bay=%s power_w=%.0f reason=%s", w.bay, w.power_w, w.reason
+                    )
+                self.failing[w.bay] = w.reason
+            elif w.bay in self.failing:
+                del self.failing[w.bay]
+                log.info("setpoint_written_again bay=%s power_w=%.0f", w.bay, w.power_w)
+        return DispatchState(tuple(commanded.items()), plan.state.ledger)

@@ -1,0 +1,112 @@
+"""The power core's plain inputs, gathered from one frozen snapshot (no I/O, no clock).
+
+The controller (`edge/power_control.py`) calls these each period; they only translate:
+node meters and bay reports into graded measurements, and the bays' states into sessions.
+All decisions stay in `edge/power/`. Never fail open: a meter value that is not held (never
+read, invalid) is `None`, and its grade, not its number, decides the node's mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from edge.chargers.port import BayStatus
+from edge.power.budget import BayMeasurement, Grade, NodeMeasurement
+from edge.readings import Snapshot
+from edge.sessions import BayState, Estimate, Session, SessionKind, Source
+from edge.siteconf.model import SiteConfig
+
+
+def node_measurements(config: SiteConfig, snapshot: Snapshot) -> tuple[NodeMeasurement, ...]:
+    """Each metered limit node's last good power with the snapshot's grade for it. A node
+    without a meter is left out: the budget treats it as lost (fallback)."""
+    out = []
+    for node in config.limits:
+        if node.meter is None:
+            continue
+        r = snapshot.reading(node.meter, "power_w")
+        held = r.value if r is not None and r.good_at is not None else None
+        out.append(NodeMeasurement(node.id, held, Grade(snapshot.grade(node.meter, "power_w"))))
+    return tuple(out)
+
+
+def bay_measurements(
+    config: SiteConfig, statuses: Mapping[str, BayStatus]
+) -> tuple[BayMeasurement, ...]:
+    """What each bay's charger reports it delivers; a bay nobody reports on is lost."""
+    out = []
+    for bay in config.bays:
+        st = statuses.get(bay.id)
+        if st is None:
+            out.append(BayMeasurement(bay.id, None, Grade.LOST))
+        else:
+            out.append(BayMeasurement(bay.id, st.power_w, Grade(st.grade.value)))
+    return tuple(out)
+
+
+def generation_w(config: SiteConfig, snapshot: Snapshot, role: str) -> float | None:
+    """The fresh output of the site's `pv` or `wind` devices; None if any is not fresh
+    (shown to the operator only: the budget sees generation through the node meters)."""
+    devices = [d for d in config.devices if d.role == role]
+    if not devices:
+        return None
+    values = [snapshot.value(d.id, "power_w") for d in devices]
+    return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
+
+
+def default_session(config: SiteConfig, bay: str, start: float) -> Session:
+    """The site's `[sessions]` default for a truck that arrived at `start` (UTC epoch s):
+    overnight when it arrived inside the overnight window (site local time), else a break."""
+    s = config.sessions
+    local = datetime.fromtimestamp(start, ZoneInfo(config.timezone))
+    if s.overnight_arrival(local.hour * 60 + local.minute):
+        kind, dwell_s, wanted_kwh = (
+            SessionKind.OVERNIGHT,
+            s.overnight_dwell_h * 3600,
+            s.overnight_energy_kwh,
+        )
+    else:
+        kind, dwell_s, wanted_kwh = SessionKind.BREAK, s.break_dwell_min * 60, s.break_energy_kwh
+    return Session(
+        bay=bay,
+        start=start,
+        kind=kind,
+        energy_delivered_wh=0.0,
+        energy_wanted_wh=Estimate(wanted_kwh * 1000.0, Source.DEFAULT),
+        departure=Estimate(start + dwell_s, Source.DEFAULT),
+    )
+
+
+def track_sessions(
+    config: SiteConfig,
+    statuses: Mapping[str, BayStatus],
+    sessions: Mapping[str, Session],
+    wall: float,
+    dt_s: float,
+) -> dict[str, Session]:
+    """This period's sessions: a new one (site defaults) when a truck appears on a bay, its
+    delivered energy from the charger's counter (else integrated from fresh power over
+    `dt_s`), dropped when the bay is seen (fresh) without a truck. A bay not seen this
+    period keeps its session: a communication gap is not a departure."""
+    out: dict[str, Session] = {}
+    for bay in config.bays:
+        st, old = statuses.get(bay.id), sessions.get(bay.id)
+        seen = st is not None and st.grade.value == Grade.FRESH.value
+        if st is None or not seen:
+            if old is not None:
+                out[bay.id] = old
+            continue
+        if not st.state.has_truck:
+            continue
+        session = old or default_session(config, bay.id, wall)
+        if st.energy_delivered_wh is not None:
+            delivered = st.energy_delivered_wh
+        elif old is not None and st.state is BayState.CHARGING and st.power_w is not None:
+            delivered = old.energy_delivered_wh + max(0.0, st.power_w) * dt_s / 3600.0
+        else:
+            delivered = session.energy_delivered_wh
+        out[bay.id] = dataclasses.replace(session, energy_delivered_wh=delivered)
+    return out
