@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edge.clock import SimClock
 from edge.power.allocation_model import AllocationInputs, BayInput, ChargerTuning
@@ -132,7 +132,13 @@ class DayRunner:
     clock: SimClock | None = None  # injected; by default one starting at `start`
 
     def run(self) -> DayResult:
-        t0 = time.perf_counter()
+        run = self.begin()
+        while run.clock.wall() < run.end - 1e-9:
+            run.advance()
+        return run.result()
+
+    def begin(self) -> Run:
+        """A run to step period by period (the stateful tests drive it)."""
         clock = self.clock or SimClock(self.start)
         plant = Plant(
             self.site.limits,
@@ -142,19 +148,16 @@ class DayRunner:
             clock.wall(),
             self.weather,
         )
-        loop = _Loop(self, plant)
-        end = clock.wall() + self.duration_s
-        while clock.wall() < end - 1e-9:
-            loop.period(clock.wall())
-            clock.advance(self.period_s)
-        return loop.result(clock.wall() - self.start, time.perf_counter() - t0)
+        return Run(self, plant, clock)
 
 
-class _Loop:
+class Run:
     """One run's mutable state: the controller's memory and the world's schedule."""
 
-    def __init__(self, spec: DayRunner, plant: Plant) -> None:
-        self.spec, self.plant, self.site = spec, plant, spec.site
+    def __init__(self, spec: DayRunner, plant: Plant, clock: SimClock) -> None:
+        self.spec, self.plant, self.site, self.clock = spec, plant, spec.site, clock
+        self.end = clock.wall() + spec.duration_s
+        self._t0 = time.perf_counter()
         self.rng = random.Random(spec.seed)  # noqa: S311 (bay choice, not secrets)
         self.arrivals = sorted(spec.trucks, key=lambda t: (t.arrive, t.id))
         self.events = sorted(spec.events, key=lambda e: e.at)
@@ -168,6 +171,26 @@ class _Loop:
         self.margin_w = margin_w_of(self.site.control)
         self.metered = [n for n in self.site.limits if n.meter is not None]
         self.check = _Check()
+
+    def advance(self) -> None:
+        """One control period at the clock's time, then the clock moves on by a period."""
+        self.period(self.clock.wall())
+        self.clock.advance(self.spec.period_s)
+
+    def inject(self, event: Event) -> None:
+        """An event now, besides the scheduled ones."""
+        self._apply(event)
+
+    def arrive_now(self, spec: TruckSpec) -> None:
+        """A truck turns up now (it joins the schedule and arrives this period)."""
+        self.arrivals.insert(0, replace(spec, arrive=self.clock.wall()))
+
+    def leave_now(self, bay: str) -> None:
+        """The truck on `bay` leaves now, whatever it got."""
+        tr = self.on_bay.pop(bay, None)
+        if tr is not None:
+            self.plant.depart(bay)
+            self.results.append(_result(tr, bay, left=True))
 
     def period(self, now: float) -> None:
         self._world(now)
@@ -250,6 +273,8 @@ class _Loop:
                 self.results.append(_result(tr, bay, left=True))
         while self.arrivals and self.arrivals[0].arrive <= now:
             spec = self.arrivals.pop(0)
+            if spec.leave <= now:  # came and went before the run began
+                continue
             free = self.plant.free_bays(spec.connector)
             if not free:
                 self.results.append(
@@ -296,7 +321,9 @@ class _Loop:
         if above:
             c.seconds_above += self.spec.period_s
 
-    def result(self, sim_s: float, wall_s: float) -> DayResult:
+    def result(self) -> DayResult:
+        sim_s = self.clock.wall() - self.spec.start
+        wall_s = time.perf_counter() - self._t0
         for bay, tr in self.on_bay.items():
             self.results.append(_result(tr, bay, left=False))
         t, c = self.plant.totals, self.check
