@@ -298,9 +298,7 @@ class Run:
         self.fault_until[ev.charger] = ev.at + ev.duration_s
 
     def _exogenous(self, node: str) -> float:
-        return self.plant.node_w(node) - sum(
-            self.plant.bays[b].draw_w for b in self.plant.under[node]
-        )
+        return self.plant.node_w(node) - self.plant.node_charging_w(node)
 
     def _check(self, seen: dict[str, float]) -> None:
         c = self.check

@@ -122,6 +122,7 @@ class Plant:
         self.faults: dict[str, tuple[FaultMode, float]] = {}  # charger -> (mode, lag_s)
         self.spikes: list[tuple[float, float]] = []  # (until wall, extra W)
         self.totals = Totals()
+        self._charging: dict[str, float] | None = None
         self.base_w = self.solar_w = self.wind_w = 0.0
         self._sample()
 
@@ -142,12 +143,18 @@ class Plant:
     def node_w(self, node: str) -> float:
         """What the node's meter reads: its base load share + its bays' draw - generation
         (solar and wind are connected at the root)."""
-        power = self.base_w * self._base_share[node] + sum(
-            self.bays[b].draw_w for b in self.under[node]
-        )
+        power = self.base_w * self._base_share[node] + self.node_charging_w(node)
         if node == self._root:
             power -= self.solar_w + self.wind_w
         return power
+
+    def node_charging_w(self, node: str) -> float:
+        """The bays' draw under `node` (computed once per step)."""
+        if self._charging is None:
+            self._charging = {
+                n: sum(self.bays[b].draw_w for b in bays) for n, bays in self.under.items()
+            }
+        return self._charging[node]
 
     def grid_w(self) -> float:
         return self.node_w(self._root)
@@ -166,11 +173,13 @@ class Plant:
         if sim.truck is not None:
             raise ValueError(f"bay {bay}: truck {sim.truck.spec.id} is still on it")
         sim.truck = Truck.arrive(spec, bay)
+        self._charging = None
         return sim.truck
 
     def depart(self, bay: str) -> Truck | None:
         sim = self.bays[bay]
         truck, sim.truck = sim.truck, None
+        self._charging = None
         return truck
 
     def free_bays(self, connector: str) -> list[str]:
@@ -182,6 +191,7 @@ class Plant:
 
     def step(self, dt_s: float) -> None:
         self.now += dt_s
+        self._charging = None
         self._sample()
         for sim in self.bays.values():
             while sim.pending and sim.pending[0][0] <= self.now:
@@ -192,6 +202,7 @@ class Plant:
         for sim in self.bays.values():
             if sim.truck is not None:
                 sim.truck.step(sim.output_w, sim.max_w, dt_s)
+        self._charging = None
         self._count(dt_s)
 
     def _ramp(self, sim: BaySim, dt_s: float) -> None:
