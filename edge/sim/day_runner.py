@@ -19,10 +19,9 @@ seen). The result reports both, so a test can require the unexplained excess to 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from edge.clock import SimClock
 from edge.power.allocation_model import AllocationInputs, BayInput, ChargerTuning
@@ -40,10 +39,9 @@ from edge.power.budget import (
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
 from edge.sessions import Estimate, Session, SessionKind, Source
 from edge.sim.plant import FaultMode, Plant, Weather
+from edge.sim.traffic import Traffic, TruckResult
 from edge.sim.trucks import Truck, TruckSpec
 from edge.siteconf.model import SiteConfig
-
-MET_TOLERANCE_WH = 1_000.0  # within 1 kWh of what it wanted: the truck left served
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +65,6 @@ class Spike:
 
 
 Event = ChargerFault | Spike
-
-
-@dataclass(frozen=True, slots=True)
-class TruckResult:
-    id: str
-    kind: SessionKind
-    bay: str | None  # None: refused, no free bay of its connector
-    wanted_wh: float
-    delivered_wh: float
-    left: bool  # left within the run (else still on its bay at the end)
-
-    @property
-    def met(self) -> bool:
-        return self.bay is not None and self.delivered_wh >= self.wanted_wh - MET_TOLERANCE_WH
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +142,8 @@ class Run:
         self.spec, self.plant, self.site, self.clock = spec, plant, spec.site, clock
         self.end = clock.wall() + spec.duration_s
         self._t0 = time.perf_counter()
-        self.rng = random.Random(spec.seed)  # noqa: S311 (bay choice, not secrets)
-        self.arrivals = sorted(spec.trucks, key=lambda t: (t.arrive, t.id))
+        self.traffic = Traffic(plant, spec.trucks, spec.seed)
         self.events = sorted(spec.events, key=lambda e: e.at)
-        self.on_bay: dict[str, Truck] = {}
-        self.results: list[TruckResult] = []
         self.state = DispatchState()
         self.last_base: dict[str, float] = {}
         self.last_stop: dict[str, float] = {}
@@ -182,15 +163,14 @@ class Run:
         self._apply(event)
 
     def arrive_now(self, spec: TruckSpec) -> None:
-        """A truck turns up now (it joins the schedule and arrives this period)."""
-        self.arrivals.insert(0, replace(spec, arrive=self.clock.wall()))
+        self.traffic.arrive_now(spec, self.clock.wall())
 
     def leave_now(self, bay: str) -> None:
-        """The truck on `bay` leaves now, whatever it got."""
-        tr = self.on_bay.pop(bay, None)
-        if tr is not None:
-            self.plant.depart(bay)
-            self.results.append(_result(tr, bay, left=True))
+        self.traffic.leave_now(bay)
+
+    @property
+    def on_bay(self) -> dict[str, Truck]:
+        return self.traffic.on_bay
 
     def period(self, now: float) -> None:
         self._world(now)
@@ -266,23 +246,7 @@ class Run:
         )
 
     def _world(self, now: float) -> None:
-        for bay, tr in list(self.on_bay.items()):
-            if tr.spec.leave <= now:
-                self.plant.depart(bay)
-                del self.on_bay[bay]
-                self.results.append(_result(tr, bay, left=True))
-        while self.arrivals and self.arrivals[0].arrive <= now:
-            spec = self.arrivals.pop(0)
-            if spec.leave <= now:  # came and went before the run began
-                continue
-            free = self.plant.free_bays(spec.connector)
-            if not free:
-                self.results.append(
-                    TruckResult(spec.id, spec.kind, None, spec.wanted_wh, 0.0, True)
-                )
-                continue
-            bay = free[self.rng.randrange(len(free))]
-            self.on_bay[bay] = self.plant.arrive(spec, bay)
+        self.traffic.due(now)
         for charger, until in list(self.fault_until.items()):
             if until <= now:
                 self.plant.faults.pop(charger, None)
@@ -322,12 +286,10 @@ class Run:
     def result(self) -> DayResult:
         sim_s = self.clock.wall() - self.spec.start
         wall_s = time.perf_counter() - self._t0
-        for bay, tr in self.on_bay.items():
-            self.results.append(_result(tr, bay, left=False))
         t, c = self.plant.totals, self.check
         root = next(n for n in self.site.limits if n.parent is None)
         return DayResult(
-            tuple(sorted(self.results, key=lambda r: r.id)),
+            self.traffic.final(),
             root.import_kw * 1e3,
             c.peak,
             c.seconds_above,
@@ -342,8 +304,3 @@ class Run:
             sim_s,
             wall_s,
         )
-
-
-def _result(tr: Truck, bay: str, *, left: bool) -> TruckResult:
-    s = tr.spec
-    return TruckResult(s.id, s.kind, bay, s.wanted_wh, tr.delivered_wh, left)
