@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from edge.clock import SimClock
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.modbus_profile import Profile
 from edge.sessions import BayState, SessionKind
+from edge.sim.host import SimHost
 from edge.sim.plant import Plant, Weather
 from edge.sim.plant_models import PlantCabinet, node_meter
+from edge.sim.sim_unit import SimUnit
 from edge.sim.trucks import CCS_MAX_W, TruckSpec
 from edge.siteconf.loader import load_site
 
@@ -71,3 +74,28 @@ def test_a_silent_controller_puts_the_cabinet_on_its_fallback_share() -> None:
     assert plant.bays["B01"].setpoint_w == 25_000.0
     assert plant.bays["B02"].setpoint_w == 25_000.0
     assert plant.bays["B01"].state() is BayState.AVAILABLE
+
+
+async def test_the_demo_host_serves_meters_that_see_the_plant() -> None:
+    site = load_site("config/demo.toml")
+    host = SimHost()
+    clock = SimClock(NOON)
+    await host.start(site, clock)
+    try:
+        live = host.live
+        assert live is not None
+        grid = next(d for d in site.devices if d.id == "grid-meter")
+        server = host.servers[grid.link]
+        assert grid.unit is not None
+        unit = server.units[grid.unit]
+        assert isinstance(unit, SimUnit)
+        live.plant.arrive(_truck("T9"), "B01")
+        for _ in range(20):
+            live.plant.step(1.0)
+        draw = live.plant.bays["B01"].draw_w
+        assert draw > 0  # an uncontrolled charger (no device in the demo) gives all it can
+        reading = unit.model.values(clock.wall())["power_w"]
+        assert reading == pytest.approx(live.plant.node_w("grid"))
+        assert reading == pytest.approx(live.plant.exogenous_w() + live.plant.charging_w())
+    finally:
+        await host.stop()

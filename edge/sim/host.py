@@ -100,10 +100,13 @@ class LivePlant:
         bays = {b.connector_id: b.id for b in self.config.bays if b.charger in ids}
         return PlantCabinet(self.plant, profile, bays)
 
-    async def run(self) -> None:
-        for sim in self.plant.bays.values():  # nobody controls these: all they accept
+    def release_uncontrolled(self) -> None:
+        """Chargers no simulated device drives: nobody limits them, they give all they can."""
+        for sim in self.plant.bays.values():
             if sim.charger.id not in self._driven:
                 self.plant.write(sim.bay.id, sim.max_w)
+
+    async def run(self) -> None:
         last = self.clock.wall()
         while True:
             self.traffic.due(self.clock.wall())
@@ -134,6 +137,7 @@ class SimHost:
             server = SimModbusServer(units, clock)
             self.servers[link.id] = server
             endpoints[link.id] = TcpEndpoint("127.0.0.1", await server.start())
+        self.live.release_uncontrolled()
         self._task = asyncio.create_task(self.live.run(), name="sim-plant")
         log.info(
             "sim_plant_started bays=%d trucks_due=%d",
