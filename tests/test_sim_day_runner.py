@@ -14,7 +14,7 @@ from edge.power.baselines import earliest_deadline_first
 from edge.sessions import SessionKind
 from edge.sim.day_runner import ChargerFault, DayResult, DayRunner, Run, Spike
 from edge.sim.plant import FaultMode, Weather
-from edge.sim.trucks import CCS_MAX_W, TruckSpec, day_arrivals, local_midnight
+from edge.sim.trucks import CCS_MAX_W, DayShape, TruckSpec, day_arrivals, local_midnight
 from edge.siteconf.loader import load_site
 from edge.siteconf.model import SiteConfig
 
@@ -204,3 +204,22 @@ def test_a_swap_at_the_limit_waits_for_the_slow_charger_to_come_down() -> None:
     assert r.seconds_above_limit == 0.0, r.max_excess_w
     got = {t.id: t.delivered_wh for t in r.trucks}
     assert got["B"] > got["A"] - 12_000  # the break truck took over most of the connection
+
+
+def test_mcs_trucks_take_mcs_bays_and_draw_above_ccs_power() -> None:
+    """The MCS variant: 4 MCS bays of 1.2 MW; a third of the trucks on MCS."""
+    site = load_site("config/antwerp-bruges-mcs.toml")
+    trucks = day_arrivals(5, DAY, site.timezone, DayShape(mcs_share=0.3))
+    mcs_bays = {b.id for b in site.bays if b.connector == "MCS"}
+    run = DayRunner(site, trucks, at(12.0), 1_200.0, seed=5).begin()
+    peak_mcs = 0.0
+    while run.clock.wall() < run.end:
+        run.advance()
+        for bay, tr in run.on_bay.items():
+            assert (bay in mcs_bays) == (tr.spec.connector == "MCS")
+            if bay in mcs_bays:
+                peak_mcs = max(peak_mcs, tr.draw_w)
+    assert CCS_MAX_W < peak_mcs <= 1_200_000.0
+    r = run.result()
+    _balance(r)
+    assert r.max_unexplained_w <= TOL_W
