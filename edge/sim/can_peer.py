@@ -1,9 +1,10 @@
 """A simulated CAN power cabinet: the peer on the other end of a CAN channel (python-can's
 virtual bus in unit tests, an slcan adapter on a socat pty in hil_tests).
 
-It speaks the profile's DBC: it takes the power limit from command frames whose alive
-counter moves, reports status and output every `period_s`, and falls back to its fallback
-power when commands stop for `command_timeout_s`. Faults: silent (no frames), garbage (bytes
+It speaks the profile's DBC: it takes each connector's power limit (PowerLimit, PowerLimit2)
+from command frames whose alive counter moves, reports status and output (connector 2 in
+Connector2Status) every `period_s`, and falls back to its fallback power when commands
+stop for `command_timeout_s`. Faults: silent (no frames), garbage (bytes
 on the status id that do not decode), frozen (the same status for ever).
 """
 
@@ -40,7 +41,7 @@ class CabinetCanPeer:
     fault: CanFault = field(default_factory=CanFault)
     commands: list[float] = field(default_factory=list)  # accepted power limits, kW
     _last_counter: int | None = None
-    _frozen: tuple[bytes, bytes] | None = None
+    _frozen: tuple[bytes, ...] | None = None
 
     def __post_init__(self) -> None:
         self.model.watchdog_s = self.command_timeout_s
@@ -73,9 +74,12 @@ class CabinetCanPeer:
                 continue  # a stuck counter is no command: the timeout keeps running
             self._last_counter = counter
             self.commands.append(signals["PowerLimit"])
-            self.model.on_write(
-                "power_setpoint_w", signals["PowerLimit"] * 1000.0, self.clock.wall()
-            )
+            wall = self.clock.wall()
+            self.model.on_write("power_setpoint_w", signals["PowerLimit"] * 1000.0, wall)
+            if "PowerLimit2" in signals:  # connector 2's limit rides in the same frame
+                self.model.on_write(
+                    "connector_2_power_setpoint_w", signals["PowerLimit2"] * 1000.0, wall
+                )
 
     async def _send_status(self) -> None:
         if self.fault.silent:
@@ -88,8 +92,11 @@ class CabinetCanPeer:
         self._frozen = frames
         await self.bus.send(status.frame_id, frames[0], status.extended)
         await self.bus.send(output.frame_id, frames[1], output.extended)
+        second = self.dbc.messages.get("Connector2Status")
+        if second is not None and len(frames) > 2:
+            await self.bus.send(second.frame_id, frames[2], second.extended)
 
-    def _encode(self) -> tuple[bytes, bytes]:
+    def _encode(self) -> tuple[bytes, ...]:
         values = self.model.values(self.clock.wall())
         fallback = self.model.in_fallback(self.clock.wall())
         limit_w = self.model.fallback_w if fallback else values["power_setpoint_w"]
@@ -104,4 +111,17 @@ class CabinetCanPeer:
         )
         current = values["power_w"] / 800.0
         output = self.dbc.encode("CabinetOutput", {"Voltage": 800.0, "Current": current})
-        return status, output
+        if "Connector2Status" not in self.dbc.messages:
+            return status, output
+        second = self.dbc.encode(
+            "Connector2Status",
+            {
+                "ActualPower2": values.get("connector_2_power_w", 0.0) / 1000.0,
+                "LimitActive2": (
+                    0.0 if fallback else values.get("connector_2_power_setpoint_w", 0.0)
+                )
+                / 1000.0,
+                "State2": values.get("connector_2_status", values["status"]),
+            },
+        )
+        return status, output, second

@@ -1,51 +1,157 @@
-"""Serves the site's `simulated` links over their real protocol on 127.0.0.1."""
+"""Serves the site's `simulated` links over their real protocol on 127.0.0.1, with every
+simulated device reading from one closed-loop plant (`edge.sim.plant`): the node meters see
+base load + charging - solar - wind, the charger cabinets take a setpoint per connector,
+and seeded trucks come and go in real time (lunchtime and evening rushes, overnight stays).
+A charger with no simulated device is uncontrolled: it gives its trucks all they accept.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from edge.clock import Clock
 from edge.drivers.can_profile import CanProfile
 from edge.drivers.catalog import AnyProfile, shipped_catalog
 from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.modbus_client import TcpEndpoint
+from edge.drivers.modbus_profile import Profile
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import build_model, power_function, rated_w
-from edge.sim.sim_unit import ServedUnit, SimUnit
+from edge.sim.plant import Plant, Weather
+from edge.sim.plant_models import PlantCabinet, generation_meter, node_meter
+from edge.sim.sim_unit import Model, ServedUnit, SimUnit
 from edge.sim.sunspec_sim import IEEE1547, LEGACY, SunSpecSimUnit
+from edge.sim.traffic import Traffic
+from edge.sim.trucks import day_arrivals
 from edge.siteconf.model import Device, LinkType, SiteConfig
 
+log = logging.getLogger(__name__)
 
-def sim_unit(device: Device, unit: int, profile: AnyProfile) -> ServedUnit:
-    """A simulated unit for a site device, from its profile and its `sim` table."""
+STEP_S = 1.0  # the plant's step in the demo
+
+
+def sim_unit(
+    device: Device, unit: int, profile: AnyProfile, site: LivePlant | None = None
+) -> ServedUnit:
+    """A simulated unit for a site device, from its profile and its `sim` table; with a
+    plant, what the device stands for in the plant (a node meter, solar, wind, a cabinet)."""
     if isinstance(profile, SunSpecProfile):
         models = LEGACY if device.sim.get("sunspec") == "legacy" else IEEE1547
-        return SunSpecSimUnit(unit, power_function(device.sim), rated_w(device.sim), models=models)
+        power = power_function(device.sim)
+        if site is not None and device.role in ("pv", "wind"):
+            plant, role = site.plant, device.role
+            power = (lambda t: plant.wind_w) if role == "wind" else (lambda t: plant.solar_w)
+        return SunSpecSimUnit(unit, power, rated_w(device.sim), models=models)
     if isinstance(profile, CanProfile | GpioProfile):
         raise ValueError(f"device {device.id}: {profile.protocol} devices are not Modbus units")
-    return SimUnit(unit, profile, build_model(device.sim, profile.kind))
+    model = site.model_for(device, profile) if site is not None else None
+    return SimUnit(unit, profile, model or build_model(device.sim, profile.kind))
+
+
+def _weather(config: SiteConfig) -> Weather:
+    """From the `sim` table of the site's `grid` model meter, when there is one."""
+    params: Mapping[str, Any] = next(
+        (d.sim for d in config.devices if d.sim.get("model") == "grid"), {}
+    )
+
+    def num(key: str, default: float) -> float:
+        v = params.get(key, default)
+        return float(v) if isinstance(v, int | float) else default
+
+    return Weather(
+        num("base_kw", 400.0), num("peak_kw", 600.0), num("pv_kw", 0.0), num("wind_kw", 0.0)
+    )
+
+
+class LivePlant:
+    """The plant in real time: stepped every second by the clock, trucks from a seeded day."""
+
+    def __init__(self, config: SiteConfig, clock: Clock, seed: int = 1) -> None:
+        self.config, self.clock = config, clock
+        now = clock.wall()
+        self.plant = Plant(
+            config.limits, config.chargers, config.bays, config.timezone, now, _weather(config)
+        )
+        trucks = tuple(  # yesterday's overnight stays are still here in the morning
+            replace(t, id=f"{day}-{t.id}")
+            for day, when in (("D1", now - 86_400.0), ("D2", now))
+            for t in day_arrivals(seed, when, config.timezone)
+        )
+        self.traffic = Traffic(self.plant, trucks, seed)
+        self._meters = {n.meter: n.id for n in config.limits if n.meter is not None}
+        self._driven: set[str] = set()  # chargers a simulated device drives
+
+    def model_for(self, device: Device, profile: Profile) -> Model | None:
+        if device.id in self._meters:
+            return node_meter(self.plant, self._meters[device.id])
+        if device.role in ("pv", "wind"):
+            return generation_meter(self.plant, device.role)
+        chargers = [c for c in self.config.chargers if c.device == device.id]
+        if profile.kind != "charger" or not chargers:
+            return None
+        self._driven.update(c.id for c in chargers)
+        ids = {c.id for c in chargers}
+        bays = {b.connector_id: b.id for b in self.config.bays if b.charger in ids}
+        return PlantCabinet(self.plant, profile, bays)
+
+    def release_uncontrolled(self) -> None:
+        """Chargers no simulated device drives: nobody limits them, they give all they can."""
+        for sim in self.plant.bays.values():
+            if sim.charger.id not in self._driven:
+                self.plant.write(sim.bay.id, sim.max_w)
+
+    async def run(self) -> None:
+        last = self.clock.wall()
+        while True:
+            self.traffic.due(self.clock.wall())
+            await self.clock.sleep(STEP_S)
+            now = self.clock.wall()
+            self.plant.step(max(0.0, now - last))
+            last = now
 
 
 class SimHost:
     def __init__(self) -> None:
         self.servers: dict[str, SimModbusServer] = {}
+        self.live: LivePlant | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self, config: SiteConfig, clock: Clock) -> dict[str, TcpEndpoint]:
         catalog = shipped_catalog()
+        self.live = LivePlant(config, clock)
         endpoints: dict[str, TcpEndpoint] = {}
         for link in config.links:
             if link.type is not LinkType.SIMULATED:
                 continue
             units = [
-                sim_unit(dev, dev.unit, catalog[dev.profile])
+                sim_unit(dev, dev.unit, catalog[dev.profile], self.live)
                 for dev in config.devices
                 if dev.link == link.id and dev.unit is not None
             ]
             server = SimModbusServer(units, clock)
             self.servers[link.id] = server
             endpoints[link.id] = TcpEndpoint("127.0.0.1", await server.start())
+        self.live.release_uncontrolled()
+        self._task = asyncio.create_task(self.live.run(), name="sim-plant")
+        log.info(
+            "sim_plant_started bays=%d trucks_due=%d",
+            len(config.bays),
+            len(self.live.traffic.arrivals),
+        )
         return endpoints
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
         for server in self.servers.values():
             await server.stop()
         self.servers.clear()

@@ -90,14 +90,21 @@ def build_model(params: Mapping[str, Any], kind: str = "meter") -> MeterModel | 
 
 
 class CabinetModel:
-    """A DC power cabinet behind the reference map: it delivers what the trucks draw, up to
-    its setpoint (clamped to its rating); without a setpoint write for `watchdog_s` it drops
-    to its fallback power by itself and reports status 5 (fallback)."""
+    """A DC power cabinet behind the reference map: each connector delivers what its truck
+    draws, up to its setpoint (together no more than the rating); without a setpoint write
+    for `watchdog_s` it drops to its fallback power by itself and reports status 5."""
 
-    def __init__(self, rated_w: float, demand_fn: Callable[[float], float]) -> None:
+    def __init__(
+        self,
+        rated_w: float,
+        demand_fn: Callable[[float], float],
+        demand_2_fn: Callable[[float], float] = lambda wall: 0.0,
+    ) -> None:
         self.rated_w = rated_w
         self._demand_fn = demand_fn
+        self._demand_2_fn = demand_2_fn  # connector 2's truck (none by default)
         self.setpoint_w = 0.0
+        self.setpoint_2_w = 0.0
         self.fallback_w = 0.0
         self.watchdog_s = 0.0
         self._last_setpoint_at: float | None = None
@@ -110,19 +117,30 @@ class CabinetModel:
         fallback = self.in_fallback(wall)
         limit = self.fallback_w if fallback else self.setpoint_w
         power = max(0.0, min(limit, self._demand_fn(wall)))
-        status = 5.0 if fallback else (2.0 if power > 0 else 1.0)
+        limit_2 = 0.0 if fallback else self.setpoint_2_w  # the fallback is the cabinet's total
+        power_2 = max(0.0, min(limit_2, self._demand_2_fn(wall), self.rated_w - power))
         return {
-            "status": status,
+            "status": self._status(fallback, power),
             "power_w": power,
             "max_power_w": self.rated_w,
             "power_setpoint_w": self.setpoint_w,
             "fallback_power_w": self.fallback_w,
             "watchdog_s": self.watchdog_s,
+            "connector_2_status": self._status(fallback, power_2),
+            "connector_2_power_w": power_2,
+            "connector_2_power_setpoint_w": self.setpoint_2_w,
         }
+
+    @staticmethod
+    def _status(fallback: bool, power: float) -> float:
+        return 5.0 if fallback else (2.0 if power > 0 else 1.0)
 
     def on_write(self, point: str, value: float, wall: float) -> None:
         if point == "power_setpoint_w":
             self.setpoint_w = min(value, self.rated_w)  # a cabinet cannot exceed its rating
+            self._last_setpoint_at = wall
+        elif point == "connector_2_power_setpoint_w":
+            self.setpoint_2_w = min(value, self.rated_w)
             self._last_setpoint_at = wall
         elif point == "fallback_power_w":
             self.fallback_w = min(value, self.rated_w)

@@ -26,7 +26,7 @@ def solar_w(wall: float, peak_kw: float, utc_offset_h: float = 1.0, seed: int = 
     hour = _hour_of_day(wall, utc_offset_h)
     if not 6.5 <= hour <= 19.5:
         return 0.0
-    clear: float = math.sin(math.pi * (hour - 6.5) / 13.0) ** 1.5
+    clear: float = max(0.0, math.sin(math.pi * (hour - 6.5) / 13.0)) ** 1.5  # never complex
     rng = random.Random(int(wall // 60) * 31 + seed)  # noqa: S311 (weather, not secrets)
     cloud = 1.0 - 0.6 * rng.random() ** 3
     return 1000.0 * peak_kw * clear * cloud

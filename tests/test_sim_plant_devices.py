@@ -1,0 +1,101 @@
+"""The demo's devices read the plant: node meters see the chargers, a cabinet takes a
+setpoint per connector and reports each connector's truck, in the profile's own codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.clock import SimClock
+from edge.drivers.catalog import shipped_catalog
+from edge.drivers.modbus_profile import Profile
+from edge.sessions import BayState, SessionKind
+from edge.sim.host import SimHost
+from edge.sim.plant import Plant, Weather
+from edge.sim.plant_models import PlantCabinet, node_meter
+from edge.sim.sim_unit import SimUnit
+from edge.sim.trucks import CCS_MAX_W, TruckSpec
+from edge.siteconf.loader import load_site
+
+SITE = load_site("config/antwerp-bruges.toml")
+NOON = 1_781_258_400.0
+
+
+def _profile(name: str) -> Profile:
+    p = shipped_catalog()[name]
+    assert isinstance(p, Profile)
+    return p
+
+
+def _plant() -> Plant:
+    return Plant(SITE.limits, SITE.chargers, SITE.bays, SITE.timezone, NOON, Weather(pv_kw=0.0))
+
+
+def _truck(id: str) -> TruckSpec:
+    return TruckSpec(
+        id, SessionKind.BREAK, "CCS", NOON, NOON + 2_700, 540_000.0, 0.2, 2e5, CCS_MAX_W
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "charging", "ready"), [("edgehub-dc-cabinet", 2, 1), ("alpitronic-hyc", 3, 0)]
+)
+def test_a_cabinet_takes_a_setpoint_per_connector_and_reports_each_truck(
+    profile: str, charging: int, ready: int
+) -> None:
+    plant = _plant()
+    cab = PlantCabinet(plant, _profile(profile), {1: "B01", 2: "B02"})
+    plant.arrive(_truck("T1"), "B02")
+    cab.on_write("connector_2_power_setpoint_w", 150_000.0, NOON)
+    cab.on_write("power_setpoint_w", 90_000.0, NOON)  # connector 1: no truck there
+    assert plant.bays["B02"].setpoint_w == 150_000.0
+    assert plant.bays["B01"].setpoint_w == 90_000.0
+    for _ in range(10):
+        plant.step(1.0)
+    v = cab.values(NOON + 10)
+    assert v["connector_2_power_w"] == 150_000.0
+    assert v["connector_2_status"] == charging
+    assert v["status"] == ready
+    assert v["power_w"] == 0.0
+    assert v["connector_2_ev_soc_pct"] > 20.0
+    grid = node_meter(plant, "grid").values(NOON + 10)["power_w"]
+    assert grid == pytest.approx(plant.base_w + 150_000.0)  # the grid meter sees the truck
+
+
+def test_a_silent_controller_puts_the_cabinet_on_its_fallback_share() -> None:
+    plant = _plant()
+    cab = PlantCabinet(plant, _profile("edgehub-dc-cabinet"), {1: "B01", 2: "B02"})
+    cab.on_write("fallback_power_w", 50_000.0, NOON)
+    cab.on_write("watchdog_s", 5.0, NOON)
+    cab.on_write("power_setpoint_w", 300_000.0, NOON)
+    assert cab.values(NOON + 4)["status"] != 5
+    assert plant.bays["B01"].setpoint_w == 300_000.0
+    v = cab.values(NOON + 6)
+    assert v["status"] == 5  # fallback
+    assert plant.bays["B01"].setpoint_w == 25_000.0
+    assert plant.bays["B02"].setpoint_w == 25_000.0
+    assert plant.bays["B01"].state() is BayState.AVAILABLE
+
+
+async def test_the_demo_host_serves_meters_that_see_the_plant() -> None:
+    site = load_site("config/demo.toml")
+    host = SimHost()
+    clock = SimClock(NOON)
+    await host.start(site, clock)
+    try:
+        live = host.live
+        assert live is not None
+        grid = next(d for d in site.devices if d.id == "grid-meter")
+        server = host.servers[grid.link]
+        assert grid.unit is not None
+        unit = server.units[grid.unit]
+        assert isinstance(unit, SimUnit)
+        live.plant.arrive(_truck("T9"), "B01")
+        for _ in range(20):
+            live.plant.step(1.0)
+        draw = live.plant.bays["B01"].draw_w
+        assert draw > 0  # an uncontrolled charger (no device in the demo) gives all it can
+        reading = unit.model.values(clock.wall())["power_w"]
+        assert reading == pytest.approx(live.plant.node_w("grid"))
+        assert reading == pytest.approx(live.plant.exogenous_w() + live.plant.charging_w())
+    finally:
+        await host.stop()
