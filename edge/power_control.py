@@ -136,8 +136,13 @@ class PowerController:
             c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
         )
         allocation = allocate(inputs, snapshot.wall)
+        applied = {  # the limit each charger says it applies: proves a late write landed
+            b: s.limit_w
+            for b, s in statuses.items()
+            if s.grade is Grade.FRESH and s.limit_w is not None
+        }
         plan = plan_dispatch(
-            inputs, allocation, state, measured, snapshot.taken_at, c.control.period_s
+            inputs, allocation, state, measured, snapshot.taken_at, c.control.period_s, applied
         )
         return _Period(budgets, inputs, allocation, plan)
 

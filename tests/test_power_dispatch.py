@@ -15,6 +15,7 @@ from edge.power.dispatch_plan import (
     HYSTERESIS_W,
     DispatchPlan,
     DispatchState,
+    Write,
     plan_dispatch,
 )
 from edge.sessions import BayState, SessionKind
@@ -198,3 +199,43 @@ def test_small_rises_are_held_back_small_drops_are_not() -> None:
     assert up.writes == ()
     down = plan_dispatch(inp, alloc({"B0000": 100_000.0 - HYSTERESIS_W / 2}), state, (), 0.0, 1.0)
     assert [w.power_w for w in down.writes] == [100_000.0 - HYSTERESIS_W / 2]
+
+
+def test_a_low_reading_does_not_confirm_a_drop_while_an_increase_is_in_flight() -> None:
+    """A charger that applies setpoints late: B0000's start (50 kW) is still in flight when
+    it is stopped again, so reading 0 W proves nothing; the 50 kW it may yet draw stays in
+    use until the charger reports applying the start and then the stop, or the start's
+    ramp_down_s has passed."""
+    inp = two_bays_at_the_limit()  # 400 kW grid
+    state = DispatchState((("B0000", 0.0), ("B0010", 340_000.0)))
+    reads = (
+        BayMeasurement("B0000", 0.0, Grade.FRESH),
+        BayMeasurement("B0010", 340_000.0, Grade.FRESH),
+    )
+    start = plan_dispatch(
+        inp, alloc({"B0000": 50_000.0, "B0010": 340_000.0}), state, reads, 1.0, 1.0
+    )
+    assert [(w.bay, w.power_w) for w in start.writes] == [("B0000", 50_000.0)]
+    swap = alloc({"B0000": 0.0, "B0010": 400_000.0})
+    plan = plan_dispatch(inp, swap, start.state, reads, 2.0, PERIOD_S)
+    assert plan.writes[0] == Write("B0000", 0.0)
+    room = 400_000.0 - 50_000.0  # B0010 may have what B0000's late start leaves
+    assert dict(plan.state.commanded)["B0010"] <= room
+    late = plan_dispatch(inp, swap, plan.state, reads, 3.0, PERIOD_S)  # B0000 still reads 0
+    assert dict(late.state.commanded)["B0010"] <= room
+    # The charger reporting 0 W applied proves nothing: that may be its limit before the start.
+    old = plan_dispatch(inp, swap, plan.state, reads, 3.0, PERIOD_S, applied={"B0000": 0.0})
+    assert dict(old.state.commanded)["B0010"] <= room
+    # Reporting the start applied (writes land in order), then the stop: the drop is done.
+    landed = plan_dispatch(inp, swap, plan.state, reads, 3.0, PERIOD_S, {"B0000": 50_000.0})
+    assert dict(landed.state.commanded)["B0010"] <= room  # its truck may still ramp up
+    told = plan_dispatch(inp, swap, landed.state, reads, 4.0, PERIOD_S, {"B0000": 0.0})
+    assert dict(told.state.commanded)["B0010"] > room
+    after = late
+    for t in range(4, 11):
+        after = plan_dispatch(inp, swap, after.state, reads, float(t), PERIOD_S)
+        assert dict(after.state.commanded)["B0010"] <= room
+    after = plan_dispatch(
+        inp, swap, after.state, reads, 11.0, PERIOD_S
+    )  # the start's ramp_down_s passed
+    assert dict(after.state.commanded)["B0010"] > room

@@ -82,11 +82,6 @@ def test_chargers_that_follow_late_overload_only_by_what_they_draw_above_setpoin
     assert r.max_unexplained_w <= TOL_W
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge.power.dispatch_plan confirms a decrease from a measurement taken before an "
-    "earlier, lagged increase took effect (docs/simulator.md, known gaps)",
-)
 def test_chargers_that_follow_late_never_take_the_site_above_its_limit() -> None:
     r = _lagging_lunch()
     assert r.seconds_above_limit == 0.0, r.max_excess_w

@@ -2,8 +2,13 @@
 bays still draw.
 
 - Decreases are written at once. Each one enters the ledger as power still in use (the most
-  the bay may still draw) until it is confirmed: the bay's fresh measured (or charger-reported)
-  power is down to the new setpoint, or the charger's `ramp_down_s` has passed.
+  the bay may still draw, including any earlier setpoint still in flight) until it is
+  confirmed: the charger's `ramp_down_s` has passed, or the bay's fresh measured power is
+  down to the new setpoint while no increase of that bay is in flight and the limit its
+  charger reports applying (`applied`, when it reports one) is down too. An increase is in
+  flight from its write until the charger reports applying at least it, or its
+  `ramp_down_s` has passed: a charger that applies setpoints late reads low while an
+  earlier increase is yet to land (and reports its old limit, which may equal the new one).
 - Increases come only out of headroom that is confirmed free: every node's use counts, per
   bay, the largest of its setpoint, its unconfirmed ledger entry and its measured draw.
   Most urgent bays first (the allocation's priority); a rise is at most `ramp_w_s` x period,
@@ -39,9 +44,19 @@ class Pending:
 
 
 @dataclass(frozen=True, slots=True)
+class Raise:
+    """An increase to `to_w` written at `since` that the charger may not have applied yet."""
+
+    bay: str
+    to_w: float
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
 class DispatchState:
     commanded: tuple[tuple[str, float], ...] = ()  # (bay, setpoint last written)
     ledger: tuple[Pending, ...] = ()
+    raised: tuple[Raise, ...] = ()  # increases that may still be in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +92,9 @@ def plan_dispatch(
     measured: tuple[BayMeasurement, ...],
     now: float,
     period_s: float,
+    applied: Mapping[str, float] | None = None,
 ) -> DispatchPlan:
+    """`applied`: per bay, the limit its charger reports applying now (fresh reports only)."""
     tree = build_tree(
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
@@ -85,13 +102,20 @@ def plan_dispatch(
     tune = {b.id: tuning.get(b.charger, ChargerTuning(b.charger)) for b in inputs.bays}
     fresh = {m.bay: m.fresh_w() for m in measured}
     target = allocation.power_w()
+    old = dict(state.commanded)
+    cmd = {b: old.get(b, 0.0) for b in tune}
+    told = applied or {}
+    raised = {
+        r.bay: r
+        for r in state.raised
+        if r.bay in tune and _in_flight(r, told.get(r.bay), now, tune[r.bay].ramp_down_s)
+    }
     ledger = {
         p.bay: p
         for p in state.ledger
-        if not _confirmed(p, fresh.get(p.bay), now, tune[p.bay].ramp_down_s)
+        if p.bay in tune
+        and not _confirmed(p, fresh.get(p.bay), told.get(p.bay), p.bay in raised, now, tune[p.bay])
     }
-    old = dict(state.commanded)
-    cmd = {b: old.get(b, 0.0) for b in tune}
     writes = _decreases(target, cmd, ledger, fresh, now)
     in_use = {b: _in_use(b, cmd, ledger, fresh) for b in cmd}
     used = dict.fromkeys(tree.capacity_w, 0.0)
@@ -113,8 +137,13 @@ def plan_dispatch(
                 used[n] += grow
             in_use[bay] += grow
             cmd[bay] = new
+            raised[bay] = Raise(bay, new, now)
             writes.append(Write(bay, new))
-    new_state = DispatchState(tuple(cmd.items()), tuple(ledger[b] for b in sorted(ledger)))
+    new_state = DispatchState(
+        tuple(cmd.items()),
+        tuple(ledger[b] for b in sorted(ledger)),
+        tuple(raised[b] for b in sorted(raised)),
+    )
     return DispatchPlan(tuple(writes), new_state, tuple(held))
 
 
@@ -137,10 +166,29 @@ def _decreases(
     return writes
 
 
-def _confirmed(p: Pending, measured_w: float | None, now: float, ramp_down_s: float) -> bool:
-    if measured_w is not None and measured_w <= p.to_w + CONFIRM_TOLERANCE_W:
+def _in_flight(r: Raise, applied_w: float | None, now: float, ramp_down_s: float) -> bool:
+    """Landed once the charger reports applying at least it (it applies writes in order);
+    a report of a lower limit may predate the write, so only time clears it then."""
+    if applied_w is not None and applied_w >= r.to_w - CONFIRM_TOLERANCE_W:
+        return False
+    return now - r.since < ramp_down_s
+
+
+def _confirmed(
+    p: Pending,
+    measured_w: float | None,
+    applied_w: float | None,
+    rising: bool,
+    now: float,
+    tune: ChargerTuning,
+) -> bool:
+    """A low reading proves the drop only when nothing higher can still land: no increase
+    in flight and no higher limit reported applied (the truck could still ramp up to it)."""
+    if now - p.since >= tune.ramp_down_s:
         return True
-    return now - p.since >= ramp_down_s
+    if rising or measured_w is None or measured_w > p.to_w + CONFIRM_TOLERANCE_W:
+        return False
+    return applied_w is None or applied_w <= p.to_w + CONFIRM_TOLERANCE_W
 
 
 def _in_use(

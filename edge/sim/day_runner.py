@@ -196,7 +196,10 @@ class Run:
         allocation = self.spec.policy(inputs, now)
         for bay in allocation.stops:
             self.last_stop[bay] = now
-        plan = plan_dispatch(inputs, allocation, self.state, measured, now, self.spec.period_s)
+        applied = {b: s.limit_w for b, s in self.plant.bays.items()}  # as chargers report
+        plan = plan_dispatch(
+            inputs, allocation, self.state, measured, now, self.spec.period_s, applied
+        )
         self.state = plan.state
         for w in plan.writes:
             self.plant.write(w.bay, w.power_w)
