@@ -2,11 +2,11 @@
 simulated DC cabinets (ch01, ch02; a truck on each of the four bays) and the grid limit at
 800 kW, so the bays charge at it. Each trial steps the simulated grid meter's reading up
 (a base-load jump that leaves the bays half of what they hold) at a random phase of the
-control cycle, and times, from the step, the moment the setpoints last written to the cabinets' registers
-(the simulator's write log, timestamped here) together fit the new budget: every decrease
-written. Then the step is undone and the bays allowed back up. A bare pymodbus read of the
-grid meter plus a setpoint write to a twin of the site's simulator (same server class and
-profiles, same process, same run) is the baseline.
+control cycle, and times, from the step, the moment the setpoints last written to the
+cabinets' registers (the simulator's write log, timestamped here) together fit the new
+budget: every decrease written. Then the step is undone and the bays allowed back up.
+A bare pymodbus read of the grid meter plus a setpoint write to a twin of the site's
+simulator (same server class and profiles, same process, same run) is the baseline.
 
     python -m bench.reaction [--trials 10]
 
