@@ -76,6 +76,7 @@ class WriteLog:
     def __init__(self, cabinets: list[SimUnit]) -> None:
         self.latest: dict[tuple[int, str], float] = {}
         self.changed_at = 0.0
+        self.on_record: Callable[[tuple[int, str], float], None] | None = None
         for cab in cabinets:
             assert isinstance(cab.model, PlantCabinet)
             cab.model = _Tap(cab.unit, cab.model, self)
@@ -84,6 +85,8 @@ class WriteLog:
         if point in SETPOINTS:
             self.latest[(unit, point)] = value
             self.changed_at = time.perf_counter()
+            if self.on_record is not None:
+                self.on_record((unit, point), value)
 
     def total(self) -> float:
         return sum(self.latest.values())
