@@ -1,7 +1,11 @@
 """The whole daemon over the Modbus simulators, power sharing under a fault: the grid meter
 goes silent at peak (four bays charging at an 800 kW grid limit). Hold first: no setpoint
 written rises; then fallback: the grid's fallback_kw shared out over the bays; then fresh
-again: sharing resumes above it. Asserted on the setpoints the cabinets received."""
+again: sharing resumes above it. Asserted on the setpoints the cabinets received.
+
+Not yet seen failing on purpose: with hold's cap (allocation_model) and hold's budget
+(budget.py) both broken, the bays still did not rise within the 3 s of hold here, so the
+"no increase" assertion is not yet shown to catch anything in this scenario (TODO)."""
 
 from __future__ import annotations
 
