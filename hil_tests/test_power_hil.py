@@ -1,11 +1,9 @@
 """The whole daemon over the Modbus simulators, power sharing under a fault: the grid meter
-goes silent at peak (four bays charging at an 800 kW grid limit). Hold first: no setpoint
-written rises; then fallback: the grid's fallback_kw shared out over the bays; then fresh
-again: sharing resumes above it. Asserted on the setpoints the cabinets received.
-
-Not yet seen failing on purpose: with hold's cap (allocation_model) and hold's budget
-(budget.py) both broken, the bays still did not rise within the 3 s of hold here, so the
-"no increase" assertion is not yet shown to catch anything in this scenario (TODO)."""
+goes silent at peak (four bays charging at an 800 kW grid limit). Hold first, then fallback:
+the grid's fallback_kw shared out over the bays; then fresh again: sharing resumes above it.
+Asserted on the setpoints the cabinets received. (That hold raises no bay is asserted where
+it can fail: the bays here sit at the budget, so nothing would rise in hold even if hold
+were broken; see tests/test_power_control.py and the allocator's hold property.)"""
 
 from __future__ import annotations
 
@@ -51,13 +49,7 @@ async def test_grid_meter_silent_at_peak_holds_then_falls_back_then_recovers(
 
         server.units[1].fault.silent = True  # the grid meter, at peak
         await wait_until(lambda: mode(daemon) == "hold", 10)
-        before = dict(log.latest)
-        seen: list[tuple[tuple[int, str], float]] = []
-        log.on_record = lambda key, value: seen.append((key, value))
         await wait_until(lambda: mode(daemon) == "fallback", 10)
-        in_hold = list(seen)
-        rises = [(k, v) for k, v in in_hold if v > before[k] + 1.0]
-        assert not rises, f"increases written in hold: {rises} (before: {before})"
 
         fallback_w = 400_000.0  # the demo grid's fallback_kw
         await wait_until(lambda: log.total() <= fallback_w + 1.0, 5)
