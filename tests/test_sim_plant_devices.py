@@ -89,11 +89,14 @@ async def test_the_demo_host_serves_meters_that_see_the_plant() -> None:
         assert grid.unit is not None
         unit = server.units[grid.unit]
         assert isinstance(unit, SimUnit)
+        live.traffic.arrivals.clear()  # no opening trucks: this test places its own
         live.plant.arrive(_truck("T9"), "B01")
+        cabinet = server.units[next(d.unit for d in site.devices if d.id == "cabinet-1")]
+        assert isinstance(cabinet, SimUnit)
+        cabinet.model.on_write("power_setpoint_w", 200_000.0, clock.wall())  # as the daemon
         for _ in range(20):
             live.plant.step(1.0)
-        draw = live.plant.bays["B01"].draw_w
-        assert draw > 0  # an uncontrolled charger (no device in the demo) gives all it can
+        assert live.plant.bays["B01"].draw_w == pytest.approx(200_000.0)  # what it was allowed
         reading = unit.model.values(clock.wall())["power_w"]
         assert reading == pytest.approx(live.plant.node_w("grid"))
         assert reading == pytest.approx(live.plant.exogenous_w() + live.plant.charging_w())
