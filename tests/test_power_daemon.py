@@ -68,6 +68,13 @@ async def test_setpoints_reach_the_simulated_cabinet_registers(
         assert row["state"] == "charging"
         assert row["binding"]
         assert row["kind"] in ("break", "overnight")
+        # The other connector of the same cabinet: the two together within its 400 kW.
+        other = next(
+            b
+            for b in daemon.bays_status()["bays"]
+            if b["id"] != row["id"] and b["charger"] == charger.id
+        )
+        assert other["allocated_w"] + row["allocated_w"] <= 400_000.0 + 1.0
         # The same through the CLI (the local API), as a technician sees it.
         bays = await asyncio.to_thread(cli_json, sock, "bays", capsys=capsys)
         assert {b["id"] for b in bays["bays"]} == {"B01", "B02", "B03", "B04"}
