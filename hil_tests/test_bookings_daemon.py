@@ -17,6 +17,7 @@ from edge.uplink.api_schemas import check_message
 from hil_tests.broker import Broker
 from hil_tests.harness import tail, until
 from hil_tests.test_uplink_daemon import PREFIX, Cloud, replies, site_file
+from tests.test_bay_cli import bays_unseen
 
 pytestmark = pytest.mark.hil
 
@@ -46,7 +47,7 @@ def stream(t: Any, name: str) -> list[dict[str, Any]]:
 
 
 async def test_booking_commands_end_to_end(broker: Broker, tmp_path: Path) -> None:
-    config = load_site(site_file(tmp_path, broker))
+    config = bays_unseen(load_site(site_file(tmp_path, broker)))  # free to book at any hour
     daemon = Daemon(config, socket_path=tmp_path / "edge.sock")
     async with tail(broker.url, prefix=PREFIX) as t, Cloud(broker.url) as cloud:
         run = asyncio.create_task(daemon.run())

@@ -3,6 +3,7 @@ cycle, a live local API, and a clean SIGTERM exit within 5 s."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -37,7 +38,7 @@ def test_ready_watchdog_status_and_clean_stop(demo_daemon: DaemonProcess) -> Non
 
     site = status["site"]
     assert site["mode"] == "normal", dump(status)
-    assert site["import_limit_w"] == 1_000_000.0
+    assert site["import_limit_w"] == 600_000.0
     assert isinstance(site["import_w"], float)
     configured = len(load_site(REPO / "config" / "demo.toml").devices)
     assert status["devices"] == {"total": configured, "ok": configured, "lost": 0, "stalled": 0}
@@ -89,7 +90,8 @@ def test_cli_read_commands_against_the_daemon(
     assert main(["--socket", sock, "status"]) == 0
     page = capsys.readouterr().out
     assert "Mode      normal" in page
-    assert "Bays      4 total (4 CCS, 0 MCS), 4 unknown" in page
+    # the demo's cabinets report every bay: each busy or free, none unknown
+    assert re.search(r"Bays      4 total \(4 CCS, 0 MCS\), \d busy, \d free\n", page), page
     assert main(["--socket", sock, "status", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["site"]["id"] == "demo-hub"
     assert main(["--socket", sock, "devices"]) == 0

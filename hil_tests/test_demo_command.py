@@ -27,4 +27,9 @@ def test_demo_runs_shows_the_hub_and_cleans_up() -> None:
     assert "Grid      import" in out.stdout
     devices = len(load_site(REPO / "config" / "demo.toml").devices)
     assert f"Devices   {devices}/{devices} ok" in out.stdout
+    assert "Sharing   mode " in out.stdout  # the power sharing, per node and per bay
+    assert "  grid " in out.stdout
+    assert "budget (limit 600.0 kW)" in out.stdout
+    assert "BAY  STATE" in out.stdout
+    assert "\nB04 " in out.stdout
     assert "daemon stopped (exit 0)" in out.stdout

@@ -36,7 +36,7 @@ async def test_silent_grid_meter_means_fallback_then_recovery(
         grid_unit.fault.silent = True
         await wait_until(lambda: daemon.status()["site"]["mode"] == "hold", 10)
         status = daemon.status()
-        assert status["site"]["import_limit_w"] == 1_000_000.0  # the limit stands in hold
+        assert status["site"]["import_limit_w"] == 600_000.0  # the limit stands in hold
         assert status["site"]["headroom_w"] == 0.0  # but nothing may rise
         assert any(
             "limit grid: hold: meter grid-meter stale" in w and "(last good value" in w

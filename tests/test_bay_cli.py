@@ -18,6 +18,7 @@ import pytest
 from edge.cli.main import main
 from edge.runtime import Daemon
 from edge.siteconf import load_site
+from edge.siteconf.model import SiteConfig
 from tests.conftest import DEMO
 
 
@@ -28,9 +29,16 @@ def cli(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def bays_unseen(config: SiteConfig) -> SiteConfig:
+    """The site with its chargers' devices taken away: the simulated trucks still come, but
+    the daemon cannot see them, so every bay stays free to book whatever the hour."""
+    return replace(config, chargers=tuple(replace(c, device=None) for c in config.chargers))
+
+
 @contextlib.asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[Daemon]:
+async def running(tmp_path: Path, *, unseen: bool = False) -> AsyncIterator[Daemon]:
     config = load_site(DEMO)
+    config = bays_unseen(config) if unseen else config
     config = replace(config, storage=replace(config.storage, state_dir=tmp_path / "state"))
     assert not config.uplink.enabled
     sock = tmp_path / "edge.sock"

@@ -30,7 +30,7 @@ async def until_assigned(tmp_path: Path, bid: str) -> dict[str, object]:
 
 async def test_add_list_show_cancel_with_the_uplink_disabled(tmp_path: Path) -> None:
     me = pwd.getpwuid(os.getuid()).pw_name
-    async with running(tmp_path) as daemon:
+    async with running(tmp_path, unseen=True) as daemon:
         assert daemon.uplink is None
         code, out, err = await ask(
             tmp_path, "bookings", "add", "local-1", "--start", site_time(timedelta(minutes=10)),

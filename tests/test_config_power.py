@@ -17,8 +17,9 @@ from edge.siteconf.model import Sessions
 from tests.conftest import DEMO
 
 DEMO_TEXT = DEMO.read_text()
-CH01 = 'id = "ch01"\nlimit = "feeder-main"\nmax_power_kw = 400\nfallback_kw = 50\n'
-# ch01 driven by an Alpitronic (two connectors); the demo's bays B01/B02 are its connectors 1/2.
+CH01 = 'id = "ch01"\ndevice = "cabinet-1"\nlimit = "feeder-main"\nmax_power_kw = 400\nfallback_kw = 50\n'
+# ch01 driven by an Alpitronic (two connectors) instead of the demo's simulated cabinet; the
+# demo's bays B01/B02 are its connectors 1/2.
 HYC = '[[devices]]\nid = "hyc"\nkind = "charger"\nprofile = "alpitronic-hyc"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]\n'
 
 
@@ -29,7 +30,7 @@ def _sub(old: str, new: str, text: str = DEMO_TEXT) -> str:
 
 def _with_hyc(text: str = DEMO_TEXT) -> str:
     text = _sub("[[chargers]]\n", HYC, text)
-    return _sub(CH01, CH01 + 'device = "hyc"\n', text)
+    return _sub(CH01, CH01.replace('device = "cabinet-1"', 'device = "hyc"'), text)
 
 
 def _charger(line: str) -> str:
@@ -47,7 +48,7 @@ def _sessions(old: str, new: str) -> str:
 CASES: list[tuple[str, str, str]] = [
     ("margin-nan", _control("margin_kw = nan"), "control.margin_kw: must be a finite number, got nan"),
     ("margin-negative", _control("margin_kw = -1"), "control.margin_kw: must be >= 0, got -1"),
-    ("margin-whole-root", _control("margin_kw = 1000"), "control.margin_kw: 1000 kW leaves nothing of the grid connection's 1000 kW"),
+    ("margin-whole-root", _control("margin_kw = 600"), "control.margin_kw: 600 kW leaves nothing of the grid connection's 600 kW"),
     ("ramp-zero", _charger("ramp_kw_s = 0"), "chargers[0].ramp_kw_s: must be > 0, got 0"),
     ("ramp-inf", _charger("ramp_kw_s = inf"), "chargers[0].ramp_kw_s: must be a finite number, got inf"),
     ("ramp-down-negative", _charger("ramp_down_s = -2"), "chargers[0].ramp_down_s: must be > 0, got -2"),
@@ -81,13 +82,14 @@ def test_refused_with_file_line_and_key(name: str, text: str, expected: str, wri
 
 
 def test_defaults(write_site) -> None:
-    """Nothing set: margin 2 % of the root limit, tuning as the core's defaults, connector 1,
-    the default sessions."""
+    """Nothing set: margin 2 % of the root limit, tuning as the core's defaults, connector 1
+    (chargers with no device), the default sessions."""
     text = re.sub(r"\n# Defaults for a session.*", "\n", DEMO_TEXT, flags=re.S)
     text = text.replace("connector_id = 1\n", "").replace("connector_id = 2\n", "")
+    text = re.sub(r'device = "cabinet-\d"\n', "", text)
     config = load_site(write_site(text))
-    assert config.control.margin_kw == pytest.approx(20.0)  # 2 % of the demo's 1000 kW grid
-    assert margin_w_of(config.control) == pytest.approx(20_000.0)
+    assert config.control.margin_kw == pytest.approx(12.0)  # 2 % of the demo's 600 kW grid
+    assert margin_w_of(config.control) == pytest.approx(12_000.0)
     assert ChargerTuning.of(config.chargers[0]) == ChargerTuning("ch01")
     assert {b.connector_id for b in config.bays} == {1}
     assert config.sessions == Sessions()

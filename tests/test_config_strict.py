@@ -39,13 +39,13 @@ CASES: list[tuple[str, str, str]] = [
     ("unit-float", _sub("unit = 2\n", "unit = 2.0\n"), "devices[1].unit: must be an integer, got a number 2.0"),
     ("period-nan", _sub("period_s = 1.0", "period_s = nan"), "control.period_s: must be a finite number, got nan"),
     ("timeout-nan", _sub("timeout_s = 0.5", "timeout_s = nan"), "links[0].timeout_s: must be a finite number, got nan"),
-    ("import-nan", _sub("import_kw = 1000", "import_kw = nan"), "limits[0].import_kw: must be a finite number, got nan"),
-    ("import-inf", _sub("import_kw = 1000", "import_kw = inf"), "limits[0].import_kw: must be a finite number, got inf"),
+    ("import-nan", _sub("import_kw = 600", "import_kw = nan"), "limits[0].import_kw: must be a finite number, got nan"),
+    ("import-inf", _sub("import_kw = 600", "import_kw = inf"), "limits[0].import_kw: must be a finite number, got inf"),
     ("stale-neg-inf", _sub("stale_after_s = 3.0", "stale_after_s = -inf"), "control.stale_after_s: must be a finite number, got -inf"),
     ("peak-nan", _sub("peak_kw = 140", "peak_kw = nan"), "devices[0].sim.peak_kw: must be a finite number, got nan"),
     ("sim-model", _sub('model = "load"', 'model = "sine"'), "devices[1].sim.model: 'sine' is not one of grid, load, pv, wind, cabinet"),
-    ("huge-int", _sub("import_kw = 1000", "import_kw = 1" + "0" * 400), "limits[0].import_kw: 401-digit integer is out of range"),
-    ("huge-kw", _sub("import_kw = 1000", "import_kw = 1e300"), "limits[0].import_kw: must be <= 100000, got 1e+300"),
+    ("huge-int", _sub("import_kw = 600", "import_kw = 1" + "0" * 400), "limits[0].import_kw: 401-digit integer is out of range"),
+    ("huge-kw", _sub("import_kw = 600", "import_kw = 1e300"), "limits[0].import_kw: must be <= 100000, got 1e+300"),
     ("snapshot-nan", DEMO_TEXT + UPLINK + "snapshot_every_s = nan\n", "uplink.snapshot_every_s: must be a finite number, got nan"),
     ("budget-nan", _storage("buffer_budget_mb = nan"), "storage.buffer_budget_mb: must be a finite number, got nan"),
     ("state-dir-nul", _storage('state_dir = "/tmp/a\\u0000b"'), "storage.state_dir: must not contain control characters"),
@@ -65,7 +65,7 @@ CASES: list[tuple[str, str, str]] = [
     ("id-newline", _sub('id = "B02"', 'id = "B02\\n"'), "bays[1].id: must not contain control characters"),
     ("same-unit", _sub("unit = 3\n", "unit = 2\n"), "devices[2].unit: unit 2 on link 'sim-lan' is already device 'plot-meter-main'"),
     ("unit-0-simulated", _sub("unit = 3\n", "unit = 0\n"), "devices[2].unit: 0 on a simulated link: the simulator keeps 0"),
-    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[6].profile: a can profile cannot be on a simulated link"),
+    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[8].profile: a can profile cannot be on a simulated link"),
     ("lost-before-stale", _sub("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 2.0"), "control.lost_after_s: lost_after_s (2 s) must be longer than stale_after_s (3 s)"),
     ("list-link-type", _sub('type = "simulated"', 'type = ["simulated"]'), 'links[0].type: must be the string "modbus-tcp" or'),
     ("list-id", _sub('id = "grid"', 'id = ["grid"]'), "limits[0].id: must be a string, got a list ['grid']"),
@@ -135,10 +135,10 @@ def test_the_line_scanner_skips_multiline_strings_in_linear_time() -> None:
 
 
 def test_config_check_prints_the_error_not_a_traceback(write_site, capsys) -> None:
-    path = write_site(_sub("import_kw = 1000", "import_kw = 1" + "0" * 400))
+    path = write_site(_sub("import_kw = 600", "import_kw = 1" + "0" * 400))
     assert main(["config", "check", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}:29: limits[0].import_kw: 401-digit integer is out of range" in err
+    assert f"{path}:31: limits[0].import_kw: 401-digit integer is out of range" in err
     assert "Traceback" not in err
 
 

@@ -74,9 +74,9 @@ link = "board"
 
 
 def test_every_link_type_and_protocol_gets_its_driver(tmp_path: Path) -> None:
+    # ch01 driven by the RS-485 cabinet instead of its simulated one
     text = DEMO.read_text(encoding="utf-8").replace(
-        'fallback_kw = 50\n\n[[chargers]]\nid = "ch02"',
-        'fallback_kw = 50\ndevice = "cab-1"\n\n[[chargers]]\nid = "ch02"',
+        'device = "cabinet-1"\n', 'device = "cab-1"\n', 1
     )
     path = tmp_path / "site.toml"
     path.write_text(text + EXTRA, encoding="utf-8")

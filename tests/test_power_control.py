@@ -230,9 +230,10 @@ async def test_decreases_are_written_before_increases_and_the_limit_holds(
     imports += await run(cycle, plant, clock, 20)
     limit = demo.root_limit().import_kw * 1000.0
     assert max(imports) <= limit, imports
-    # All three share the budget in the end (B01 came down to make room).
+    # All three share the budget in the end (B01 came down to make room): the grid binds.
     assert plant.bays["B01"].limit_w < 400_000.0
-    assert min(plant.bays[b].power_w for b in ("B01", "B02", "B03")) > 190_000.0
+    share = (limit - BASE_W["grid-meter"] - margin_w_of(demo.control)) / 3
+    assert min(plant.bays[b].power_w for b in ("B01", "B02", "B03")) > 0.9 * share
     assert plant.bays["B01"].power_w + plant.bays["B02"].power_w <= 400_000.0  # one cabinet
     # Every period: one call with the decreases, then one with the increases; never mixed.
     periods = periods_of_calls(plant.port.calls[first:])

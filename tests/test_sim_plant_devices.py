@@ -3,13 +3,15 @@ setpoint per connector and reports each connector's truck, in the profile's own 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from edge.clock import SimClock
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.modbus_profile import Profile
 from edge.sessions import BayState, SessionKind
-from edge.sim.host import SimHost
+from edge.sim.host import OPENING_EVERY_S, OPENING_FIRST_S, LivePlant, SimHost, opening
 from edge.sim.plant import Plant, Weather
 from edge.sim.plant_models import PlantCabinet, node_meter
 from edge.sim.sim_unit import SimUnit
@@ -89,13 +91,43 @@ async def test_the_demo_host_serves_meters_that_see_the_plant() -> None:
         assert grid.unit is not None
         unit = server.units[grid.unit]
         assert isinstance(unit, SimUnit)
+        live.traffic.arrivals.clear()  # no opening trucks: this test places its own
         live.plant.arrive(_truck("T9"), "B01")
+        cabinet = server.units[next(d.unit for d in site.devices if d.id == "cabinet-1")]
+        assert isinstance(cabinet, SimUnit)
+        cabinet.model.on_write("power_setpoint_w", 200_000.0, clock.wall())  # as the daemon
         for _ in range(20):
             live.plant.step(1.0)
-        draw = live.plant.bays["B01"].draw_w
-        assert draw > 0  # an uncontrolled charger (no device in the demo) gives all it can
+        assert live.plant.bays["B01"].draw_w == pytest.approx(200_000.0)  # what it was allowed
         reading = unit.model.values(clock.wall())["power_w"]
         assert reading == pytest.approx(live.plant.node_w("grid"))
         assert reading == pytest.approx(live.plant.exogenous_w() + live.plant.charging_w())
     finally:
         await host.stop()
+
+
+def test_the_live_plant_opens_with_one_break_truck_per_bay_in_the_first_seconds() -> None:
+    demo = load_site("config/demo.toml")
+    live = LivePlant(demo, SimClock(NOON))
+    arrivals = live.traffic.arrivals
+    assert all(t.arrive > NOON for t in arrivals)  # the bays start empty
+    first = arrivals[: len(demo.bays)]
+    assert [t.arrive - NOON for t in first] == [
+        OPENING_FIRST_S + i * OPENING_EVERY_S for i in range(len(demo.bays))
+    ]
+    assert all(t.kind is SessionKind.BREAK and t.connector == "CCS" for t in first)
+    assert all(t.leave - t.arrive == pytest.approx(2_700.0, abs=1.0) for t in first)  # 45 min
+    assert arrivals[len(demo.bays)].arrive > NOON + 60  # then the seeded day, as it comes
+    ids = [t.id for t in arrivals]
+    assert len(ids) == len(set(ids))  # a truck brought forward is not also due later
+
+
+def test_the_opening_takes_only_trucks_for_the_sites_connectors() -> None:
+    mcs = replace(_truck("M1"), connector="MCS", arrive=NOON + 10, leave=NOON + 100)
+    ccs = replace(_truck("C1"), arrive=NOON + 20, leave=NOON + 2_000)
+    gone = replace(_truck("G1"), arrive=NOON - 10, leave=NOON + 5)
+    out = opening((mcs, ccs, gone), NOON, 4, {"CCS"})
+    assert [t.id for t in out] == ["M1", "C1"]
+    assert out[1].arrive == NOON + OPENING_FIRST_S
+    assert out[1].leave == NOON + OPENING_FIRST_S + 1_980.0
+    assert out[0] == mcs  # not for this site: left where it was

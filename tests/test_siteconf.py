@@ -77,7 +77,7 @@ def test_every_error_is_reported_at_once(write_site, demo_text: str) -> None:
     errors = "\n".join(errors_of(write_site(text)))
     assert "bays[0].connector: 'MSC' is not one of CCS, MCS" in errors
     assert "bays[2].charger: unknown charger 'ch99' (known: ch01, ch02)" in errors
-    assert "limits[0].fallback_kw: 1400 kW exceeds this node's import_kw 1000 kW" in errors
+    assert "limits[0].fallback_kw: 1400 kW exceeds this node's import_kw 600 kW" in errors
     assert "plots[0].colour: unknown key" in errors
     assert "devices[0].profile: unknown profile 'no-such-meter'" in errors
     assert all(re.match(r"^.+site\.toml:\d+: ", line) for line in errors.splitlines())
@@ -96,14 +96,14 @@ def test_limits_that_cannot_be_met(write_site, demo_text: str) -> None:
     text = demo_text.replace(
         'id = "B01"\nplot = "main"\ncharger = "ch01"\nconnector = "CCS"\nmax_power_kw = 400',
         'id = "B01"\nplot = "main"\ncharger = "ch01"\nconnector = "CCS"\nmax_power_kw = 600',
-    ).replace("fallback_kw = 50", "fallback_kw = 390")
+    ).replace("fallback_kw = 50", "fallback_kw = 290")
     errors = "\n".join(errors_of(write_site(text)))
     assert "bays[0].max_power_kw: 600 kW exceeds what a CCS connector carries (500 kW)" in errors
     assert "600 kW cannot be met: charger 'ch01' delivers at most 400 kW" in errors
-    # Two cabinets falling back to 390 kW each (780 kW) still fit the 1000 kW grid:
+    # Two cabinets falling back to 290 kW each (580 kW) still fit the 600 kW grid:
     assert "fall back to" not in errors
     over = demo_text.replace("fallback_kw = 50", "fallback_kw = 400").replace(
-        "import_kw = 1000\nexport_kw", "import_kw = 700\nexport_kw"
+        "import_kw = 600\nexport_kw", "import_kw = 700\nexport_kw"
     )
     over = over.replace("fallback_kw = 400 ", "fallback_kw = 300 ")
     assert "chargers below this node fall back to 800 kW together" in "\n".join(
@@ -122,7 +122,7 @@ def test_limit_tree_must_have_one_root_and_no_cycle(write_site, demo_text: str) 
 
 
 def test_warnings_do_not_stop_the_load(write_site, demo_text: str) -> None:
-    text = demo_text.replace('plot = "main"\nimport_kw = 1000', 'plot = "main"\nimport_kw = 1200')
+    text = demo_text.replace('plot = "main"\nimport_kw = 600', 'plot = "main"\nimport_kw = 1200')
     config, issues = load_site_with_warnings(write_site(text))
     assert config.site_id == "demo-hub"
     assert any("can never be reached" in str(i) and i.severity == "warning" for i in issues)

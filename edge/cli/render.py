@@ -78,3 +78,37 @@ def status_page(s: SiteStatus) -> str:
     lines.append(f"Warnings  {len(warnings)}" if warnings else "Warnings  none")
     lines += [f"  ! {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def _node_line(n: dict[str, Any]) -> str:
+    used = n.get("charging_w")
+    return (
+        f"{n['id']} {kw(used)} of {kw(n['available_w'])} budget"
+        f" (limit {kw(n['limit_w'])}), headroom {kw(n['headroom_w'])}"
+    )
+
+
+def sharing_page(bays: dict[str, Any], power: dict[str, Any]) -> str:
+    """The live view's power sharing (`edge bays` and `edge power` in brief): per limit node
+    the charging against its budget and the headroom left, per bay its state, power drawn,
+    setpoint written and what binds it (`limit:grid`: the grid limit holds it back)."""
+    mode = power["mode"]
+    lines = [f"Sharing   mode {mode}" + _mode_note(mode)]
+    lines += [f"  {_node_line(n)}" for n in power["nodes"]]
+    rows = [
+        (
+            b["id"],
+            b["state"] or "-",
+            b["kind"] or "-",
+            kw(b["power_w"]),
+            kw(b["setpoint_w"]),
+            b["binding"] or "-",
+        )
+        for b in bays["bays"]
+    ]
+    if rows:
+        head = ("BAY", "STATE", "KIND", "POWER", "SETPOINT", "BINDING")
+        lines += ["", table(head, rows)]
+    else:
+        lines.append("  no control cycle yet")
+    return "\n".join(lines)

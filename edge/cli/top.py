@@ -1,4 +1,6 @@
-"""`edge top`: the status page, refreshed until Ctrl-C (or `--duration`)."""
+"""`edge top`: the status page and the power sharing (per limit node its budget and
+headroom, per bay its state, power, setpoint and binding), refreshed until Ctrl-C (or
+`--duration`)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,20 @@ import time
 from pathlib import Path
 
 from edge.cli.daemon_call import EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE, not_reached
-from edge.cli.render import status_page
+from edge.cli.render import sharing_page, status_page
 from edge.local_api.client import ApiError, DaemonBusy, DaemonUnreachable, LocalApiClient
 
 CLEAR = "\x1b[H\x1b[2J"
+
+
+def _sharing(client: LocalApiClient) -> str:
+    """The sharing block, or a line saying why not (a daemon without the methods)."""
+    try:
+        return sharing_page(client.call("bays"), client.call("power"))
+    except ApiError as exc:
+        return f"Sharing   not available: {exc} ({exc.code})"
+    except DaemonUnreachable as exc:  # the next status call decides whether to give up
+        return f"Sharing   not available: {exc}"
 
 
 def run_top(
@@ -46,7 +58,8 @@ def run_top(
                 print(json.dumps(status, default=str), flush=True)
             else:
                 header = f"edge top  {time.strftime('%H:%M:%S')}  (Ctrl-C to quit)\n\n"
-                page = (CLEAR if interactive else "") + header + status_page(status) + "\n"
+                body = status_page(status) + "\n\n" + _sharing(client)
+                page = (CLEAR if interactive else "") + header + body + "\n"
                 print(page, flush=True)
             time.sleep(interval_s)
     except KeyboardInterrupt:
