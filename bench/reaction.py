@@ -44,25 +44,15 @@ BASE_W, STEP_W = 60_000.0, 560_000.0
 SETPOINTS = ("power_setpoint_w", "connector_2_power_setpoint_w")
 
 
-def _cabinet(device: str, unit: int) -> str:
-    return (
-        f'\n[[devices]]\nid = "{device}"\nkind = "charger"\nprofile = "edgehub-dc-cabinet"\n'
-        f'link = "sim-lan"\nunit = {unit}\n'
-        'sim = { model = "cabinet", rated_kw = 400, demand_kw = 350 }\n'
-    )
+CABINET_UNITS = (41, 42)  # the demo's two reference DC cabinets (ch01, ch02)
 
 
 def site_file(tmp: Path) -> Path:
-    """The demo with ch01 and ch02 on cabinets, fast ramps and an 800 kW grid limit."""
+    """The demo (ch01 and ch02 on its two cabinets) with fast ramps and an 800 kW limit."""
     text = DEMO.read_text()
-    text = text.replace("import_kw = 1000", f"import_kw = {LIMIT_W / 1000:g}", 1)
-    for charger, device in (("ch01", "cab1"), ("ch02", "cab2")):
-        text = text.replace(
-            f'id = "{charger}"\n', f'id = "{charger}"\ndevice = "{device}"\nramp_kw_s = 2000\n', 1
-        )
-    text = text.replace(
-        "[[chargers]]", _cabinet("cab1", 5) + _cabinet("cab2", 6) + "\n[[chargers]]", 1
-    )
+    text = text.replace("import_kw = 600", f"import_kw = {LIMIT_W / 1000:g}", 2)  # grid, main
+    for device in ("cabinet-1", "cabinet-2"):
+        text = text.replace(f'device = "{device}"\n', f'device = "{device}"\nramp_kw_s = 2000\n', 1)
     text = text.replace('state_dir = "/tmp/edge-demo-state"', f'state_dir = "{tmp / "state"}"')
     path = tmp / "site.toml"
     path.write_text(text)
@@ -156,7 +146,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
     assert host.live is not None
     plant, server = host.live.plant, host.servers["sim-lan"]
     park_trucks(plant, time.time())
-    cabs = [server.units[5], server.units[6]]
+    cabs = [server.units[u] for u in CABINET_UNITS]
     meter_unit = next(d.unit or 0 for d in daemon.config.devices if d.id == "grid-meter")
     log = WriteLog(cabs)  # type: ignore[arg-type]
     margin = daemon.config.control.margin_kw * 1e3

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.reaction import WriteLog, park_trucks, site_file
+from bench.reaction import CABINET_UNITS, WriteLog, park_trucks, site_file
 from edge.runtime import Daemon
 from edge.siteconf import load_site
 from tests.polling import wait_until
@@ -44,7 +44,7 @@ async def test_grid_meter_silent_at_peak_holds_then_falls_back_then_recovers(
         assert host.live is not None
         park_trucks(host.live.plant, time.time())
         server = host.servers["sim-lan"]
-        log = WriteLog([server.units[5], server.units[6]])  # type: ignore[list-item]
+        log = WriteLog([server.units[u] for u in CABINET_UNITS])  # type: ignore[misc]
         await wait_until(lambda: len(log.latest) == 4 and log.total() > 500_000, 15)
 
         server.units[1].fault.silent = True  # the grid meter, at peak
