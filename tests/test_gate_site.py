@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.access.entry import CredentialRead, ReadKind
+from edge.access.gate_types import EventKind
 from edge.clock import SimClock
+from edge.gates.decide import MemoryBookings
 from edge.gates.site_lanes import GateLanes
 from edge.process_image import ProcessImage
+from edge.qr_signature import TokenIssuer
 from edge.readings import Quality, Reading
 from edge.sessions import BayState
 from edge.siteconf import load_site
+from tests.test_access_entry import T0, booking
 from tests.test_config_strict import DEMO_TEXT, HOLD, _sub
 
 
@@ -75,3 +80,33 @@ async def test_the_lane_loop_turns_outputs_off_then_boots_from_the_inputs(
     await lanes.cycle()
     assert {lane["state"] for lane in lanes.status()["lanes"]} == {"idle"}
     assert output.writes == [("output_1", 0.0), ("output_2", 0.0)] * 2
+
+
+def _qr_lanes(write_site, key_hex: str) -> GateLanes:
+    text = DEMO_TEXT + f'\n[access]\nqr_keys = {{ "1" = "{key_hex}" }}\ndebounce_s = 2.0\n'
+    config = load_site(write_site(text))
+    assert config.access.qr_keys == {1: key_hex}
+    assert config.access.debounce_s == 2.0
+    clock = SimClock(T0)
+    bookings = MemoryBookings([booking(plot="main")])
+    return GateLanes(
+        config, ProcessImage(3.0), clock, {"io-gate": Output()}, bookings=bookings
+    ), clock
+
+
+def test_a_qr_token_signed_with_the_configured_key_admits_the_booked_truck(write_site) -> None:
+    issuer = TokenIssuer(key_id=1)
+    lanes = _qr_lanes(write_site, issuer.public_bytes().hex())
+    gate = lanes.lanes["entry-main"].gate
+    token = issuer.issue("bk1", int(T0) - 60, int(T0) + 600)
+    event = lanes.decider.entry(gate, CredentialRead(ReadKind.QR, token, "qr-1", T0), T0)
+    assert event is not None
+    assert event.kind is EventKind.GRANT
+
+
+def test_a_qr_token_signed_with_another_key_is_refused(write_site) -> None:
+    lanes = _qr_lanes(write_site, TokenIssuer(key_id=1).public_bytes().hex())
+    gate = lanes.lanes["entry-main"].gate
+    token = TokenIssuer(key_id=1).issue("bk1", int(T0) - 60, int(T0) + 600)
+    event = lanes.decider.entry(gate, CredentialRead(ReadKind.QR, token, "qr-1", T0), T0)
+    assert event is None or event.kind is not EventKind.GRANT
