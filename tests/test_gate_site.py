@@ -89,9 +89,7 @@ def _qr_lanes(write_site, key_hex: str) -> GateLanes:
     assert config.access.debounce_s == 2.0
     clock = SimClock(T0)
     bookings = MemoryBookings([booking(plot="main")])
-    return GateLanes(
-        config, ProcessImage(3.0), clock, {"io-gate": Output()}, bookings=bookings
-    ), clock
+    return GateLanes(config, ProcessImage(3.0), clock, {"io-gate": Output()}, bookings=bookings)
 
 
 def test_a_qr_token_signed_with_the_configured_key_admits_the_booked_truck(write_site) -> None:
