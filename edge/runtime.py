@@ -200,6 +200,8 @@ class Daemon:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
         await self.bookings.load()
+        self.gate_ledger = LedgerStore(self.availability.store)  # passback, spent QR nonces
+        await self.gate_ledger.load(self.clock.wall(), self.config.access.max_stay_h * 3600.0)
         self.supervisor.start("bookings", self.bookings.run)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
@@ -238,8 +240,7 @@ class Daemon:
             bookings=self.bookings,
             audit=self.gate_audit,
         )
-        self.gate_ledger = LedgerStore(self.availability.store)  # passback, spent QR nonces
-        await self.gate_ledger.attach(self.gates.decider, self.clock.wall())
+        self.gate_ledger.attach(self.gates.decider)
         for name, job in self.gates.tasks():  # a dead lane loop exits into the safe state
             self.supervisor.start(name, job, vital=name == "gates")
         self._register_api()

@@ -28,7 +28,8 @@ async def _started(path: Path, now: float) -> tuple[LocalStore, EntryDecider, Le
         MemoryBookings([booking()]), [BAY], lambda: {"b1": BayState.AVAILABLE}, rules
     )
     ledger = LedgerStore(store)
-    await ledger.attach(decider, now)
+    await ledger.load(now, rules.max_stay_s)
+    ledger.attach(decider)
     return store, decider, ledger
 
 

@@ -26,20 +26,21 @@ class LedgerStore:
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def attach(self, decider: EntryDecider, now: float) -> None:
-        """Load the stored ledger into `decider` and write its changes from now on. An
-        unreadable store starts empty (logged): the gates must run, and spent tokens still
-        expire."""
+    async def load(self, now: float, max_stay_s: float) -> None:
+        """Read the stored ledger (before the lanes start). An unreadable store starts empty
+        (logged): the gates must run, and spent tokens still expire."""
         try:
-            ledger = await ledger_rows.load(self.store, now, decider.rules.max_stay_s)
+            self._written = await ledger_rows.load(self.store, now, max_stay_s)
         except Exception:
             log.exception("gate_ledger_not_loaded")
-            ledger = Ledger()
-        self._written = ledger
-        decider.ledger = ledger
+            self._written = Ledger()
+        log.info("gate_ledger_loaded inside=%d spent=%d", len(self._written.inside.since),
+                 len(self._written.spent.until))  # fmt: skip
+
+    def attach(self, decider: EntryDecider) -> None:
+        """Give `decider` the loaded ledger and write its changes from now on."""
+        decider.ledger = self._written
         decider.ledger_changed = self.changed
-        log.info("gate_ledger_loaded inside=%d spent=%d", len(ledger.inside.since),
-                 len(ledger.spent.until))  # fmt: skip
 
     def changed(self, ledger: Ledger) -> None:
         task = asyncio.get_running_loop().create_task(self._write(ledger))
