@@ -83,6 +83,10 @@ class BookingsOwner:
     def listen(self, emit: Emit) -> None:
         self._listeners.append(emit)
 
+    def publish(self, stream: str, payload: dict[str, Any]) -> None:
+        """An event of the site's gates (`events/admission`) to the same listeners."""
+        self._emit(stream, payload)
+
     def _emit(self, stream: str, payload: dict[str, Any]) -> None:
         for emit in self._listeners:
             try:

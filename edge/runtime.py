@@ -28,6 +28,7 @@ from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
 from edge.drivers.fleet import Fleet, build_fleet
 from edge.gates import api as gate_api
+from edge.gates.ledger_store import LedgerStore
 from edge.gates.site_lanes import GateLanes
 from edge.gates.store_audit import StoreAudit
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
@@ -89,6 +90,7 @@ class Daemon:
         self.cycle: ControlCycle | None = None
         self.gates: GateLanes | None = None  # built with the fleet
         self.gate_audit: StoreAudit | None = None
+        self.gate_ledger: LedgerStore | None = None
         self.power: PowerController | None = None
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
@@ -198,6 +200,8 @@ class Daemon:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
         await self.bookings.load()
+        self.gate_ledger = LedgerStore(self.availability.store)  # passback, spent QR nonces
+        await self.gate_ledger.load(self.clock.wall(), self.config.access.max_stay_h * 3600.0)
         self.supervisor.start("bookings", self.bookings.run)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
@@ -236,6 +240,7 @@ class Daemon:
             bookings=self.bookings,
             audit=self.gate_audit,
         )
+        self.gate_ledger.attach(self.gates.decider)
         for name, job in self.gates.tasks():  # a dead lane loop exits into the safe state
             self.supervisor.start(name, job, vital=name == "gates")
         self._register_api()
@@ -354,6 +359,8 @@ class Daemon:
                 await self.apply_safe_state(f"stopping: {reason}")
                 if self.gate_audit is not None:  # audit records on their way to the store
                     await self.gate_audit.drain()  # ... and to the outbox, flushed next
+                if self.gate_ledger is not None:
+                    await self.gate_ledger.drain()
                 if self.uplink is not None:  # offline status + commit what is queued
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.uplink.flush(), timeout=1.5)

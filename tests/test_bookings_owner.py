@@ -271,3 +271,30 @@ async def test_gate_records_reach_the_chained_log_and_admit_the_booking(owners: 
     assert kinds.count(("admission", "in-1")) == 3
     assert ("admit", "bk-1") in kinds
     assert (await audit_rows.verify(owner.store)).ok
+
+
+async def test_an_admission_goes_out_as_one_valid_admission_event(owners: Owners) -> None:
+    from edge.access.entry import CredentialRead, ReadKind
+    from edge.gates.decide import admission_inputs
+    from edge.gates.store_audit import StoreAudit
+    from edge.uplink.api_schemas import PAYLOADS, validator
+    from tests.test_access_entry import T0, booking, run
+
+    _, outcome = run([booking()], CredentialRead(ReadKind.RFID, "04aabbcc", "rfid", T0))
+    d = outcome.decision
+    assert d is not None
+    sent: list[tuple[str, dict[str, object]]] = []
+    owners.bookings.listen(lambda stream, payload: sent.append((stream, payload)))
+    audit = StoreAudit(owners.bookings)
+    fields = {"gate": "in-1", "reader": "rfid", "credential": "rfid", "reason": d.reason.value}
+    audit.record(
+        "admission", **fields, detail=d.detail, booking="bk1", **admission_inputs(d.inputs)
+    )
+    await audit.drain()
+    events = [p for stream, p in sent if stream == "events/admission"]
+    assert len(events) == 1
+    assert events[0]["reason"] == "Accepted"
+    assert events[0]["booking_version"] == 1
+    assert events[0]["free_bays"] == d.inputs.free_bays
+    assert list(validator(PAYLOADS["events/admission"]).iter_errors(events[0])) == []
+    assert list(validator("admission-event.json").iter_errors({**events[0], "reason": "Maybe"}))

@@ -41,9 +41,9 @@ async def store(tmp_path: Path) -> AsyncIterator[LocalStore]:
 
 
 async def test_migration_2_adds_the_access_tables(store: LocalStore) -> None:
-    assert await store.user_version() == len(MIGRATIONS) == 2
+    assert await store.user_version() == len(MIGRATIONS) == 3  # 3: the gates' ledger
     names = {r[0] for r in await store.read("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"availability", "bookings", "assignments", "audit"} <= names
+    assert {"availability", "bookings", "assignments", "audit", "ledger"} <= names
 
 
 async def test_a_version_1_file_is_upgraded_keeping_its_availability(tmp_path: Path) -> None:
@@ -54,7 +54,8 @@ async def test_a_version_1_file_is_upgraded_keeping_its_availability(tmp_path: P
     new = LocalStore(tmp_path / "old.db")
     await new.open()
     try:
-        assert await new.user_version() == 2
+        assert await new.user_version() == len(MIGRATIONS)
+        assert await new.read("SELECT count(*) FROM ledger") == [(0,)]
         assert await new.read("SELECT target FROM availability") == [("B01",)]
         assert await new.read("SELECT count(*) FROM audit") == [(0,)]
     finally:

@@ -87,6 +87,11 @@ CASES: list[tuple[str, str, str]] = [
     ("reader-endpoint", _sub(HOLD, HOLD + '\nreaders = [{ id = "cam", kind = "anpr", endpoint = "http://x", secret_file = "s" }]'), "gates[0].readers[0].endpoint: 'http://x' is not allowed here"),
     ("reader-port-twice", _sub(HOLD, HOLD + '\nreaders = [{ id = "a", kind = "qr", port = "/dev/ttyS9" }, { id = "b", kind = "rfid", port = "/dev/ttyS9" }]'), "gates[0].readers[1].port: /dev/ttyS9 is already used by gates[0].readers[0]"),
     ("reader-unknown-key", _sub(HOLD, HOLD + '\nreaders = [{ id = "a", kind = "qr", port = "/dev/ttyS9", parity = "E" }]'), "gates[0].readers[0].parity: unknown key"),
+    ("qr-key-hex", DEMO_TEXT + '\n[access]\nqr_keys = { "1" = "zz" }\n', "access.qr_keys.1: 'zz' is not allowed here (must match"),
+    ("qr-key-short", DEMO_TEXT + '\n[access]\nqr_keys = { "1" = "' + "ab" * 31 + '" }\n', "access.qr_keys.1: '"),
+    ("qr-key-id", DEMO_TEXT + '\n[access]\nqr_keys = { "k1" = "' + "ab" * 32 + '" }\n', "access.qr_keys: 'k1' is not allowed here"),
+    ("access-debounce", DEMO_TEXT + '\n[access]\ndebounce_s = -1\n', "access.debounce_s: must be > 0, got -1"),
+    ("access-unknown", DEMO_TEXT + '\n[access]\nqr_key = 1\n', "access.qr_key: unknown key"),
     ("bay-occupancy", _sub("connector_id = 2\n", 'connector_id = 2\noccupancy_sensor = "io-gate:output_9"\n'), "bays[1].occupancy_sensor: profile 'wago-750-352-dio' has no point 'output_9'"),
 ]  # fmt: skip
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.access.entry import CredentialRead, ReadKind
 from edge.clock import SimClock
+from edge.gates.decide import MemoryBookings
 from edge.gates.site_lanes import GateLanes
 from edge.process_image import ProcessImage
+from edge.qr_signature import TokenIssuer
 from edge.readings import Quality, Reading
 from edge.sessions import BayState
 from edge.siteconf import load_site
+from tests.test_access_entry import T0, booking
 from tests.test_config_strict import DEMO_TEXT, HOLD, _sub
 
 
@@ -75,3 +79,48 @@ async def test_the_lane_loop_turns_outputs_off_then_boots_from_the_inputs(
     await lanes.cycle()
     assert {lane["state"] for lane in lanes.status()["lanes"]} == {"idle"}
     assert output.writes == [("output_1", 0.0), ("output_2", 0.0)] * 2
+
+
+async def _armed_entry(write_site, key_hex: str) -> tuple[GateLanes, Output, SimClock]:
+    """The demo site with one QR key and a booked truck on the entry lane's arming loop."""
+    text = DEMO_TEXT + f'\n[access]\nqr_keys = {{ "1" = "{key_hex}" }}\ndebounce_s = 2.0\n'
+    config = load_site(write_site(text))
+    assert config.access.qr_keys == {1: key_hex}
+    assert config.access.debounce_s == 2.0
+    clock, image, output = SimClock(T0), ProcessImage(3.0, 10.0), Output()
+    bookings = MemoryBookings([booking(plot="main")])
+    lanes = GateLanes(config, image, clock, {"io-gate": output}, bookings=bookings)
+    for lane in lanes.lanes.values():
+        await lane.start()
+    for n in range(1, 9):  # loop A (input_1) occupied, the rest clear
+        image.put(
+            "io-gate", f"input_{n}", Reading(float(n == 1), "", Quality.OK, clock.monotonic())
+        )
+    await lanes.cycle()
+    assert lanes.lanes["entry-main"].state() == "armed"
+    return lanes, output, clock
+
+
+async def test_a_qr_token_signed_with_the_configured_key_admits_the_booked_truck(
+    write_site,
+) -> None:
+    issuer = TokenIssuer(key_id=1)
+    lanes, output, clock = await _armed_entry(write_site, issuer.public_bytes().hex())
+    token = issuer.issue("bk1", int(T0) - 60, int(T0) + 600)
+    await lanes.lanes["entry-main"].on_read(
+        CredentialRead(ReadKind.QR, token, "qr-1", clock.wall())
+    )
+    assert lanes.lanes["entry-main"].state() == "opening"
+    assert ("output_1", 1.0) in output.writes
+
+
+async def test_a_qr_token_signed_with_another_key_is_refused(write_site) -> None:
+    lanes, output, clock = await _armed_entry(
+        write_site, TokenIssuer(key_id=1).public_bytes().hex()
+    )
+    token = TokenIssuer(key_id=1).issue("bk1", int(T0) - 60, int(T0) + 600)
+    await lanes.lanes["entry-main"].on_read(
+        CredentialRead(ReadKind.QR, token, "qr-1", clock.wall())
+    )
+    assert lanes.lanes["entry-main"].state() != "opening"
+    assert ("output_1", 1.0) not in output.writes

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from edge.access.admission import Site, by_start
+from edge.access.admission import Inputs, Site, by_start
 from edge.access.bookings import Booking
 from edge.access.entry import CredentialRead, Directory, EntryRules, Ledger, entry, exit_
 from edge.access.gate_types import Event
@@ -81,6 +81,7 @@ class EntryDecider:
             reason=d.reason.value,
             detail=d.detail,
             booking=d.inputs.booking_id or "",
+            **admission_inputs(d.inputs),
         )
         return outcome.event
 
@@ -90,3 +91,18 @@ class EntryDecider:
         self.ledger_changed(self.ledger)
         if not matched:  # flagged for staff, never a refusal: the exit opens anyway
             log.warning("gate_exit_unmatched gate=%s reader=%s", gate.id, read.reader)
+
+
+def admission_inputs(inputs: Inputs) -> dict[str, str]:
+    """What the decision used, as the audit record's text fields (`events/admission`)."""
+    version = inputs.booking_version
+    return {
+        "at": str(inputs.now),
+        "booking_version": "" if version is None else str(version),
+        "vehicle": inputs.vehicle,
+        "via": inputs.via,
+        "horizon_end": str(inputs.horizon_end),
+        "booked_due": str(inputs.booked_due),
+        "in_transit": str(inputs.in_transit),
+        "free_bays": str(inputs.free_bays),
+    }

@@ -49,7 +49,13 @@ class GateLanes:
         self.unavailable_bays = unavailable_bays
         self.audit = audit or LogAudit()
         self.bookings = bookings or MemoryBookings()
-        rules = EntryRules(SiteKeys({}))  # QR site keys: the [access] table, not yet read
+        access = config.access
+        rules = EntryRules(
+            SiteKeys.from_hex(access.qr_keys),
+            max_stay_s=access.max_stay_h * 3600.0,
+            debounce_s=access.debounce_s,
+            max_read_age_s=access.max_read_age_s,
+        )
         self.decider = EntryDecider(self.bookings, config.bays, self.bay_states, rules, self.audit)
         self.lanes: dict[str, LaneDriver] = {}
         self.readers: list[SerialReader] = []

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from edge.access.bookings import IllegalPhase, PhaseEvent
+from edge.booking_wire import iso
 from edge.bookings_owner import BookingsOwner
 from edge.gates.audit import LogAudit
 
@@ -33,6 +35,8 @@ class StoreAudit:
 
     async def _write(self, kind: str, fields: dict[str, str]) -> None:
         by = fields.get("who") or "site"
+        if kind == "admission":
+            self.owner.publish("events/admission", admission_event(fields))
         try:
             await self.owner.record(kind, fields.get("gate", ""), by, dict(fields))
             booking = fields.get("booking")
@@ -47,3 +51,27 @@ class StoreAudit:
         """Wait for the records still being written (at stop)."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+_COUNTS = ("booked_due", "in_transit", "free_bays")
+
+
+def admission_event(fields: dict[str, str]) -> dict[str, Any]:
+    """The `events/admission` payload (admission-event.json) of one admission audit record."""
+    version = fields.get("booking_version", "")
+    out: dict[str, Any] = {
+        "gate": fields.get("gate", ""),
+        "reader": fields.get("reader", ""),
+        "credential": fields.get("credential", ""),
+        "reason": fields.get("reason", ""),
+        "detail": fields.get("detail", ""),
+        "booking": fields.get("booking") or None,
+        "booking_version": int(version) if version else None,
+        "vehicle": fields.get("vehicle", ""),
+        "via": fields.get("via", ""),
+    }
+    if "at" in fields:
+        out["at"] = iso(float(fields["at"]))
+        out["horizon_end"] = iso(float(fields["horizon_end"]))
+        out.update({k: int(fields[k]) for k in _COUNTS})
+    return out

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from edge.siteconf.cross_checks import check_site
@@ -19,6 +20,7 @@ from edge.siteconf.device_checks import MODBUS_LINKS
 from edge.siteconf.host_checks import check_host, resolve
 from edge.siteconf.issues import ConfigError, ConfigIssue, KeyPath
 from edge.siteconf.model import (
+    Access,
     Bay,
     Charger,
     Connector,
@@ -163,6 +165,7 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
         ),
         gates=tuple(_gate(g, base) for g in data.get("gates", [])),
         sessions=_sessions(data.get("sessions", {})),
+        access=_access(data.get("access", {})),
         uplink=UplinkConfig(
             enabled=bool(uplink.get("enabled", "broker" in uplink)),
             broker=uplink.get("broker", ""),
@@ -217,6 +220,16 @@ def _sessions(s: Mapping[str, Any]) -> Sessions:
         overnight_until_min=_minutes(s["overnight_until"])
         if "overnight_until" in s
         else d.overnight_until_min,
+    )
+
+
+def _access(a: Mapping[str, Any]) -> Access:
+    d = Access()
+    return Access(
+        qr_keys=MappingProxyType({int(k): v.lower() for k, v in a.get("qr_keys", {}).items()}),
+        debounce_s=float(a.get("debounce_s", d.debounce_s)),
+        max_read_age_s=float(a.get("max_read_age_s", d.max_read_age_s)),
+        max_stay_h=float(a.get("max_stay_h", d.max_stay_h)),
     )
 
 

@@ -215,6 +215,16 @@ class Control:
 
 
 @dataclass(frozen=True, slots=True)
+class Access:
+    """The `[access]` table: QR public keys by key id (hex) and the read screening's timings."""
+
+    qr_keys: MappingProxyType[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    debounce_s: float = 5.0
+    max_read_age_s: float = 5.0
+    max_stay_h: float = 72.0
+
+
+@dataclass(frozen=True, slots=True)
 class Sessions:
     """Defaults for a session nobody described (no booking): a 45-minute break or an
     overnight stay, told apart by the arrival time in the site's local time."""
@@ -259,6 +269,7 @@ class SiteConfig:
     storage: Storage
     logging: Logging
     sessions: Sessions = field(default_factory=Sessions)
+    access: Access = field(default_factory=Access)
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)

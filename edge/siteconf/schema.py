@@ -35,6 +35,11 @@ GATE_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 3600}
 # A listening address for a camera's HTTP posts: "127.0.0.1:8089" (host:port).
 LISTEN = {"type": "string", "pattern": "^[A-Za-z0-9_.-]+:[0-9]{1,5}$"}
 
+# A QR key id: the token's `kid`, a small integer written as a TOML key ("1").
+QR_KEY_ID = {"type": "string", "pattern": "^[0-9]{1,9}$"}
+# An Ed25519 public key: 32 bytes as 64 hex digits.
+QR_PUBLIC_KEY = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
+
 
 def _table(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -182,6 +187,21 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "overnight_energy_kwh": {"type": "number", "minimum": 0, "maximum": 20_000},
                 "overnight_from": CLOCK_TIME,
                 "overnight_until": CLOCK_TIME,
+            },
+        ),
+        # Site access: the QR tokens' Ed25519 public keys by key id (public, so kept inline)
+        # and the timings of the read screening (edge/access/entry.py EntryRules).
+        "access": _table(
+            [],
+            {
+                "qr_keys": {
+                    "type": "object",
+                    "propertyNames": QR_KEY_ID,
+                    "additionalProperties": QR_PUBLIC_KEY,
+                },
+                "debounce_s": GATE_SECONDS,
+                "max_read_age_s": GATE_SECONDS,
+                "max_stay_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
             },
         ),
         "gates": _array_of(

@@ -56,4 +56,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     """,
+    # 3: the gates' ledger (edge/access/credentials.py): credentials inside (anti-passback)
+    # and spent QR nonces (single use), so that neither is forgotten by a restart. One row per
+    # key, pruned once it can decide nothing (nonce past its expiry, stay past max_stay_s).
+    """
+    CREATE TABLE ledger (
+        kind TEXT NOT NULL CHECK (kind IN ('inside', 'spent')),
+        key TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    """,
 )

@@ -22,6 +22,7 @@ PAYLOADS = {
     "events/booking": "booking-event.json",
     "events/assignment": "assignment-event.json",
     "events/audit": "audit-event.json",
+    "events/admission": "admission-event.json",
     "state/bay-availability": "bay-availability.json",
     "cmd-reply": "cmd-reply.json",
 }
