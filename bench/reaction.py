@@ -104,10 +104,10 @@ async def until(cond: Callable[[], bool], within_s: float) -> bool:
 
 
 async def bare_round_trip(
-    port: int, meter_unit: int, watts: int, rounds: int, cab_unit: int = 5
+    port: int, meter_unit: int, watts: int, rounds: int, cab_unit: int
 ) -> list[float]:
-    """A read of the grid meter's power (HR 19026) and a write of cabinet 5's setpoint (HR
-    10, its current value, so the daemon's state is not disturbed), as one step needs."""
+    """A read of the grid meter's power (HR 19026) and a write of a cabinet's setpoint (HR
+    10), as one step needs, on a twin of the simulator."""
     client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1.0, retries=0)
     await client.connect()
     times = []
@@ -201,7 +201,7 @@ async def twin_round_trips(meter: ServedUnit, cab: ServedUnit) -> list[float]:
     )
     port = await twin.start()
     try:
-        return await bare_round_trip(port, meter.unit, 100_000, 500)
+        return await bare_round_trip(port, meter.unit, 100_000, 500, cab.unit)  # type: ignore[attr-defined]
     finally:
         await twin.stop()
 
