@@ -14,8 +14,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from edge.chargers.port import BayStatus
-from edge.power.budget import BayMeasurement, Grade, NodeMeasurement
-from edge.readings import Snapshot
+from edge.power.budget import BayMeasurement, NodeMeasurement
+from edge.readings import Grade, Snapshot
 from edge.sessions import BayState, Estimate, Session, SessionKind, Source
 from edge.siteconf.model import SiteConfig
 
@@ -29,7 +29,7 @@ def node_measurements(config: SiteConfig, snapshot: Snapshot) -> tuple[NodeMeasu
             continue
         r = snapshot.reading(node.meter, "power_w")
         held = r.value if r is not None and r.good_at is not None else None
-        out.append(NodeMeasurement(node.id, held, Grade(snapshot.grade(node.meter, "power_w"))))
+        out.append(NodeMeasurement(node.id, held, snapshot.grade(node.meter, "power_w")))
     return tuple(out)
 
 
@@ -43,7 +43,7 @@ def bay_measurements(
         if st is None:
             out.append(BayMeasurement(bay.id, None, Grade.LOST))
         else:
-            out.append(BayMeasurement(bay.id, st.power_w, Grade(st.grade.value)))
+            out.append(BayMeasurement(bay.id, st.power_w, st.grade))
     return tuple(out)
 
 

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 from edge.power.budget import (
     BayMeasurement,
     BudgetInputs,
-    Grade,
     LimitOverride,
     NodeMeasurement,
     NodeMode,
     node_budgets,
 )
+from edge.readings import Grade
 from tests.test_power_site import hub
 
 SITE = hub(chargers=2, grid_kw=1000.0, feeders_kw=())  # grid: fallback 400 kW

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from edge.power.allocation_model import Allocation, AllocationInputs, BayInput, Setpoint
 from edge.power.allocator import allocate
-from edge.power.budget import BayMeasurement, Grade
+from edge.power.budget import BayMeasurement
 from edge.power.constraint_tree import build_tree
 from edge.power.dispatch_plan import (
     HYSTERESIS_W,
@@ -18,6 +18,7 @@ from edge.power.dispatch_plan import (
     Write,
     plan_dispatch,
 )
+from edge.readings import Grade
 from edge.sessions import BayState, SessionKind
 from tests.test_power_site import hub, inputs_for, normal_budgets, session
 

@@ -22,13 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from edge.readings import Grade  # fresh / stale / lost: one scale, from the readings
 from edge.siteconf.model import Bay, Charger, Control, LimitNode
-
-
-class Grade(StrEnum):
-    FRESH = "fresh"
-    STALE = "stale"  # older than control.stale_after_s since its last good value
-    LOST = "lost"  # older than control.lost_after_s, or never read
 
 
 class NodeMode(StrEnum):

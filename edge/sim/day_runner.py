@@ -30,13 +30,13 @@ from edge.power.baselines import Policy
 from edge.power.budget import (
     BayMeasurement,
     BudgetInputs,
-    Grade,
     NodeBudget,
     NodeMeasurement,
     margin_w_of,
     node_budgets,
 )
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
+from edge.readings import Grade
 from edge.sessions import Estimate, Session, SessionKind, Source
 from edge.sim.plant import FaultMode, Plant, Weather
 from edge.sim.traffic import Traffic, TruckResult

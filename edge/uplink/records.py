@@ -1,6 +1,7 @@
-"""Small durable records kept in the outbox's file: command states and key/value state
-(bay availability). Each write is its own synchronous=FULL transaction, because a command
-is acknowledged to the broker only once its record is on disk."""
+"""Small durable records kept in the outbox's file: command states (the `kv` table is only
+read once, by the legacy availability import). Each write is its own synchronous=FULL
+transaction, because a command is acknowledged to the broker only once its record is on
+disk."""
 
 from __future__ import annotations
 
@@ -43,13 +44,6 @@ class DurableRecords:
 
     async def unreplied(self) -> list[tuple[str, str, str, str | None]]:
         return await self.outbox.thread.run(unreplied_commands, self.db)
-
-    async def get(self, key: str) -> str | None:
-        return await self.outbox.thread.run(kv_get, self.db, key)
-
-    async def put(self, key: str, value: str) -> None:
-        sql = "INSERT OR REPLACE INTO kv VALUES (?,?)"
-        await self.outbox.thread.run(durable_write, self.db, sql, (key, value))
 
 
 async def buffer_stats(outbox: Outbox) -> dict[str, Any]:
@@ -94,9 +88,3 @@ def unreplied_commands(db: OutboxDb) -> list[tuple[str, str, str, str | None]]:
     with db.errors("read"):
         rows = db.db.execute(sql).fetchall()
     return [(str(a), str(b), str(c), None if d is None else str(d)) for a, b, c, d in rows]
-
-
-def kv_get(db: OutboxDb, key: str) -> str | None:
-    with db.errors("read"):
-        row = db.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-    return None if row is None else str(row[0])
