@@ -26,11 +26,9 @@ from edge.chargers.site_port import site_port
 from edge.clock import Clock, SystemClock
 from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
+from edge.daemon_status import bays_status, daemon_status, power_status
 from edge.drivers.fleet import Fleet, build_fleet
 from edge.gates import api as gate_api
-from edge.gates.ledger_store import LedgerStore
-from edge.gates.site_lanes import GateLanes
-from edge.gates.store_audit import StoreAudit
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
@@ -38,16 +36,19 @@ from edge.logs import set_area_level
 from edge.operator_limits import OperatorLimits
 from edge.operator_limits import register as register_limits
 from edge.power_control import PowerController
-from edge.power_report import bays_page, power_page
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
+from edge.site_access import start_bookings, start_gates
 from edge.siteconf.model import LinkType, SiteConfig
-from edge.status import one_line, site_status, with_uplink
+from edge.status import one_line
 from edge.store import LocalStore
 from edge.supervisor import Supervisor
 
 if TYPE_CHECKING:  # imported when the site uses them: a site without an uplink needs no paho
+    from edge.gates.ledger_store import LedgerStore
+    from edge.gates.site_lanes import GateLanes
+    from edge.gates.store_audit import StoreAudit
     from edge.sim.host import SimHost
     from edge.uplink.service import Uplink
 
@@ -88,7 +89,7 @@ class Daemon:
         self.api = LocalApiServer(self.socket_path)
         self.fleet = Fleet({}, [])
         self.cycle: ControlCycle | None = None
-        self.gates: GateLanes | None = None  # built with the fleet
+        self.gates: GateLanes | None = None  # built with the fleet (edge/site_access.py)
         self.gate_audit: StoreAudit | None = None
         self.gate_ledger: LedgerStore | None = None
         self.power: PowerController | None = None
@@ -103,7 +104,7 @@ class Daemon:
         self.cpu = CpuMeter()
         self.stop_reason = ""
         self._stop = asyncio.Event()
-        self._started_at = self.clock.monotonic()
+        self.started_at = self.clock.monotonic()
 
     def _make_uplink(self) -> Uplink:
         from edge.uplink.service import Uplink  # noqa: PLC0415 (paho only when used)
@@ -199,10 +200,7 @@ class Daemon:
         if self.uplink is not None and self.availability.store.alarm:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
-        await self.bookings.load()
-        self.gate_ledger = LedgerStore(self.availability.store)  # passback, spent QR nonces
-        await self.gate_ledger.load(self.clock.wall(), self.config.access.max_stay_h * 3600.0)
-        self.supervisor.start("bookings", self.bookings.run)
+        await start_bookings(self)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
@@ -228,21 +226,7 @@ class Daemon:
             self.power,
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
-        devices = {d.id: d for d in self.fleet.devices}
-        unavailable = lambda: self.availability.view().unavailable_bays  # noqa: E731
-        self.gate_audit = StoreAudit(self.bookings)
-        self.gates = GateLanes(
-            self.config,
-            self.image,
-            self.clock,
-            devices,
-            unavailable,
-            bookings=self.bookings,
-            audit=self.gate_audit,
-        )
-        self.gate_ledger.attach(self.gates.decider)
-        for name, job in self.gates.tasks():  # a dead lane loop exits into the safe state
-            self.supervisor.start(name, job, vital=name == "gates")
+        start_gates(self)
         self._register_api()
         await self.api.start()
 
@@ -274,20 +258,10 @@ class Daemon:
         return frozenset(view.out_of_service) | frozenset(view.unavailable_bays)
 
     def power_status(self) -> dict[str, Any]:
-        """`edge power`: the budget per limit node, the writes, the operator limits."""
-        latest = self.cycle.latest if self.cycle is not None else None
-        return power_page(
-            self.config,
-            latest.power if latest is not None else None,
-            latest.mode if latest is not None else "starting",
-            self.power,
-            self.limits.rows(self.clock.wall()),
-        )
+        return power_status(self)
 
     def bays_status(self) -> dict[str, Any]:
-        """`edge bays`: per bay its state, session, power, setpoint and what binds it."""
-        latest = self.cycle.latest if self.cycle is not None else None
-        return bays_page(self.config, latest.power if latest is not None else None)
+        return bays_status(self)
 
     def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
         area, level = set_area_level(params.get("area"), params.get("level"))
@@ -295,47 +269,7 @@ class Daemon:
         return {"area": area, "level": level}
 
     def status(self) -> dict[str, Any]:
-        cycle = self.cycle
-        counts = {
-            "cycles": cycle.completed if cycle else 0,
-            "failed_cycles": cycle.failed if cycle else 0,
-            "overruns": cycle.overruns if cycle else 0,
-        }
-        status = site_status(
-            self.config,
-            cycle.latest if cycle else None,
-            self.fleet,
-            now=self.clock.monotonic(),
-            boot_id=self.boot_id,
-            started_at=self._started_at,
-            config_warnings=self.config_warnings,
-            cycles=counts,
-        )
-        if self.uplink is not None:
-            status = with_uplink(status, self.uplink.status())
-        now = self.clock.monotonic()
-        stalled = [d for d in self.fleet.devices if d.polls_stalled(now)]
-        status["devices"]["stalled"] = len(stalled)
-        status["warnings"] += [
-            f"device {d.id}: polls stalled, none ended for {d.poll_age(now):.0f} s" for d in stalled
-        ]
-        status["control"] = {
-            "period_s": self.config.control.period_s,
-            **counts,
-            "sink_failures": cycle.sink_failures if cycle else 0,
-            **(cycle.times.summary() if cycle else {}),
-            "cpu_percent": self.cpu.percent(),
-            "safe_outputs": [o.name for o in self.safe_state_hooks],
-        }
-        status["bays"]["out_of_service"] = list(self.availability.view().unavailable_bays)
-        if self.gates is not None:
-            lanes = self.gates.status()["lanes"]
-            status["gate"]["state"] = (
-                ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
-            )
-        status["power"] = self.power_status()
-        status["warnings"] += self.availability.warnings + self.bookings.warnings
-        return status
+        return daemon_status(self)
 
     async def _sample_cpu(self) -> None:
         while True:
