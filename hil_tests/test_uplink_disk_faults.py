@@ -5,8 +5,6 @@ process promptly in either state. A read-only state directory likewise."""
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from hil_tests.broker import free_port
 from hil_tests.daemon_process import DaemonProcess, dump
+from tests.small_fs import mount, read_only, small_tmpfs
 
 pytestmark = pytest.mark.hil
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
@@ -25,22 +24,8 @@ STOP_BOUND_S = 10.0  # a bound for a loaded machine; the daemon's own budget is 
 @pytest.fixture
 def state_fs(tmp_path: Path) -> Iterator[Path]:
     """tmp_path/state is a 3 MB tmpfs (where DaemonProcess keeps the state), unmounted after."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a size-limited tmpfs")
-    state = tmp_path / "state"
-    state.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(state)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "state") as state:
         yield state
-    finally:
-        subprocess.run(["umount", "-l", str(state)], check=False)
 
 
 def site_file(tmp: Path) -> Path:
@@ -103,7 +88,7 @@ def test_full_disk_is_a_warning_recovers_and_stops_promptly(tmp_path: Path, stat
 def test_read_only_state_dir_is_a_warning_and_stops_promptly(
     tmp_path: Path, state_fs: Path
 ) -> None:
-    subprocess.run(["mount", "-o", "remount,ro", str(state_fs)], check=True)
+    read_only(state_fs, True)
     daemon = DaemonProcess(site_file(tmp_path), tmp_path)
     try:
         try:
@@ -119,4 +104,4 @@ def test_read_only_state_dir_is_a_warning_and_stops_promptly(
         assert "task_restart task=uplink-outbox" not in daemon.log()
     finally:
         daemon.close()
-        subprocess.run(["mount", "-o", "remount,rw", str(state_fs)], check=False)
+        mount("-o", "remount,rw", str(state_fs))  # no assert: the test's own error wins

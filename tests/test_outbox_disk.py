@@ -10,8 +10,6 @@ import contextlib
 import errno
 import json
 import logging
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,34 +26,17 @@ from edge.uplink.policy import Budget, MsgClass
 from edge.uplink.records import DurableRecords
 from edge.uplink.store_errors import StoreError, StoreFull
 from tests.conftest import DEMO
+from tests.small_fs import read_only, small_tmpfs
 
 T0 = 1_767_225_600.0
 CLOSE_WITHIN_S = 5.0
 
 
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
-
-
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 3 MB tmpfs of the test's own, unmounted at the end."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a size-limited tmpfs")
-    where = tmp_path / "fs"
-    where.mkdir()
-    done = _mount("-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where))
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "fs") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def read_only(where: Path, ro: bool) -> None:
-    done = _mount("-o", f"remount,{'ro' if ro else 'rw'}", str(where))
-    assert done.returncode == 0, done.stderr
 
 
 def fill(path: Path) -> None:
