@@ -29,7 +29,12 @@ from edge.power.allocation_model import (
 from edge.power.allocator import allocate
 from edge.power.budget import BudgetInputs, LimitOverride, NodeBudget, margin_w_of, node_budgets
 from edge.power.dispatch_plan import DispatchPlan, DispatchState, plan_dispatch
-from edge.power_inputs import bay_measurements, node_measurements, track_sessions
+from edge.power_inputs import (
+    bay_measurements,
+    node_measurements,
+    remember_readings,
+    track_sessions,
+)
 from edge.power_report import PowerReport, build_report
 from edge.readings import Grade, Snapshot
 from edge.sessions import BayState, Session
@@ -77,6 +82,7 @@ class PowerController:
         self._last_base: dict[str, float] = {}
         self._last_stop: dict[str, float] = {}
         self._last_wall: float | None = None
+        self._readings: dict[str, tuple[tuple[float, float], ...]] = {}  # bay -> (at, W)
         self.failing: dict[str, str] = {}  # bay -> why its last write failed
         self.observed: dict[str, BayState] = {}  # bay -> state, from fresh charger reports
         self.write_failures = 0
@@ -95,6 +101,8 @@ class PowerController:
         if self.dispatch is None:
             self.dispatch = DispatchState(tuple(self._initial_commanded(statuses).items()))
         period = self._decide(snapshot, statuses, self.dispatch)
+        keep_from = snapshot.taken_at - self.config.control.stale_after_s
+        self._readings = remember_readings(self._readings, statuses, keep_from)
         result = await self._write(period.plan, dict(self.dispatch.commanded))
         self.dispatch = self._after(period.plan, result, dict(self.dispatch.commanded))
         self._last_base = {b.node: b.base_w for b in period.budgets if b.base_w is not None}
@@ -114,7 +122,7 @@ class PowerController:
     def _decide(
         self, snapshot: Snapshot, statuses: dict[str, BayStatus], state: DispatchState
     ) -> _Period:
-        measured = bay_measurements(self.config, statuses)
+        measured = bay_measurements(self.config, statuses, self._readings)
         c = self.config
         budgets = node_budgets(
             BudgetInputs(
@@ -126,6 +134,7 @@ class PowerController:
                 tuple(self._last_base.items()),
                 self._margin_w,
                 self._overrides(),
+                tuple((p.bay, p.to_w, p.since) for p in state.ledger),
             )
         )
         commanded = dict(state.commanded)
@@ -205,4 +214,4 @@ class PowerController:
             elif w.bay in self.failing:
                 del self.failing[w.bay]
                 log.info("setpoint_written_again bay=%s power_w=%.0f", w.bay, w.power_w)
-        return DispatchState(tuple(commanded.items()), plan.state.ledger)
+        return DispatchState(tuple(commanded.items()), plan.state.ledger, plan.state.raised)

@@ -147,6 +147,7 @@ class DeviceCharger:
             soc_pct=self._fresh(snapshot, bay, "ev_soc_pct"),
             ev_max_power_w=self._fresh(snapshot, bay, "ev_max_power_w"),
             raw=raw,
+            at=None if power is None or power.value is None else power.at,
         )
 
     def _reading(self, snapshot: Snapshot, bay: str, name: str) -> Reading | None:

@@ -65,6 +65,7 @@ class BayStatus:
     soc_pct: float | None = None  # the truck's state of charge, when the charger knows it
     ev_max_power_w: float | None = None  # what the truck accepts now, when it says
     raw: str = ""  # the charger's own status word, for the operator ("preparing-ev-ready")
+    at: float | None = None  # when `power_w` was read (monotonic s), to pair it with meters
 
 
 class AppliesSetpoints(Protocol):
