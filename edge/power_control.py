@@ -145,7 +145,7 @@ class PowerController:
             c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
         )
         allocation = allocate(inputs, snapshot.wall)
-        applied = {  # the limit each charger says it applies: proves a late write landed
+        applied = {  # the limit each charger reports applying (never a read-back register)
             b: s.limit_w
             for b, s in statuses.items()
             if s.grade is Grade.FRESH and s.limit_w is not None
@@ -170,15 +170,17 @@ class PowerController:
         )
 
     def _initial_commanded(self, statuses: dict[str, BayStatus]) -> dict[str, float]:
-        """What each reported bay's charger holds: its reported limit, else the safe state's
-        equal share of the charger's fallback (the last thing written to it)."""
+        """What each reported bay's charger holds: its applied limit, else its setpoint read
+        back, else the safe state's equal share of the charger's fallback (the last thing
+        written to it)."""
         out = {}
         for bay in self.config.bays:
             st = statuses.get(bay.id)
             if st is None:
                 continue  # no backend: nothing was or can be written
-            if st.limit_w is not None:
-                out[bay.id] = st.limit_w
+            held = st.limit_w if st.limit_w is not None else st.setpoint_w
+            if held is not None:
+                out[bay.id] = held
                 continue
             ch = next(c for c in self.config.chargers if c.id == bay.charger)
             n = sum(1 for b in self.config.bays if b.charger == ch.id)
