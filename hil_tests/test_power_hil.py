@@ -106,7 +106,8 @@ async def test_break_before_make_between_two_400_kw_bays_at_the_grid_limit(
     runner = asyncio.create_task(daemon.run())
     try:
         await wait_until(lambda: daemon.sims is not None and daemon.sims.live is not None, 15)
-        assert daemon.sims is not None and daemon.sims.live is not None
+        assert daemon.sims is not None
+        assert daemon.sims.live is not None
         live = daemon.sims.live
         plant = live.plant
         live.traffic.arrivals.clear()  # no demo opening: this test places its trucks
