@@ -2,7 +2,8 @@
 
 Each control period, from the cycle's frozen snapshot: gather the inputs
 (`edge/power_inputs.py`), then budget -> allocate -> plan the dispatch (all pure), then write
-through the charger port: every decrease first, in one call, then the increases. It keeps
+through the charger port: every decrease first, in one call, then the increases. Between
+periods, `react` writes at once the decreases a node meter's fresh value calls for. It keeps
 between periods only plain state: the dispatch ledger, each node's last base load, when it
 last stopped each session, and the sessions.
 
@@ -27,8 +28,15 @@ from edge.power.allocation_model import (
     ChargerTuning,
 )
 from edge.power.allocator import allocate
-from edge.power.budget import BudgetInputs, LimitOverride, NodeBudget, margin_w_of, node_budgets
-from edge.power.dispatch_plan import DispatchPlan, DispatchState, plan_dispatch
+from edge.power.budget import (
+    BudgetInputs,
+    LimitOverride,
+    NodeBudget,
+    bays_under,
+    margin_w_of,
+    node_budgets,
+)
+from edge.power.dispatch_plan import HYSTERESIS_W, DispatchPlan, DispatchState, plan_dispatch
 from edge.power_inputs import (
     bay_measurements,
     node_measurements,
@@ -77,6 +85,7 @@ class PowerController:
         self._overrides = overrides  # operator limits (`edge limit set`): none yet
         self._tuning = ChargerTuning.of_site(config.chargers)
         self._margin_w = margin_w_of(config.control)
+        self._under = bays_under(config.limits, config.chargers, config.bays)
         self.dispatch: DispatchState | None = None  # None: commanded values unknown
         self.sessions: dict[str, Session] = {}
         self._last_base: dict[str, float] = {}
@@ -101,8 +110,7 @@ class PowerController:
         if self.dispatch is None:
             self.dispatch = DispatchState(tuple(self._initial_commanded(statuses).items()))
         period = self._decide(snapshot, statuses, self.dispatch)
-        keep_from = snapshot.taken_at - self.config.control.stale_after_s
-        self._readings = remember_readings(self._readings, statuses, keep_from)
+        self._remember(snapshot, statuses)
         result = await self._write(period.plan, dict(self.dispatch.commanded))
         self.dispatch = self._after(period.plan, result, dict(self.dispatch.commanded))
         self._last_base = {b.node: b.base_w for b in period.budgets if b.base_w is not None}
@@ -117,10 +125,47 @@ class PowerController:
             period.allocation,
             dict(self.dispatch.commanded),
             self._margin_w,
+            period.plan.held,
         )
 
+    async def react(self, snapshot: Snapshot) -> int:
+        """Between periods, when a node meter's fresh value arrives: if the bays under a node
+        are commanded more than its new budget, write the decreases now (never increases,
+        which wait for the period and for confirmed freed power). The number of writes."""
+        if self.dispatch is None:
+            return 0
+        statuses = {s.bay: s for s in self.port.states(snapshot)}
+        old = dict(self.dispatch.commanded)
+        period = self._decide(snapshot, statuses, self.dispatch, rise=False)
+        self._remember(snapshot, statuses)
+        if not self._over_budget(period.budgets, old) or not period.plan.writes:
+            return 0
+        result = await self._write(period.plan, old)
+        self.dispatch = self._after(period.plan, result, old)
+        for bay in period.allocation.stops:
+            self._last_stop[bay] = snapshot.wall
+        log.info("fast_decrease writes=%d", len(result.writes))
+        return len(result.writes)
+
+    def _over_budget(self, budgets: tuple[NodeBudget, ...], commanded: dict[str, float]) -> bool:
+        """A node whose bays are commanded more than its budget (beyond the hysteresis)."""
+        for b in budgets:
+            total = sum(commanded.get(bay, 0.0) for bay in self._under[b.node])
+            if total > b.available_w + HYSTERESIS_W:
+                return True
+        return False
+
+    def _remember(self, snapshot: Snapshot, statuses: dict[str, BayStatus]) -> None:
+        keep_from = snapshot.taken_at - self.config.control.stale_after_s
+        self._readings = remember_readings(self._readings, statuses, keep_from)
+
     def _decide(
-        self, snapshot: Snapshot, statuses: dict[str, BayStatus], state: DispatchState
+        self,
+        snapshot: Snapshot,
+        statuses: dict[str, BayStatus],
+        state: DispatchState,
+        *,
+        rise: bool = True,
     ) -> _Period:
         measured = bay_measurements(self.config, statuses, self._readings)
         c = self.config
@@ -151,7 +196,14 @@ class PowerController:
             if s.grade is Grade.FRESH and s.limit_w is not None
         }
         plan = plan_dispatch(
-            inputs, allocation, state, measured, snapshot.taken_at, c.control.period_s, applied
+            inputs,
+            allocation,
+            state,
+            measured,
+            snapshot.taken_at,
+            c.control.period_s,
+            applied,
+            rise,
         )
         return _Period(budgets, inputs, allocation, plan)
 

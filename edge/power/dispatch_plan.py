@@ -93,8 +93,10 @@ def plan_dispatch(
     now: float,
     period_s: float,
     applied: Mapping[str, float] | None = None,
+    rise: bool = True,
 ) -> DispatchPlan:
-    """`applied`: per bay, the limit its charger reports applying now (fresh reports only)."""
+    """`applied`: per bay, the limit its charger reports applying now (fresh reports only).
+    `rise=False`: decreases only (the fast path between periods, on a fresh node meter)."""
     tree = build_tree(
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
@@ -124,7 +126,7 @@ def plan_dispatch(
             used[n] += in_use[bay]
     levels = bay_levels(inputs)
     held = []
-    for bay in _increase_order(allocation, cmd):
+    for bay in _increase_order(allocation, cmd) if rise else ():
         t = target.get(bay, 0.0)
         if t <= cmd[bay] or bay not in tree.paths:
             continue
