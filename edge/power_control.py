@@ -32,14 +32,23 @@ from edge.power.budget import (
     BudgetInputs,
     LimitOverride,
     NodeBudget,
+    NodeMode,
     bays_under,
     margin_w_of,
     node_budgets,
 )
-from edge.power.dispatch_plan import HYSTERESIS_W, DispatchPlan, DispatchState, plan_dispatch
+from edge.power.dispatch_plan import (
+    HYSTERESIS_W,
+    DispatchPlan,
+    DispatchState,
+    plan_dispatch,
+    unproven_raises,
+)
 from edge.power_inputs import (
     bay_measurements,
     node_measurements,
+    paired_meters,
+    remember_meters,
     remember_readings,
     track_sessions,
 )
@@ -92,6 +101,7 @@ class PowerController:
         self._last_stop: dict[str, float] = {}
         self._last_wall: float | None = None
         self._readings: dict[str, tuple[tuple[float, float], ...]] = {}  # bay -> (at, W)
+        self._meters: dict[str, tuple[tuple[float, float], ...]] = {}  # node -> (at, W)
         self.failing: dict[str, str] = {}  # bay -> why its last write failed
         self.observed: dict[str, BayState] = {}  # bay -> state, from fresh charger reports
         self.write_failures = 0
@@ -136,9 +146,9 @@ class PowerController:
             return 0
         statuses = {s.bay: s for s in self.port.states(snapshot)}
         old = dict(self.dispatch.commanded)
-        period = self._decide(snapshot, statuses, self.dispatch, rise=False)
+        period = self._decide(snapshot, statuses, self.dispatch, rise=False, newest=True)
         self._remember(snapshot, statuses)
-        if not self._over_budget(period.budgets, old) or not period.plan.writes:
+        if not self._urgent(snapshot, statuses, period.budgets, old) or not period.plan.writes:
             return 0
         result = await self._write(period.plan, old)
         self.dispatch = self._after(period.plan, result, old)
@@ -147,11 +157,28 @@ class PowerController:
         log.info("fast_decrease writes=%d", len(result.writes))
         return len(result.writes)
 
-    def _over_budget(self, budgets: tuple[NodeBudget, ...], commanded: dict[str, float]) -> bool:
-        """A node whose bays are commanded more than its budget (beyond the hysteresis)."""
+    def _urgent(
+        self,
+        snapshot: Snapshot,
+        statuses: dict[str, BayStatus],
+        budgets: tuple[NodeBudget, ...],
+        commanded: dict[str, float],
+    ) -> bool:
+        """A node at risk now. Metered fresh: its import, less what bays still ramping down
+        were last read drawing above their setpoints, past its limit less half the margin
+        (bays rising towards setpoints that fit never trip it: the meter sees ramps that
+        the chargers' older readings do not). Not: its bays commanded above its budget."""
+        meters = {m.node: m.power_w for m in node_measurements(self.config, snapshot)}
         for b in budgets:
-            total = sum(commanded.get(bay, 0.0) for bay in self._under[b.node])
-            if total > b.available_w + HYSTERESIS_W:
+            bays = self._under[b.node]
+            metered = meters.get(b.node)
+            if b.mode is NodeMode.NORMAL and metered is not None:
+                falling = sum(
+                    max(0.0, _fresh_w(statuses.get(x)) - commanded.get(x, 0.0)) for x in bays
+                )
+                if metered - falling > b.limit_w - self._margin_w / 2:
+                    return True
+            elif sum(commanded.get(x, 0.0) for x in bays) > b.available_w + HYSTERESIS_W:
                 return True
         return False
 
@@ -166,15 +193,23 @@ class PowerController:
         state: DispatchState,
         *,
         rise: bool = True,
+        newest: bool = False,
     ) -> _Period:
+        """`newest`: the meters' newest values (the fast path); else each paired with the
+        chargers' readings (`paired_meters`)."""
         measured = bay_measurements(self.config, statuses, self._readings)
         c = self.config
+        meters = node_measurements(c, snapshot)
+        keep_from = snapshot.taken_at - c.control.stale_after_s
+        self._meters = remember_meters(self._meters, meters, keep_from)
+        if not newest:
+            meters = paired_meters(meters, self._meters, measured, self._under, keep_from)
         budgets = node_budgets(
             BudgetInputs(
                 c.limits,
                 c.chargers,
                 c.bays,
-                node_measurements(c, snapshot),
+                meters,
                 measured,
                 tuple(self._last_base.items()),
                 self._margin_w,
@@ -183,18 +218,21 @@ class PowerController:
             )
         )
         commanded = dict(state.commanded)
-        bay_inputs = tuple(
-            self._bay_input(b.id, statuses.get(b.id), commanded.get(b.id, 0.0)) for b in c.bays
-        )
-        inputs = AllocationInputs(
-            c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
-        )
-        allocation = allocate(inputs, snapshot.wall)
         applied = {  # the limit each charger reports applying (never a read-back register)
             b: s.limit_w
             for b, s in statuses.items()
             if s.grade is Grade.FRESH and s.limit_w is not None
         }
+        base = AllocationInputs(c.limits, c.chargers, c.bays, budgets, (), self._tuning)
+        blind = unproven_raises(base, state, measured, snapshot.taken_at, applied)
+        bay_inputs = tuple(
+            self._bay_input(b.id, statuses.get(b.id), commanded.get(b.id, 0.0), b.id in blind)
+            for b in c.bays
+        )
+        inputs = AllocationInputs(
+            c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
+        )
+        allocation = allocate(inputs, snapshot.wall)
         plan = plan_dispatch(
             inputs,
             allocation,
@@ -207,10 +245,13 @@ class PowerController:
         )
         return _Period(budgets, inputs, allocation, plan)
 
-    def _bay_input(self, bay: str, st: BayStatus | None, previous_w: float) -> BayInput:
+    def _bay_input(
+        self, bay: str, st: BayStatus | None, previous_w: float, blind: bool
+    ) -> BayInput:
+        """`blind`: its last increase is not seen landing yet: no measured draw to reclaim."""
         if st is None:
             return BayInput(bay, BayState.UNAVAILABLE, None, previous_w=previous_w)
-        fresh = st.grade.value == "fresh"
+        fresh = st.grade.value == "fresh" and not blind
         return BayInput(
             bay,
             st.state,
@@ -269,3 +310,7 @@ class PowerController:
                 del self.failing[w.bay]
                 log.info("setpoint_written_again bay=%s power_w=%.0f", w.bay, w.power_w)
         return DispatchState(tuple(commanded.items()), plan.state.ledger, plan.state.raised)
+
+
+def _fresh_w(st: BayStatus | None) -> float:
+    return st.power_w or 0.0 if st is not None and st.grade is Grade.FRESH else 0.0

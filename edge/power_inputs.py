@@ -56,6 +56,50 @@ def bay_measurements(
     return tuple(out)
 
 
+def paired_meters(
+    meters: tuple[NodeMeasurement, ...],
+    history: Mapping[str, tuple[Sample, ...]],
+    bays: tuple[BayMeasurement, ...],
+    under: Mapping[str, list[str]],
+    oldest: float,
+) -> tuple[NodeMeasurement, ...]:
+    """Each fresh node meter, replaced by its first reading (from `history`, the values the
+    controller saw, oldest first) at or after the latest reading of the bays under it when
+    there is one from `oldest` on: the bays were then all read before it, so the budget
+    counts them as read with little ramp in between. A meter polled faster than the
+    chargers otherwise sees every ramp the chargers' readings have not caught up with, and
+    the (safe) base load swings by it."""
+    at = {m.bay: m.at for m in bays if m.grade is Grade.FRESH and m.at is not None}
+    out = []
+    for m in meters:
+        latest = max((at[b] for b in under.get(m.node, ()) if b in at), default=None)
+        if m.grade is not Grade.FRESH or m.at is None or latest is None or m.at <= latest:
+            out.append(m)
+            continue
+        first = next((s for s in history.get(m.node, ()) if s[0] >= max(latest, oldest)), None)
+        out.append(m if first is None else dataclasses.replace(m, power_w=first[1], at=first[0]))
+    return tuple(out)
+
+
+def remember_meters(
+    history: Mapping[str, tuple[Sample, ...]], meters: tuple[NodeMeasurement, ...], keep_from: float
+) -> dict[str, tuple[Sample, ...]]:
+    """Each node meter's fresh values seen (one per read time) from `keep_from` on."""
+    out: dict[str, tuple[Sample, ...]] = {}
+    for m in meters:
+        samples = [s for s in history.get(m.node, ()) if s[0] >= keep_from]
+        new = m.grade is Grade.FRESH and m.power_w is not None and m.at is not None
+        if (
+            new
+            and m.at is not None
+            and m.power_w is not None
+            and (not samples or samples[-1][0] < m.at)
+        ):
+            samples.append((m.at, m.power_w))
+        out[m.node] = tuple(samples)
+    return out
+
+
 def remember_readings(
     earlier: Samples, statuses: Mapping[str, BayStatus], keep_from: float
 ) -> dict[str, tuple[Sample, ...]]:
