@@ -48,6 +48,7 @@ BASE_W, STEP_W = 60_000.0, 560_000.0
 SETPOINTS = ("power_setpoint_w", "connector_2_power_setpoint_w")
 
 
+SETTLED_W = 5_000.0  # a setpoint trimmed by less than this does not unsettle a trial
 CABINET_UNITS = (41, 42)  # the demo's two reference DC cabinets (ch01, ch02)
 
 
@@ -73,7 +74,8 @@ class WriteLog:
 
     def __init__(self, cabinets: list[SimUnit]) -> None:
         self.latest: dict[tuple[int, str], float] = {}
-        self.changed_at = 0.0
+        self.changed_at = 0.0  # the last write that moved a setpoint by more than SETTLED_W
+        self.written_at = 0.0  # the last write
         self.on_record: Callable[[tuple[int, str], float], None] | None = None
         for cab in cabinets:
             assert isinstance(cab.model, PlantCabinet)
@@ -81,8 +83,11 @@ class WriteLog:
 
     def record(self, unit: int, point: str, value: float) -> None:
         if point in SETPOINTS:
+            old = self.latest.get((unit, point))
             self.latest[(unit, point)] = value
-            self.changed_at = time.perf_counter()
+            self.written_at = time.perf_counter()
+            if old is None or abs(value - old) > SETTLED_W:  # settling: small trims allowed
+                self.changed_at = time.perf_counter()
             if self.on_record is not None:
                 self.on_record((unit, point), value)
 
@@ -189,7 +194,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
             return log.total() <= t + 2_000
 
         if await until(done, 10.0):
-            reactions.append(log.changed_at - t0)
+            reactions.append(log.written_at - t0)
         else:
             misses += 1
         step[0] = 0.0
