@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,8 +126,6 @@ def test_a_bay_read_after_the_meter_counts_its_draw_at_the_meters_time() -> None
     assert ramping.drawn_at(10.1) == 80_000.0  # the reading before the meter bounds it
     assert ramping.drawn_at(11.0) == 180_000.0  # read before the meter: as read
     assert ramping.drawn_at(11.0, lowered_w=50_000.0) == 50_000.0  # a drop written between
-    # Its charger ramps at most 50 kW/s: 0.7 s before this reading it drew >= 145 kW.
-    assert ramping.drawn_at(10.1, rise_w_s=50_000.0) == pytest.approx(145_000.0)
     new = BayMeasurement("B01", 180_000.0, Grade.FRESH, at=10.8)
     assert new.drawn_at(10.1) == 0.0  # no reading as old as the meter's: nothing certain
     assert new.drawn_at(None) == 180_000.0  # no times: taken at one instant
@@ -152,15 +149,13 @@ def test_commanded_total_and_true_base_never_exceed_the_limit(
     demands: list[float],
     charger_ramp_kw_s: float,
 ) -> None:
-    """Any poll skew in every period, trucks ramping at 10 kW/s-2 MW/s (at most their
-    charger's `ramp_kw_s`, 50 kW/s-2 MW/s) towards their setpoints: what is commanded plus
-    the true base load stays under the
+    """Any poll skew in every period, trucks ramping at 10 kW/s-2 MW/s towards setpoints
+    that rise at 50 kW/s-2 MW/s: what is commanded plus the true base load stays under the
     grid limit, and so does the import at every 20 ms (drops here are immediate: no charger
     ramp-down window to allow for)."""
     chargers = tuple(replace(c, ramp_kw_s=charger_ramp_kw_s) for c in CONFIG.chargers)
     config = replace(CONFIG, chargers=chargers)
     bays = ("B01", "B02", "B03", "B04")
-    ramps = [min(r, charger_ramp_kw_s * 1000.0) for r in ramps]  # the charger ramps its output
     plant = SkewedPlant({b: Truck(d, r) for b, d, r in zip(bays, demands, ramps, strict=True)})
     run(config, plant, phases)
     assert plant.worst_commanded_w <= LIMIT_W["grid-meter"] + 1.0

@@ -9,8 +9,7 @@ moments. A bay read after the meter while it ramps up shows more than the meter 
 subtracting that under-estimates the base load (in the demo by up to 200 kW, 26 % of the
 limit). So each bay is paired with the meter by time (`BayMeasurement.drawn_at`): read
 after the meter, it counts as the least of its readings since the last one at or before the
-meter's (nothing if it has none that old), or its reading less its charger's ramp
-(`ramp_kw_s`) over the skew if that is more; read before the meter, as its reading, or the
+meter's (nothing if it has none that old); read before the meter, as its reading, or the
 setpoint of a decrease written between the two (`BudgetInputs.lowered`) if that is lower.
 
 Every input is graded:
@@ -74,16 +73,14 @@ class BayMeasurement:
     def fresh_w(self) -> float | None:
         return self.power_w if self.grade is Grade.FRESH else None
 
-    def drawn_at(
-        self, t: float | None, lowered_w: float | None = None, rise_w_s: float | None = None
-    ) -> float:
+    def drawn_at(self, t: float | None, lowered_w: float | None = None) -> float:
         """What the bay certainly drew at `t` (a meter's reading time), so certainly in that
         reading: 0 when not fresh. Read after `t`, the least of its readings from the last
         one at or before `t` on (it may have been ramping up since: the least is a floor,
         ramps being monotonic between two polls), 0 when it has none that old. Read at or
         before `t`, its reading, or `lowered_w` (a decrease written after it, before `t`)
-        when lower. `rise_w_s`, the fastest its charger ramps up (`ramp_kw_s`), bounds the
-        rise since `t` too. Without times, the readings count as taken at one instant."""
+        when lower. Without times, the readings count as taken at one instant. No ramp rate
+        bounds the rise since `t`: a reading can jump by a whole ramp step between polls."""
         now_w = self.fresh_w()
         if now_w is None:
             return 0.0
@@ -93,10 +90,7 @@ class BayMeasurement:
             return now_w if lowered_w is None else max(0.0, min(now_w, lowered_w))
         since = [w for at, w in self.earlier if at > t]
         before = [w for at, w in self.earlier if at <= t]
-        floor = max(0.0, min([before[-1], now_w, *since])) if before else 0.0
-        if rise_w_s is not None:
-            floor = max(floor, now_w - rise_w_s * (self.at - t))
-        return floor
+        return max(0.0, min([before[-1], now_w, *since])) if before else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +150,6 @@ def bays_under(
 def node_budgets(inputs: BudgetInputs) -> tuple[NodeBudget, ...]:
     meters = {m.node: m for m in inputs.meters}
     bays = {m.bay: m for m in inputs.bay_power}
-    ramp = {c.id: c.ramp_kw_s * 1000.0 for c in inputs.chargers}
-    rise = {b.id: ramp.get(b.charger) for b in inputs.bays}
     last_base = dict(inputs.last_base_w)
     overrides: dict[str, float] = {}
     for o in inputs.overrides:
@@ -168,7 +160,7 @@ def node_budgets(inputs: BudgetInputs) -> tuple[NodeBudget, ...]:
         meter = meters.get(node.id) if node.meter is not None else None
         present = [bays[b] for b in under[node.id] if b in bays]
         charging = sum(m.fresh_w() or 0.0 for m in present)
-        at_meter = _drawn_at_meter(present, meter, inputs.lowered, rise)
+        at_meter = _drawn_at_meter(present, meter, inputs.lowered)
         out.append(
             _budget(
                 node, meter, charging, at_meter, last_base.get(node.id), inputs.margin_w, overrides
@@ -181,14 +173,13 @@ def _drawn_at_meter(
     bays: list[BayMeasurement],
     meter: NodeMeasurement | None,
     lowered: tuple[tuple[str, float, float], ...],
-    rise: dict[str, float | None],
 ) -> float:
     """What the bays certainly drew when the node's meter was read."""
     t = meter.at if meter is not None else None
     total = 0.0
     for m in bays:
         drops = [to_w for bay, to_w, at in lowered if bay == m.bay and t is not None and at <= t]
-        total += m.drawn_at(t, min(drops) if drops else None, rise.get(m.bay))
+        total += m.drawn_at(t, min(drops) if drops else None)
     return total
 
 
