@@ -1,4 +1,7 @@
 """The control cycle, like a PLC scan: read -> freeze a snapshot -> decide -> write -> queue.
+Between periods, a fresh value of a limit node's meter triggers the fast path: decreases
+only, written at once (`PowerController.react`), so a step in the grid meter is answered
+within the meter's poll, not the next period.
 
 Drivers keep the process image current on their own schedules; each cycle freezes it once,
 so every decision in the cycle sees the same data. The decisions are pure functions from
@@ -8,6 +11,7 @@ does not kick the watchdog: if cycles keep failing, systemd restarts the daemon.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -131,8 +135,18 @@ class ControlCycle:
         self.overruns = 0
         self.sink_failures = 0
         self.times = CycleTimes()
+        self._busy = asyncio.Lock()  # a period's step and a fast decrease never interleave
 
     async def run(self) -> None:
+        reactions = asyncio.create_task(self._react()) if self._power is not None else None
+        try:
+            await self._periods()
+        finally:
+            if reactions is not None:
+                reactions.cancel()
+                await asyncio.gather(reactions, return_exceptions=True)
+
+    async def _periods(self) -> None:
         period = self._config.control.period_s
         next_at = self._clock.monotonic()
         while True:
@@ -144,7 +158,33 @@ class ControlCycle:
                 next_at = now + period
             await self._clock.sleep(next_at - now)
 
+    async def _react(self) -> None:
+        """The fast path: on every fresh value of a limit node's meter, write at once the
+        decreases it calls for (`PowerController.react`), not at the next period. Updates
+        coalesce (the latest value is what counts); it never runs beside a period's step."""
+        assert self._power is not None
+        fresh = asyncio.Event()
+        for meter in {n.meter for n in self._config.limits if n.meter is not None}:
+            self._image.watch(meter, fresh.set)
+        failing = False
+        while True:
+            await fresh.wait()
+            fresh.clear()
+            async with self._busy:
+                snapshot = self._image.freeze(self._clock.monotonic(), self._clock.wall())
+                try:
+                    await self._power.react(snapshot)
+                    failing = False
+                except Exception:  # the period's step still runs, and fails safe if it must
+                    if not failing:
+                        log.exception("fast_decrease_failed")
+                    failing = True
+
     async def step(self) -> CycleResult | None:
+        async with self._busy:
+            return await self._step()
+
+    async def _step(self) -> CycleResult | None:
         started = self._clock.monotonic()
         try:
             result = await self._decide(started)

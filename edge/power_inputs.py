@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from edge.chargers.port import BayStatus
-from edge.power.budget import BayMeasurement, NodeMeasurement
+from edge.power.budget import BayMeasurement, NodeMeasurement, Sample
 from edge.readings import Grade, Snapshot
 from edge.sessions import BayState, Estimate, Session, SessionKind, Source
 from edge.siteconf.model import SiteConfig
@@ -29,22 +30,92 @@ def node_measurements(config: SiteConfig, snapshot: Snapshot) -> tuple[NodeMeasu
             continue
         r = snapshot.reading(node.meter, "power_w")
         held = r.value if r is not None and r.good_at is not None else None
-        out.append(NodeMeasurement(node.id, held, snapshot.grade(node.meter, "power_w")))
+        at = r.good_at if r is not None and held is not None else None
+        out.append(NodeMeasurement(node.id, held, snapshot.grade(node.meter, "power_w"), at))
     return tuple(out)
 
 
+Samples = Mapping[str, tuple[Sample, ...]]  # bay -> its recent fresh readings, oldest first
+NO_SAMPLES: Samples = MappingProxyType({})
+
+
 def bay_measurements(
-    config: SiteConfig, statuses: Mapping[str, BayStatus]
+    config: SiteConfig, statuses: Mapping[str, BayStatus], earlier: Samples = NO_SAMPLES
 ) -> tuple[BayMeasurement, ...]:
-    """What each bay's charger reports it delivers; a bay nobody reports on is lost."""
+    """What each bay's charger reports it delivers, with when, and its `earlier` readings
+    (from `remember_readings`) so the budget can pair it with a meter read before it; a bay
+    nobody reports on is lost."""
     out = []
     for bay in config.bays:
         st = statuses.get(bay.id)
         if st is None:
             out.append(BayMeasurement(bay.id, None, Grade.LOST))
-        else:
-            out.append(BayMeasurement(bay.id, st.power_w, st.grade))
+            continue
+        before = tuple(s for s in earlier.get(bay.id, ()) if st.at is None or s[0] < st.at)
+        out.append(BayMeasurement(bay.id, st.power_w, st.grade, st.at, before))
     return tuple(out)
+
+
+def paired_meters(
+    meters: tuple[NodeMeasurement, ...],
+    history: Mapping[str, tuple[Sample, ...]],
+    bays: tuple[BayMeasurement, ...],
+    under: Mapping[str, list[str]],
+    oldest: float,
+) -> tuple[NodeMeasurement, ...]:
+    """Each fresh node meter, replaced by its first reading (from `history`, the values the
+    controller saw, oldest first) at or after the latest reading of the bays under it when
+    there is one from `oldest` on: the bays were then all read before it, so the budget
+    counts them as read with little ramp in between. A meter polled faster than the
+    chargers otherwise sees every ramp the chargers' readings have not caught up with, and
+    the (safe) base load swings by it."""
+    at = {m.bay: m.at for m in bays if m.grade is Grade.FRESH and m.at is not None}
+    out = []
+    for m in meters:
+        latest = max((at[b] for b in under.get(m.node, ()) if b in at), default=None)
+        if m.grade is not Grade.FRESH or m.at is None or latest is None or m.at <= latest:
+            out.append(m)
+            continue
+        first = next((s for s in history.get(m.node, ()) if s[0] >= max(latest, oldest)), None)
+        out.append(m if first is None else dataclasses.replace(m, power_w=first[1], at=first[0]))
+    return tuple(out)
+
+
+def remember_meters(
+    history: Mapping[str, tuple[Sample, ...]], meters: tuple[NodeMeasurement, ...], keep_from: float
+) -> dict[str, tuple[Sample, ...]]:
+    """Each node meter's fresh values seen (one per read time) from `keep_from` on."""
+    out: dict[str, tuple[Sample, ...]] = {}
+    for m in meters:
+        samples = [s for s in history.get(m.node, ()) if s[0] >= keep_from]
+        new = m.grade is Grade.FRESH and m.power_w is not None and m.at is not None
+        if (
+            new
+            and m.at is not None
+            and m.power_w is not None
+            and (not samples or samples[-1][0] < m.at)
+        ):
+            samples.append((m.at, m.power_w))
+        out[m.node] = tuple(samples)
+    return out
+
+
+def remember_readings(
+    earlier: Samples, statuses: Mapping[str, BayStatus], keep_from: float
+) -> dict[str, tuple[Sample, ...]]:
+    """Each bay's fresh readings (one per read time), oldest first: those read from
+    `keep_from` on, and the newest one before it (it brackets a meter read at `keep_from`).
+    A bay not fresh now forgets them: readings across a gap say nothing about the gap."""
+    out: dict[str, tuple[Sample, ...]] = {}
+    for bay, st in statuses.items():
+        if st.grade is not Grade.FRESH or st.power_w is None or st.at is None:
+            continue
+        samples = list(earlier.get(bay, ()))
+        if not samples or samples[-1][0] < st.at:
+            samples.append((st.at, st.power_w))
+        old = [s for s in samples if s[0] < keep_from]
+        out[bay] = tuple(old[-1:] + [s for s in samples if s[0] >= keep_from])
+    return out
 
 
 def generation_w(config: SiteConfig, snapshot: Snapshot, role: str) -> float | None:

@@ -5,7 +5,9 @@ Per node: limit in force, base load (non-charging load: meter minus the chargers
 sum), solar and wind (the site's `pv`/`wind` devices, shown on the root node only: they
 count through the meters), margin, available (the budget), headroom (budget minus what the
 chargers under the node draw now), mode and why. Per bay: state, session kind, power now,
-setpoint (what was written), allocated power and what binds it, energy delivered and
+setpoint (what was written), allocated power and what binds it (while the setpoint is
+still below the allocation: `ramp:<charger>` as it rises at the charger's `ramp_kw_s`, or
+`break-before-make` while it waits for power confirmed freed), energy delivered and
 wanted, departure (UTC epoch s) and slack (s to spare at the bay's maximum).
 """
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from edge.chargers.port import BayStatus
 from edge.power.allocation_model import Allocation, Setpoint
 from edge.power.budget import NodeBudget, NodeMode
+from edge.power.dispatch_plan import HYSTERESIS_W
 from edge.power_inputs import generation_w
 from edge.readings import Snapshot
 from edge.sessions import Session
@@ -54,7 +57,9 @@ def build_report(
     allocation: Allocation,
     commanded: Mapping[str, float],
     margin_w: float,
+    held: tuple[str, ...] = (),
 ) -> PowerReport:
+    """`held`: bays whose increase waits for confirmed freed power (break before make)."""
     root = config.root_limit().id
     solar = generation_w(config, snapshot, "pv")
     wind = generation_w(config, snapshot, "wind")
@@ -84,6 +89,7 @@ def build_report(
             setpoints[b.id],
             commanded.get(b.id),
             snapshot.wall,
+            b.id in held,
         )
         for b in config.bays
     )
@@ -111,7 +117,11 @@ def _bay_row(
     sp: Setpoint,
     setpoint_w: float | None,
     now: float,
+    held: bool = False,
 ) -> dict[str, Any]:
+    binding = sp.binding  # what limits the allocation; the setpoint may lag behind it:
+    if setpoint_w is not None and setpoint_w < sp.power_w - HYSTERESIS_W:
+        binding = "break-before-make" if held else f"ramp:{bay.charger}"
     return {
         "id": bay.id,
         "charger": bay.charger,
@@ -121,7 +131,7 @@ def _bay_row(
         "power_w": st.power_w if st is not None else None,
         "setpoint_w": setpoint_w,
         "allocated_w": sp.power_w,
-        "binding": sp.binding,
+        "binding": binding,
         "energy_delivered_wh": s.energy_delivered_wh if s is not None else None,
         "energy_wanted_wh": s.energy_wanted_wh.value if s is not None else None,
         "wanted_from": s.energy_wanted_wh.source.value if s is not None else None,

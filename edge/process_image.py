@@ -8,7 +8,7 @@ good read: fresh, stale after `stale_after_s`, lost (comm_lost) after `lost_afte
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -20,13 +20,23 @@ class ProcessImage:
         self._stale_after_s = stale_after_s
         self._lost_after_s = max(lost_after_s, stale_after_s)
         self._points: dict[str, dict[str, Reading]] = {}
+        self._watchers: dict[str, list[Callable[[], None]]] = {}
+
+    def watch(self, device: str, callback: Callable[[], None]) -> None:
+        """Call `callback` (quick, no I/O) after every new reading of `device`: the control
+        cycle acts on a node meter's fresh value at once instead of at its next period."""
+        self._watchers.setdefault(device, []).append(callback)
 
     def put(self, device: str, point: str, reading: Reading) -> None:
         self._points.setdefault(device, {})[point] = reading
+        for callback in self._watchers.get(device, ()):
+            callback()
 
     def put_all(self, device: str, readings: Mapping[str, Reading]) -> None:
         """Every point of one read at once (the drivers' hot path): same as put() for each."""
         self._points.setdefault(device, {}).update(readings)
+        for callback in self._watchers.get(device, ()):
+            callback()
 
     def mark_device(self, device: str, at: float) -> None:
         """Record a failed poll on every known point of a device. The values and the time

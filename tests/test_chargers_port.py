@@ -103,9 +103,15 @@ async def test_alpitronic_states_per_connector() -> None:
         states = {s.bay: s for s in charger.states(await session.poll())}
     one, two = states["B1"], states["B2"]
     assert (one.state, one.grade, one.raw) == (BayState.CHARGING, Grade.FRESH, "charging")
-    assert (one.power_w, one.limit_w, one.energy_delivered_wh) == (180_112.0, 200_000.0, 34_560.0)
+    assert (one.power_w, one.setpoint_w, one.energy_delivered_wh) == (
+        180_112.0,
+        200_000.0,
+        34_560.0,
+    )
+    # The map has no applied-limit register: a read-back register is not what is applied.
+    assert one.limit_w is None
     assert (one.soc_pct, one.ev_max_power_w) == (pytest.approx(65.58), 350_000.0)
-    assert (two.state, two.raw, two.power_w, two.limit_w) == (
+    assert (two.state, two.raw, two.power_w, two.setpoint_w) == (
         BayState.SUSPENDED_EVSE,
         "suspended-evse",
         0.0,

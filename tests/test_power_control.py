@@ -3,6 +3,7 @@ and the control cycle writing through the simulated charger port on a SimClock."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from edge.siteconf import load_site
 from edge.siteconf.model import SiteConfig
 from edge.uplink.commands import load_schema
 from edge.uplink.telemetry import bay_rows, site_snapshot
+from tests.polling import wait_until
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
 BASE_W = {"grid-meter": 60_000.0, "plot-meter-main": 40_000.0, "plot-meter-north": 15_000.0}
@@ -301,7 +303,7 @@ async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
     cycle = make_cycle(demo, plant, clock)
     plant.arrive("B01")
     plant.arrive("B02", demand_w=50_000.0)
-    await run(cycle, plant, clock, 5)
+    await run(cycle, plant, clock, 12)  # B01 has ramped up to its allocation
     assert cycle.latest is not None
     record = cycle_record(demo, cycle.latest)
     payload = site_snapshot(record, bay_rows(demo, ["B04"], record["bays"]))
@@ -360,3 +362,61 @@ async def test_after_the_safe_state_the_setpoints_are_written_again(
     await run(cycle, plant, clock, 10)
     assert plant.bays["B01"].limit_w == pytest.approx(running)  # back where it was
     assert plant.bays["B02"].limit_w == 0.0  # and the idle bays down from the fallback
+
+
+async def test_a_step_in_the_grid_meter_is_answered_between_periods(demo: SiteConfig) -> None:
+    """The fast path: three bays at the grid limit; the grid meter's next fresh value shows
+    200 kW more base load. The decreases are written at once, before the next period (the
+    virtual clock does not move), and what is commanded fits the new budget."""
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    cycle = make_cycle(demo, plant, clock)
+    for bay in ("B01", "B02", "B03"):
+        plant.arrive(bay)
+    await run(cycle, plant, clock, 20)
+    limit = demo.root_limit().import_kw * 1000.0
+    assert plant.charging_w() > limit - BASE_W["grid-meter"] - 20_000.0  # at the limit
+    runner = asyncio.create_task(cycle.run())  # one period now, then sleeps on the clock
+    try:
+        await wait_until(lambda: cycle.completed == 21, 5, "the period's step")
+        before = len(plant.port.calls)
+        jump = 200_000.0
+        now = clock.monotonic()
+        grid = BASE_W["grid-meter"] + jump + plant.charging_w()
+        plant.image.put("grid-meter", "power_w", Reading(grid, "W", Quality.OK, now))
+        await wait_until(lambda: len(plant.port.calls) > before, 5, "a fast decrease")
+        assert cycle.completed == 21  # no period ran: the meter's value did it
+        commanded = sum(b.limit_w for b in plant.bays.values())
+        assert commanded + BASE_W["grid-meter"] + jump <= limit
+        assert all(w < was for call in plant.port.calls[before:] for _, w, was in call)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+
+async def test_no_fast_write_while_the_bays_fit_the_budget(demo: SiteConfig) -> None:
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    cycle = make_cycle(demo, plant, clock)
+    plant.arrive("B01")
+    await run(cycle, plant, clock, 10)
+    power = cycle._power
+    assert power is not None
+    plant.measure()  # a fresh value, nothing changed: no writes between periods
+    assert await power.react(plant.image.freeze(clock.monotonic(), clock.wall())) == 0
+
+
+async def test_a_bay_still_ramping_names_the_ramp_not_the_limit(demo: SiteConfig) -> None:
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    cycle = make_cycle(demo, plant, clock)
+    plant.arrive("B01")
+    await run(cycle, plant, clock, 3)  # 50 kW/s from the connector's minimum: still rising
+    assert cycle.latest is not None
+    rows = {b["id"]: b for b in cycle_record(demo, cycle.latest)["bays"]}
+    assert rows["B01"]["setpoint_w"] < rows["B01"]["allocated_w"]
+    assert rows["B01"]["binding"] == "ramp:ch01"
+    await run(cycle, plant, clock, 12)
+    assert cycle.latest is not None
+    rows = {b["id"]: b for b in cycle_record(demo, cycle.latest)["bays"]}
+    assert rows["B01"]["binding"] == "bay:B01"  # at its 400 kW: the bay's maximum binds

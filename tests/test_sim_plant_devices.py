@@ -69,12 +69,16 @@ def test_a_silent_controller_puts_the_cabinet_on_its_fallback_share() -> None:
     cab.on_write("fallback_power_w", 50_000.0, NOON)
     cab.on_write("watchdog_s", 5.0, NOON)
     cab.on_write("power_setpoint_w", 300_000.0, NOON)
-    assert cab.values(NOON + 4)["status"] != 5
+    plant.arrive(_truck("T1"), "B02")
+    assert cab.values(NOON + 4)["connector_2_status"] != 5
     assert plant.bays["B01"].setpoint_w == 300_000.0
     v = cab.values(NOON + 6)
-    assert v["status"] == 5  # fallback
+    assert v["connector_2_status"] == 5  # fallback: the truck charges at the fallback share
     assert plant.bays["B01"].setpoint_w == 25_000.0
     assert plant.bays["B02"].setpoint_w == 25_000.0
+    # An empty connector reports itself free, not charging on the fallback (the demo's
+    # first frame showed its empty bays "charging 0 kW").
+    assert v["status"] == 1  # ready
     assert plant.bays["B01"].state() is BayState.AVAILABLE
 
 

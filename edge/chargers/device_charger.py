@@ -4,8 +4,10 @@ The device polls its points into the process image and writes through `write_poi
 (confirmed by read-back or by the charger's status frame where the profile names a
 `confirm` point). Bay n of the charger is connector n of the device, whose points are
 `connector_point(name, n)`: `power_setpoint_w` (written), `status`, `power_w`, and where
-the profile has them `session_energy_wh`, `ev_soc_pct`, `ev_max_power_w` and the applied
-limit (`power_limit_w` on CAN, the read-back `power_setpoint_w` on Modbus).
+the profile has them `session_energy_wh`, `ev_soc_pct`, `ev_max_power_w` and the limit the
+charger applies (`APPLIED`, e.g. the CAN cabinet's status frame). A Modbus setpoint
+register read back shows a write the moment it lands, not when the charger applies it: it
+is `BayStatus.setpoint_w`, never `limit_w`, so it cannot confirm a change of power.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from edge.sessions import BayState
 log = logging.getLogger(__name__)
 
 SETPOINT = "power_setpoint_w"
+APPLIED = "power_limit_w"  # a profile point with the limit the charger applies now
 WRITE_TIMEOUT_S = 5.0  # a bound on one write and its confirmation, whatever the link does
 _GRADE_RANK = {Grade.FRESH: 0, Grade.STALE: 1, Grade.LOST: 2}
 
@@ -142,11 +145,13 @@ class DeviceCharger:
             state=state,
             grade=grade,
             power_w=None if _grade(power) is Grade.LOST or power is None else power.value,
-            limit_w=self._fresh(snapshot, bay, "power_limit_w", SETPOINT),
+            limit_w=self._fresh(snapshot, bay, APPLIED),
+            setpoint_w=self._fresh(snapshot, bay, SETPOINT),
             energy_delivered_wh=self._fresh(snapshot, bay, "session_energy_wh"),
             soc_pct=self._fresh(snapshot, bay, "ev_soc_pct"),
             ev_max_power_w=self._fresh(snapshot, bay, "ev_max_power_w"),
             raw=raw,
+            at=None if power is None or power.value is None else power.at,
         )
 
     def _reading(self, snapshot: Snapshot, bay: str, name: str) -> Reading | None:

@@ -60,11 +60,15 @@ class BayStatus:
     state: BayState
     grade: Grade  # the worst of the state's and the power's: act on `power_w` only if fresh
     power_w: float | None  # measured power delivered; None when lost or not reported
-    limit_w: float | None = None  # the limit the charger says it applies, when it says
+    # The limit the charger reports applying (an applied-limit point: CAN's power_limit_w),
+    # None where it reports none: a read-back setpoint register is not that (setpoint_w).
+    limit_w: float | None = None
     energy_delivered_wh: float | None = None  # this session, as the charger counts it
     soc_pct: float | None = None  # the truck's state of charge, when the charger knows it
     ev_max_power_w: float | None = None  # what the truck accepts now, when it says
     raw: str = ""  # the charger's own status word, for the operator ("preparing-ev-ready")
+    at: float | None = None  # when `power_w` was read (monotonic s), to pair it with meters
+    setpoint_w: float | None = None  # the setpoint register read back: what was last written
 
 
 class AppliesSetpoints(Protocol):

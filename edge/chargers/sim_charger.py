@@ -73,6 +73,7 @@ class SimCharger:
                 soc_pct=b.soc_pct,
                 ev_max_power_w=b.ev_max_power_w,
                 raw=str(b.state),
+                at=snapshot.taken_at,  # read when asked: at the snapshot's instant
             )
             for name, b in self.bays.items()
         )

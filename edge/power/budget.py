@@ -1,8 +1,18 @@
 """What the chargers under each limit node may draw this period, from graded meter data.
 
 Per node: budget = limit - non-charging load - margin, where the non-charging load is the
-node meter minus the chargers' measured sum under it (solar and wind under the node count
-through the meter, so the base load may be negative). Every input is graded:
+node meter minus what the chargers under it certainly drew when the meter was read (solar
+and wind under the node count through the meter, so the base load may be negative).
+
+Readings are not taken at one instant: the meter and each charger are polled at their own
+moments. A bay read after the meter while it ramps up shows more than the meter saw, and
+subtracting that under-estimates the base load (in the demo by up to 200 kW, 26 % of the
+limit). So each bay is paired with the meter by time (`BayMeasurement.drawn_at`): read
+after the meter, it counts as the least of its readings since the last one at or before the
+meter's (nothing if it has none that old); read before the meter, as its reading, or the
+setpoint of a decrease written between the two (`BudgetInputs.lowered`) if that is lower.
+
+Every input is graded:
 
 - meter fresh: mode `normal`, the budget above;
 - meter stale: mode `hold`, no bay under the node may rise; the budget comes from the model
@@ -44,6 +54,10 @@ class NodeMeasurement:
     node: str
     power_w: float | None
     grade: Grade
+    at: float | None = None  # when the value was read (monotonic s); None: time not known
+
+
+Sample = tuple[float, float]  # (at, power_w): one fresh reading of a bay
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +67,30 @@ class BayMeasurement:
     bay: str
     power_w: float | None
     grade: Grade
+    at: float | None = None  # when `power_w` was read (monotonic s); None: time not known
+    earlier: tuple[Sample, ...] = ()  # this bay's fresh readings before `at`, oldest first
 
     def fresh_w(self) -> float | None:
         return self.power_w if self.grade is Grade.FRESH else None
+
+    def drawn_at(self, t: float | None, lowered_w: float | None = None) -> float:
+        """What the bay certainly drew at `t` (a meter's reading time), so certainly in that
+        reading: 0 when not fresh. Read after `t`, the least of its readings from the last
+        one at or before `t` on (it may have been ramping up since: the least is a floor,
+        ramps being monotonic between two polls), 0 when it has none that old. Read at or
+        before `t`, its reading, or `lowered_w` (a decrease written after it, before `t`)
+        when lower. Without times, the readings count as taken at one instant. No ramp rate
+        bounds the rise since `t`: a reading can jump by a whole ramp step between polls."""
+        now_w = self.fresh_w()
+        if now_w is None:
+            return 0.0
+        if t is None or self.at is None:
+            return now_w
+        if self.at <= t:
+            return now_w if lowered_w is None else max(0.0, min(now_w, lowered_w))
+        since = [w for at, w in self.earlier if at > t]
+        before = [w for at, w in self.earlier if at <= t]
+        return max(0.0, min([before[-1], now_w, *since])) if before else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +111,8 @@ class BudgetInputs:
     last_base_w: tuple[tuple[str, float], ...]  # (node, base_w) from the previous cycle
     margin_w: float  # `margin_w_of(config.control)`
     overrides: tuple[LimitOverride, ...] = ()
+    # (bay, to_w, written_at): decreases written and not yet confirmed (the dispatch ledger)
+    lowered: tuple[tuple[str, float, float], ...] = ()
 
 
 def margin_w_of(control: Control) -> float:
@@ -90,7 +127,7 @@ class NodeBudget:
     limit_w: float  # the limit in force: the configured one, or the operator's override
     binding: str  # `limit:<id>`, `override:<id>` or `mode:<mode>`
     base_w: float | None  # non-charging load (measured, or carried over in hold)
-    charging_w: float  # the bays' fresh measured sum under the node
+    charging_w: float  # the bays' fresh measured sum under the node (now, not at the meter)
     available_w: float  # what the chargers under the node may draw in total; >= 0
     reason: str
 
@@ -112,7 +149,7 @@ def bays_under(
 
 def node_budgets(inputs: BudgetInputs) -> tuple[NodeBudget, ...]:
     meters = {m.node: m for m in inputs.meters}
-    measured = {m.bay: m.fresh_w() for m in inputs.bay_power}
+    bays = {m.bay: m for m in inputs.bay_power}
     last_base = dict(inputs.last_base_w)
     overrides: dict[str, float] = {}
     for o in inputs.overrides:
@@ -120,18 +157,37 @@ def node_budgets(inputs: BudgetInputs) -> tuple[NodeBudget, ...]:
     under = bays_under(inputs.limits, inputs.chargers, inputs.bays)
     out = []
     for node in inputs.limits:
-        charging = sum(measured.get(b) or 0.0 for b in under[node.id])
         meter = meters.get(node.id) if node.meter is not None else None
+        present = [bays[b] for b in under[node.id] if b in bays]
+        charging = sum(m.fresh_w() or 0.0 for m in present)
+        at_meter = _drawn_at_meter(present, meter, inputs.lowered)
         out.append(
-            _budget(node, meter, charging, last_base.get(node.id), inputs.margin_w, overrides)
+            _budget(
+                node, meter, charging, at_meter, last_base.get(node.id), inputs.margin_w, overrides
+            )
         )
     return tuple(out)
+
+
+def _drawn_at_meter(
+    bays: list[BayMeasurement],
+    meter: NodeMeasurement | None,
+    lowered: tuple[tuple[str, float, float], ...],
+) -> float:
+    """What the bays certainly drew when the node's meter was read."""
+    t = meter.at if meter is not None else None
+    total = 0.0
+    for m in bays:
+        drops = [to_w for bay, to_w, at in lowered if bay == m.bay and t is not None and at <= t]
+        total += m.drawn_at(t, min(drops) if drops else None)
+    return total
 
 
 def _budget(
     node: LimitNode,
     meter: NodeMeasurement | None,
     charging_w: float,
+    at_meter_w: float,
     last_base_w: float | None,
     margin_w: float,
     overrides: dict[str, float],
@@ -142,7 +198,7 @@ def _budget(
         limit_w, binding = overrides[node.id], f"override:{node.id}"
     grade = meter.grade if meter is not None and meter.power_w is not None else Grade.LOST
     if grade is Grade.FRESH and meter is not None and meter.power_w is not None:
-        base = meter.power_w - charging_w
+        base = meter.power_w - at_meter_w  # never less than the base load (see above)
         avail = max(0.0, limit_w - base - margin_w)
         return NodeBudget(node.id, NodeMode.NORMAL, limit_w, binding, base, charging_w, avail, "")
     if grade is Grade.STALE and last_base_w is not None:

@@ -6,7 +6,8 @@ bays still draw.
   confirmed: the charger's `ramp_down_s` has passed, or the bay's fresh measured power is
   down to the new setpoint while no increase of that bay is in flight and the limit its
   charger reports applying (`applied`, when it reports one) is down too. An increase is in
-  flight from its write until the charger reports applying at least it, or its
+  flight from its write until the charger reports applying at least it, the bay is measured
+  above the setpoint it replaced (with no older decrease still unconfirmed), or its
   `ramp_down_s` has passed: a charger that applies setpoints late reads low while an
   earlier increase is yet to land (and reports its old limit, which may equal the new one).
 - Increases come only out of headroom that is confirmed free: every node's use counts, per
@@ -50,6 +51,7 @@ class Raise:
     bay: str
     to_w: float
     since: float
+    from_w: float = 0.0  # the setpoint it replaced: a draw above it proves the raise landed
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,10 @@ def plan_dispatch(
     now: float,
     period_s: float,
     applied: Mapping[str, float] | None = None,
+    rise: bool = True,
 ) -> DispatchPlan:
-    """`applied`: per bay, the limit its charger reports applying now (fresh reports only)."""
+    """`applied`: per bay, the limit its charger reports applying now (fresh reports only).
+    `rise=False`: decreases only (the fast path between periods, on a fresh node meter)."""
     tree = build_tree(
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
@@ -105,10 +109,19 @@ def plan_dispatch(
     old = dict(state.commanded)
     cmd = {b: old.get(b, 0.0) for b in tune}
     told = applied or {}
+    # A decrease written before a raise: the bay may still draw above that older limit.
+    dropped_at = {p.bay: p.since for p in state.ledger}
     raised = {
         r.bay: r
         for r in state.raised
-        if r.bay in tune and _in_flight(r, told.get(r.bay), now, tune[r.bay].ramp_down_s)
+        if r.bay in tune
+        and _in_flight(
+            r,
+            told.get(r.bay),
+            None if dropped_at.get(r.bay, r.since) < r.since else fresh.get(r.bay),
+            now,
+            tune[r.bay].ramp_down_s,
+        )
     }
     ledger = {
         p.bay: p
@@ -124,7 +137,7 @@ def plan_dispatch(
             used[n] += in_use[bay]
     levels = bay_levels(inputs)
     held = []
-    for bay in _increase_order(allocation, cmd):
+    for bay in _increase_order(allocation, cmd) if rise else ():
         t = target.get(bay, 0.0)
         if t <= cmd[bay] or bay not in tree.paths:
             continue
@@ -136,8 +149,8 @@ def plan_dispatch(
             for n in tree.paths[bay]:
                 used[n] += grow
             in_use[bay] += grow
+            raised[bay] = Raise(bay, new, now, cmd[bay])
             cmd[bay] = new
-            raised[bay] = Raise(bay, new, now)
             writes.append(Write(bay, new))
     new_state = DispatchState(
         tuple(cmd.items()),
@@ -166,10 +179,40 @@ def _decreases(
     return writes
 
 
-def _in_flight(r: Raise, applied_w: float | None, now: float, ramp_down_s: float) -> bool:
-    """Landed once the charger reports applying at least it (it applies writes in order);
-    a report of a lower limit may predate the write, so only time clears it then."""
+def unproven_raises(
+    inputs: AllocationInputs,
+    state: DispatchState,
+    measured: tuple[BayMeasurement, ...],
+    now: float,
+    applied: Mapping[str, float] | None = None,
+) -> frozenset[str]:
+    """Bays whose last increase is not yet seen landing: their reading says nothing about
+    what the truck takes at the new setpoint, so the allocator must not reclaim from it
+    (a bay read just after a raise shows its old draw, and reclaim cut it straight back)."""
+    tuning = {t.charger: t for t in inputs.tuning}
+    ramp_down = {
+        b.id: tuning.get(b.charger, ChargerTuning(b.charger)).ramp_down_s for b in inputs.bays
+    }
+    fresh = {m.bay: m.fresh_w() for m in measured}
+    told = applied or {}
+    return frozenset(
+        r.bay
+        for r in state.raised
+        if r.bay in ramp_down
+        and _in_flight(r, told.get(r.bay), fresh.get(r.bay), now, ramp_down[r.bay])
+    )
+
+
+def _in_flight(
+    r: Raise, applied_w: float | None, measured_w: float | None, now: float, ramp_down_s: float
+) -> bool:
+    """Landed once the charger reports applying at least it, or the bay is measured drawing
+    more than the setpoint it replaced (chargers apply writes in order: a limit above the
+    old one is this one or a later one); a lower report may predate the write, so only
+    time clears it then."""
     if applied_w is not None and applied_w >= r.to_w - CONFIRM_TOLERANCE_W:
+        return False
+    if measured_w is not None and measured_w > r.from_w + CONFIRM_TOLERANCE_W:
         return False
     return now - r.since < ramp_down_s
 

@@ -73,7 +73,8 @@ class PlantCabinet:
         for connector, bay in self.bays.items():
             sim, pre = self.plant.bays[bay], _prefix(connector)
             truck = sim.truck
-            code = self._fallback_code if self._in_fallback else self._codes[sim.state()]
+            fallback = self._in_fallback and truck is not None  # an empty connector: its own
+            code = self._fallback_code if fallback else self._codes[sim.state()]
             out[pre + "status"] = code
             out[pre + "power_w"] = sim.draw_w
             out[pre + "power_setpoint_w"] = sim.setpoint_w
