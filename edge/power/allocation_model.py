@@ -100,6 +100,8 @@ class BayPlan:
     slack_s: float
     keep_alive: bool  # gets the pause floor
     protected: bool  # stopped < 10 min ago and running again: not to be stopped again
+    remaining_wh: float = 0.0  # energy still wanted
+    left_s: float = math.inf  # seconds to departure
 
 
 def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
@@ -167,6 +169,8 @@ def _plan(
         slack,
         keep_alive=not (recent and b.previous_w == 0.0),
         protected=recent and b.previous_w > 0.0,
+        remaining_wh=0.0 if s is None else s.energy_remaining_wh(),
+        left_s=math.inf if s is None else s.departure.value - now,
     )
 
 
