@@ -56,8 +56,7 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
             grant(tree, used, x, p.bay, min(p.levels.pause_w, p.cap_w), p.levels)
     deadline = [p for p in order if p.kind_rank == 0]
     rest = [p for p in order if p.kind_rank > 0]
-    headroom = sum(tree.capacity_w[r] - used[r] for r in tree.roots)
-    for p in (*committed(deadline, headroom), *_overnight_needs(rest)):  # 2., 3. needs
+    for p in (*committed(deadline, tree, used), *_overnight_needs(rest)):  # 2., 3. needs
         grant(tree, used, x, p.bay, min(p.need_w * NEED_MARGIN, p.cap_w), p.levels)
     _least_slack_first(tree, used, x, deadline)  # 4. energy
     for p in rest:  # 5. the rest: to the running minimum first, most urgent first
@@ -96,30 +95,42 @@ def _least_slack_first(
 ) -> None:
     """Trucks that cannot finish any more first, sharing as equals (what they miss now is
     lost, and none of them is worth more than another); then each truck up to its cap,
-    least slack first, equals (slack within EQUAL_SLACK_S) raised together."""
-    ordered = sorted(deadline, key=lambda p: (p.slack_s, p.bay))
+    least slack first, equals (slack within EQUAL_SLACK_S) raised together. Here slack
+    counts a truck's cabinet as shared by all its bays: a truck alone on a two-bay cabinet
+    will likely have to share it later, so it fills up while it can."""
+    _share_equally(tree, used, x, [p for p in deadline if p.slack_s < 0])
+    slack = {p.bay: _shared_slack(tree, p) for p in deadline if p.slack_s >= 0}
+    ordered = sorted((p for p in deadline if p.bay in slack), key=lambda p: (slack[p.bay], p.bay))
     i = 0
     while i < len(ordered):
-        first = ordered[i].slack_s
+        first = slack[ordered[i].bay]
         j = i + 1
-        while j < len(ordered) and _equals(first, ordered[j].slack_s):
+        while j < len(ordered) and slack[ordered[j].bay] - first <= EQUAL_SLACK_S:
             j += 1
         if j == i + 1:
             p = ordered[i]
             grant(tree, used, x, p.bay, p.cap_w, p.levels)
         else:
-            group = ordered[i:j]
-            for p in group:
-                if x[p.bay] < p.levels.min_w:
-                    grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
-            _fill(tree, used, x, group)
+            _share_equally(tree, used, x, ordered[i:j])
         i = j
 
 
-def _equals(first_slack_s: float, slack_s: float) -> bool:
-    if first_slack_s < 0:
-        return slack_s < 0
-    return slack_s == first_slack_s or slack_s - first_slack_s <= EQUAL_SLACK_S
+def _share_equally(
+    tree: Tree, used: dict[str, float], x: dict[str, float], group: list[BayPlan]
+) -> None:
+    for p in group:
+        if x[p.bay] < p.levels.min_w:
+            grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
+    _fill(tree, used, x, group)
+
+
+def _shared_slack(tree: Tree, p: BayPlan) -> float:
+    """`BayPlan.slack_s` at the cabinet's share per bay (inf: nothing left to want)."""
+    cabinet = tree.paths[p.bay][0]
+    share_w = min(p.cap_w, tree.capacity_w[cabinet] / len(tree.bays_at[cabinet]))
+    if p.remaining_wh <= 0 or share_w <= 0:
+        return p.slack_s
+    return p.left_s - p.remaining_wh * 3600.0 / share_w
 
 
 def _result(
