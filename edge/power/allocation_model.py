@@ -157,7 +157,9 @@ def _plan(
         levels = Levels(levels.min_w, levels.max_w, 0.0)
     s = b.session
     rank = 2 if s is None else (1 if s.kind is SessionKind.OVERNIGHT else 0)
-    need, slack = _need(s, cap, now)
+    remaining = 0.0 if s is None else s.energy_remaining_wh()
+    left = math.inf if s is None else s.departure.value - now
+    need, slack = _need(remaining, left, cap)
     return BayPlan(
         bay.id,
         True,
@@ -169,8 +171,8 @@ def _plan(
         slack,
         keep_alive=not (recent and b.previous_w == 0.0),
         protected=recent and b.previous_w > 0.0,
-        remaining_wh=0.0 if s is None else s.energy_remaining_wh(),
-        left_s=math.inf if s is None else s.departure.value - now,
+        remaining_wh=remaining,
+        left_s=left,
     )
 
 
@@ -188,16 +190,16 @@ def _soft_cap(b: BayInput) -> float | None:
     return min(caps) if caps else None
 
 
-def _need(s: Session | None, cap_w: float, now: float) -> tuple[float, float]:
-    if s is None:
-        return 0.0, math.inf
-    remaining_wh = s.energy_remaining_wh()
-    left_s = s.departure.value - now
+def _need(remaining_wh: float, left_s: float, cap_w: float) -> tuple[float, float]:
+    """(average power to finish by departure, slack at `cap_w`): `Session.slack_s`,
+    inlined for speed."""
     if remaining_wh <= 0:
         return 0.0, math.inf
     if left_s <= 0:
         return math.inf, -math.inf
-    return remaining_wh * 3600.0 / left_s, s.slack_s(now, cap_w)
+    if cap_w <= 0:
+        return remaining_wh * 3600.0 / left_s, -math.inf
+    return remaining_wh * 3600.0 / left_s, left_s - remaining_wh * 3600.0 / cap_w
 
 
 def _bay_modes(

@@ -156,11 +156,13 @@ def _result(
 
 
 def _binding(tree: Tree, p: BayPlan, power: float, used: dict[str, float]) -> str:
-    if not p.eligible:
-        return p.cap_binding
-    if power >= p.cap_w - EPS_W:
+    if not p.eligible or power >= p.cap_w - EPS_W:
         return p.cap_binding
     path = tree.paths[p.bay]
-    least = min(tree.capacity_w[n] - used[n] for n in path)
+    capacity = tree.capacity_w
+    least = min([capacity[n] - used[n] for n in path])
     # The nearest node that is (within 1 W) as full as the fullest: the local cause.
-    return tree.binding[next(n for n in path if tree.capacity_w[n] - used[n] <= least + 1.0)]
+    for n in path:
+        if capacity[n] - used[n] <= least + 1.0:
+            return tree.binding[n]
+    return tree.binding[path[-1]]  # not reached: the least is on the path

@@ -27,6 +27,8 @@ class Tree:
     roots: tuple[str, ...]
 
     post_order: tuple[str, ...]  # node keys, every child before its parent
+    parent: Mapping[str, str]  # node key -> its parent's (roots have none)
+    rank: Mapping[str, int]  # node key -> its index in post_order
 
     def headroom(self, bay: str, used: Mapping[str, float]) -> float:
         cap = self.capacity_w
@@ -82,6 +84,7 @@ def build_tree(
         capacity[key], binding[key], children[key] = ch.max_power_kw * 1000.0, key, []
         children[f"limit:{ch.limit}"].append(key)
     paths, bays_at = _bay_paths(bays, children, out_of_service)
+    post_order = _post_order(roots, children)
     return Tree(
         capacity,
         binding,
@@ -89,7 +92,9 @@ def build_tree(
         {k: tuple(v) for k, v in children.items()},
         {k: tuple(v) for k, v in bays_at.items()},
         tuple(roots),
-        _post_order(roots, children),
+        post_order,
+        {c: p for p, cs in children.items() for c in cs},
+        {n: i for i, n in enumerate(post_order)},
     )
 
 
