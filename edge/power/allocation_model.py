@@ -169,10 +169,10 @@ def _plan(
         rank,
         need,
         slack,
-        keep_alive=not (recent and b.previous_w == 0.0),
-        protected=recent and b.previous_w > 0.0,
-        remaining_wh=remaining,
-        left_s=left,
+        not (recent and b.previous_w == 0.0),  # keep_alive
+        recent and b.previous_w > 0.0,  # protected
+        remaining,
+        left,
     )
 
 
@@ -181,13 +181,12 @@ def _idle(bay: str, levels: Levels, why: str) -> BayPlan:
 
 
 def _soft_cap(b: BayInput) -> float | None:
-    caps = []
-    if b.vehicle_max_w is not None:
-        caps.append(max(0.0, b.vehicle_max_w))
+    cap = None if b.vehicle_max_w is None else max(0.0, b.vehicle_max_w)
     if b.measured_w is not None and b.previous_w - b.measured_w > RECLAIM_SLACK_W:
         room = max(RECLAIM_MIN_HEADROOM_W, RECLAIM_HEADROOM * b.previous_w)
-        caps.append(max(0.0, b.measured_w) + room)
-    return min(caps) if caps else None
+        drawn = max(0.0, b.measured_w) + room
+        cap = drawn if cap is None or drawn < cap else cap
+    return cap
 
 
 def _need(remaining_wh: float, left_s: float, cap_w: float) -> tuple[float, float]:
