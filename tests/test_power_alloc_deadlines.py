@@ -93,19 +93,19 @@ def test_two_trucks_one_cabinet_cannot_both_finish_the_smaller_is_committed() ->
 
 
 def test_admission_drops_the_truck_wanting_most_so_that_more_finish() -> None:
-    # 600 kW grid, energy counted x1.35 there: 222 kWh fit by 30 min, 296 by 40, 333 by 45.
+    # 600 kW grid, energy counted x1.2 there: 250 kWh fit by 30 min, 333 by 40, 375 by 45.
     # The big early truck fits with the first small one, but it alone blocks two more.
     inputs = site_inputs(
         600.0,
         4,
         truck("B0000", 200, 1_800),
-        truck("B0010", 90, 2_400),
+        truck("B0010", 120, 2_400),
         truck("B0020", 100),
         truck("B0030", 100),
     )
     assert committed_bays(inputs) == {"B0010", "B0020", "B0030"}
     p = allocate(inputs, NOW).power_w()
-    for bay, kwh, dwell in (("B0010", 90, 2_400), ("B0020", 100, 2_700), ("B0030", 100, 2_700)):
+    for bay, kwh, dwell in (("B0010", 120, 2_400), ("B0020", 100, 2_700), ("B0030", 100, 2_700)):
         assert p[bay] >= need_w(kwh, dwell)
     assert p["B0000"] > 0
 

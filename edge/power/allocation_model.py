@@ -21,6 +21,7 @@ RESTART_GUARD_S = 600.0  # a DC session is stopped by us at most once per 10 min
 RECLAIM_SLACK_W = 2_000.0  # a bay drawing this much below its setpoint gives the rest back
 RECLAIM_HEADROOM = 0.1  # ... keeping 10 % of its setpoint (>= 5 kW) to grow back into
 RECLAIM_MIN_HEADROOM_W = 5_000.0
+NEED_MARGIN = 1.2  # acceptance falls near full: ask for a bit more than the average need
 
 
 @dataclass(frozen=True, slots=True)

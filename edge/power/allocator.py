@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edge.power.allocation_model import (
+    NEED_MARGIN,
     RESTART_GUARD_S,
     Allocation,
     AllocationInputs,
@@ -35,7 +36,6 @@ from edge.power.constraint_tree import EPS_W, Tree, build_tree
 from edge.power.deadline_admission import committed
 from edge.power.fill import clamp_to_tree, grant, water_fill
 
-NEED_MARGIN = 1.2  # acceptance falls near full: ask for a bit more than the average need
 NEED_HORIZON_S = 3600.0  # an overnight truck with more slack than this waits for what is left
 EQUAL_SLACK_S = 1.0  # trucks this close in slack are equals: they share, water-filled
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 
-from edge.power.allocation_model import BayPlan
+from edge.power.allocation_model import NEED_MARGIN, BayPlan
 from edge.power.constraint_tree import Tree
 
-# At the grid connection, energy is counted 35 % high: trucks still to come share it, and
-# acceptance falls near full. Under a feeder or a cabinet it counts as it is. Tuned on
-# bench.service_bound's contested days (docs/power.md).
-ADMIT_MARGIN = 1.35
+# At the grid connection the committed needs are counted as they are granted, x
+# NEED_MARGIN (acceptance falls near full); under a feeder or a cabinet at face value, or
+# a truck needing most of its cabinet alone would never be committed (docs/power.md).
+ADMIT_MARGIN = NEED_MARGIN
 
 
 def committed(deadline: Iterable[BayPlan], tree: Tree, used: Mapping[str, float]) -> list[BayPlan]:
