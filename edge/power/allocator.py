@@ -34,7 +34,7 @@ from edge.power.allocation_model import (
 )
 from edge.power.constraint_tree import EPS_W, Tree, build_tree
 from edge.power.deadline_admission import committed
-from edge.power.fill import clamp_to_tree, grant, water_fill
+from edge.power.fill import clamp_to_tree, full, grant, water_fill
 
 NEED_HORIZON_S = 3600.0  # an overnight truck with more slack than this waits for what is left
 EQUAL_SLACK_S = 1.0  # trucks this close in slack are equals: they share, water-filled
@@ -60,7 +60,7 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
         grant(tree, used, x, p.bay, min(p.need_w * NEED_MARGIN, p.cap_w), p.levels)
     _least_slack_first(tree, used, x, deadline)  # 4. energy
     for p in rest:  # 5. the rest: to the running minimum first, most urgent first
-        if x[p.bay] < p.levels.min_w:
+        if x[p.bay] < p.levels.min_w and not full(tree, used):
             grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
     _fill(tree, used, x, order)
     used = clamp_to_tree(tree, x, {b: p.levels for b, p in plans.items()}, ids)
@@ -102,7 +102,7 @@ def _least_slack_first(
     slack = {p.bay: _shared_slack(tree, p) for p in deadline if p.slack_s >= 0}
     ordered = sorted((p for p in deadline if p.bay in slack), key=lambda p: (slack[p.bay], p.bay))
     i = 0
-    while i < len(ordered):
+    while i < len(ordered) and not full(tree, used):
         first = slack[ordered[i].bay]
         j = i + 1
         while j < len(ordered) and slack[ordered[j].bay] - first <= EQUAL_SLACK_S:

@@ -45,6 +45,12 @@ def _apply(tree: Tree, used: dict[str, float], bay: str, delta: float) -> None:
         used[n] += delta
 
 
+def full(tree: Tree, used: Mapping[str, float]) -> bool:
+    """Nothing more fits anywhere: every root is at its capacity (so `grant` and
+    `water_fill` would change nothing; callers skip them)."""
+    return all(tree.capacity_w[r] - used[r] - EPS_W <= 0 for r in tree.roots)
+
+
 def grant(
     tree: Tree,
     used: dict[str, float],
@@ -82,6 +88,8 @@ def water_fill(
 ) -> None:
     """Raise `bays` (each from x to at most cap) to equal levels, max-min fair under the tree.
     Only the nodes above `bays` are visited: the cost follows the group, not the site."""
+    if full(tree, used):
+        return
     paths = tree.paths
     parent = tree.parent
     active = [b for b in bays if cap_w[b] > x[b] + EPS_W]
