@@ -21,6 +21,7 @@ RESTART_GUARD_S = 600.0  # a DC session is stopped by us at most once per 10 min
 RECLAIM_SLACK_W = 2_000.0  # a bay drawing this much below its setpoint gives the rest back
 RECLAIM_HEADROOM = 0.1  # ... keeping 10 % of its setpoint (>= 5 kW) to grow back into
 RECLAIM_MIN_HEADROOM_W = 5_000.0
+NEED_MARGIN = 1.2  # acceptance falls near full: ask for a bit more than the average need
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,8 @@ class BayPlan:
     slack_s: float
     keep_alive: bool  # gets the pause floor
     protected: bool  # stopped < 10 min ago and running again: not to be stopped again
+    remaining_wh: float = 0.0  # energy still wanted
+    left_s: float = math.inf  # seconds to departure
 
 
 def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
@@ -155,7 +158,9 @@ def _plan(
         levels = Levels(levels.min_w, levels.max_w, 0.0)
     s = b.session
     rank = 2 if s is None else (1 if s.kind is SessionKind.OVERNIGHT else 0)
-    need, slack = _need(s, cap, now)
+    remaining = 0.0 if s is None else s.energy_remaining_wh()
+    left = math.inf if s is None else s.departure.value - now
+    need, slack = _need(remaining, left, cap)
     return BayPlan(
         bay.id,
         True,
@@ -165,8 +170,10 @@ def _plan(
         rank,
         need,
         slack,
-        keep_alive=not (recent and b.previous_w == 0.0),
-        protected=recent and b.previous_w > 0.0,
+        not (recent and b.previous_w == 0.0),  # keep_alive
+        recent and b.previous_w > 0.0,  # protected
+        remaining,
+        left,
     )
 
 
@@ -175,25 +182,24 @@ def _idle(bay: str, levels: Levels, why: str) -> BayPlan:
 
 
 def _soft_cap(b: BayInput) -> float | None:
-    caps = []
-    if b.vehicle_max_w is not None:
-        caps.append(max(0.0, b.vehicle_max_w))
+    cap = None if b.vehicle_max_w is None else max(0.0, b.vehicle_max_w)
     if b.measured_w is not None and b.previous_w - b.measured_w > RECLAIM_SLACK_W:
         room = max(RECLAIM_MIN_HEADROOM_W, RECLAIM_HEADROOM * b.previous_w)
-        caps.append(max(0.0, b.measured_w) + room)
-    return min(caps) if caps else None
+        drawn = max(0.0, b.measured_w) + room
+        cap = drawn if cap is None or drawn < cap else cap
+    return cap
 
 
-def _need(s: Session | None, cap_w: float, now: float) -> tuple[float, float]:
-    if s is None:
-        return 0.0, math.inf
-    remaining_wh = s.energy_remaining_wh()
-    left_s = s.departure.value - now
+def _need(remaining_wh: float, left_s: float, cap_w: float) -> tuple[float, float]:
+    """(average power to finish by departure, slack at `cap_w`): `Session.slack_s`,
+    inlined for speed."""
     if remaining_wh <= 0:
         return 0.0, math.inf
     if left_s <= 0:
         return math.inf, -math.inf
-    return remaining_wh * 3600.0 / left_s, s.slack_s(now, cap_w)
+    if cap_w <= 0:
+        return remaining_wh * 3600.0 / left_s, -math.inf
+    return remaining_wh * 3600.0 / left_s, left_s - remaining_wh * 3600.0 / cap_w
 
 
 def _bay_modes(

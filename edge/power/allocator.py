@@ -7,18 +7,23 @@ Steps (docs/power.md explains why):
 0. caps: bay max, what the vehicle accepts, what it actually draws (reclaim), the mode
    (hold: no increase; fallback: the node's fallback shared per bay);
 1. keep-alive: every session gets `pause_w` (sessions we stopped < 10 min ago first);
-2. needs: trucks that can still finish, and have less than an hour to spare, get the power
-   their remaining energy needs by their departure (x NEED_MARGIN for the taper), smallest
-   need first so the most trucks finish; break and booked trucks before overnight ones;
-3. what is left: water-filled among break and booked trucks, then among all;
-4. clamp to the tree (the last step: no node exceeded, whatever came before).
+2. needs of the break and booked trucks committed to (`deadline_admission`: the most that
+   could still finish), least slack first: the power their remaining energy needs by their
+   departure (x NEED_MARGIN for the taper);
+3. needs of overnight trucks that can still finish and have less than an hour to spare;
+4. energy: break and booked trucks up to their cap: first those that cannot finish any
+   more, sharing as equals (what they miss now is lost), then least slack first (the
+   others can still catch up later); trucks with equal slack share, water-filled;
+5. what is left: water-filled among all sessions;
+6. clamp to the tree (the last step: no node exceeded, whatever came before).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from edge.power.allocation_model import (
+    NEED_MARGIN,
     RESTART_GUARD_S,
     Allocation,
     AllocationInputs,
@@ -28,20 +33,13 @@ from edge.power.allocation_model import (
     plan_bays,
 )
 from edge.power.constraint_tree import EPS_W, Tree, build_tree
-from edge.power.fill import clamp_to_tree, grant, water_fill
+from edge.power.deadline_admission import committed
+from edge.power.fill import clamp_to_tree, full, grant, water_fill
 
-NEED_MARGIN = 1.2  # acceptance falls near full: ask for a bit more than the average need
-NEED_HORIZON_S = 3600.0  # a truck with more slack than this waits for what is left
+NEED_HORIZON_S = 3600.0  # an overnight truck with more slack than this waits for what is left
+EQUAL_SLACK_S = 1.0  # trucks this close in slack are equals: they share, water-filled
 
 __all__ = ["NEED_MARGIN", "RESTART_GUARD_S", "Allocation", "AllocationInputs", "allocate"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Tiers:
-    urgent_needs: tuple[str, ...]  # deadline trucks that can still finish, smallest need first
-    other_needs: tuple[str, ...]  # overnight trucks, smallest need first
-    deadline: tuple[str, ...]  # break and booked, most urgent first
-    rest: tuple[str, ...]  # everyone else in session
 
 
 def allocate(inputs: AllocationInputs, now: float) -> Allocation:
@@ -56,20 +54,25 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
     for p in order:  # 1. keep-alive
         if p.keep_alive:
             grant(tree, used, x, p.bay, min(p.levels.pause_w, p.cap_w), p.levels)
-    tiers = _tiers(order)
-    for b in (*tiers.urgent_needs, *tiers.other_needs):  # 2. needs
-        grant(tree, used, x, b, min(plans[b].need_w * NEED_MARGIN, plans[b].cap_w), plans[b].levels)
-    for group, promote in ((tiers.deadline, tiers.deadline), (ids, tiers.rest)):  # 3. the rest
-        for b in promote:  # to the running minimum first, most urgent first
-            p = plans[b]
-            if x[b] < p.levels.min_w:
-                grant(tree, used, x, b, min(p.levels.min_w, p.cap_w), p.levels)
-        # Running: at or above the minimum; with no minimum (0 kW) every session runs, or a
-        # truck with hours to spare on a charger without a minimum would never get power.
-        running = [b for b in group if _running(x[b], plans[b].levels.min_w)]
-        water_fill(tree, used, x, {b: plans[b].cap_w for b in running}, running)
+    deadline = [p for p in order if p.kind_rank == 0]
+    rest = [p for p in order if p.kind_rank > 0]
+    for p in (*committed(deadline, tree, used), *_overnight_needs(rest)):  # 2., 3. needs
+        grant(tree, used, x, p.bay, min(p.need_w * NEED_MARGIN, p.cap_w), p.levels)
+    _least_slack_first(tree, used, x, deadline)  # 4. energy
+    for p in rest:  # 5. the rest: to the running minimum first, most urgent first
+        if x[p.bay] < p.levels.min_w and not full(tree, used):
+            grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
+    _fill(tree, used, x, order)
     used = clamp_to_tree(tree, x, {b: p.levels for b, p in plans.items()}, ids)
     return _result(inputs, tree, plans, x, used, ids, now)
+
+
+def _fill(tree: Tree, used: dict[str, float], x: dict[str, float], plans: list[BayPlan]) -> None:
+    """Water-fill the running sessions among `plans`. Running: at or above the minimum; with
+    no minimum (0 kW) every session runs, or a truck with hours to spare on a charger
+    without a minimum would never get power."""
+    running = [p for p in plans if _running(x[p.bay], p.levels.min_w)]
+    water_fill(tree, used, x, {p.bay: p.cap_w for p in running}, [p.bay for p in running])
 
 
 def _running(x_w: float, min_w: float) -> bool:
@@ -80,20 +83,54 @@ def _urgency(p: BayPlan) -> tuple[bool, int, float, str]:
     return (not p.protected, p.kind_rank, p.slack_s, p.bay)
 
 
-def _tiers(order: list[BayPlan]) -> _Tiers:
-    deadline = [p for p in order if p.kind_rank == 0]
-    overnight = [p for p in order if p.kind_rank > 0]
+def _overnight_needs(rest: list[BayPlan]) -> list[BayPlan]:
+    """Overnight trucks that can still finish and have under an hour to spare, smallest
+    need first (so the most of them finish); the others wait for what is left."""
+    feasible = [p for p in rest if 0 < p.need_w <= p.cap_w + EPS_W and p.slack_s < NEED_HORIZON_S]
+    return sorted(feasible, key=lambda p: (p.need_w, p.bay))
 
-    def needs(ps: list[BayPlan]) -> tuple[str, ...]:
-        feasible = [p for p in ps if 0 < p.need_w <= p.cap_w + EPS_W and p.slack_s < NEED_HORIZON_S]
-        return tuple(p.bay for p in sorted(feasible, key=lambda p: (p.need_w, p.bay)))
 
-    return _Tiers(
-        needs(deadline),
-        needs(overnight),
-        tuple(p.bay for p in deadline),
-        tuple(p.bay for p in overnight),
-    )
+def _least_slack_first(
+    tree: Tree, used: dict[str, float], x: dict[str, float], deadline: Sequence[BayPlan]
+) -> None:
+    """Trucks that cannot finish any more first, sharing as equals (what they miss now is
+    lost, and none of them is worth more than another); then each truck up to its cap,
+    least slack first, equals (slack within EQUAL_SLACK_S) raised together. Here slack
+    counts a truck's cabinet as shared by all its bays: a truck alone on a two-bay cabinet
+    will likely have to share it later, so it fills up while it can."""
+    _share_equally(tree, used, x, [p for p in deadline if p.slack_s < 0])
+    slack = {p.bay: _shared_slack(tree, p) for p in deadline if p.slack_s >= 0}
+    ordered = sorted((p for p in deadline if p.bay in slack), key=lambda p: (slack[p.bay], p.bay))
+    i = 0
+    while i < len(ordered) and not full(tree, used):
+        first = slack[ordered[i].bay]
+        j = i + 1
+        while j < len(ordered) and slack[ordered[j].bay] - first <= EQUAL_SLACK_S:
+            j += 1
+        if j == i + 1:
+            p = ordered[i]
+            grant(tree, used, x, p.bay, p.cap_w, p.levels)
+        else:
+            _share_equally(tree, used, x, ordered[i:j])
+        i = j
+
+
+def _share_equally(
+    tree: Tree, used: dict[str, float], x: dict[str, float], group: list[BayPlan]
+) -> None:
+    for p in group:
+        if x[p.bay] < p.levels.min_w:
+            grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
+    _fill(tree, used, x, group)
+
+
+def _shared_slack(tree: Tree, p: BayPlan) -> float:
+    """`BayPlan.slack_s` at the cabinet's share per bay (inf: nothing left to want)."""
+    cabinet = tree.paths[p.bay][0]
+    share_w = min(p.cap_w, tree.capacity_w[cabinet] / len(tree.bays_at[cabinet]))
+    if p.remaining_wh <= 0 or share_w <= 0:
+        return p.slack_s
+    return p.left_s - p.remaining_wh * 3600.0 / share_w
 
 
 def _result(
@@ -119,11 +156,13 @@ def _result(
 
 
 def _binding(tree: Tree, p: BayPlan, power: float, used: dict[str, float]) -> str:
-    if not p.eligible:
-        return p.cap_binding
-    if power >= p.cap_w - EPS_W:
+    if not p.eligible or power >= p.cap_w - EPS_W:
         return p.cap_binding
     path = tree.paths[p.bay]
-    least = min(tree.capacity_w[n] - used[n] for n in path)
+    capacity = tree.capacity_w
+    least = min([capacity[n] - used[n] for n in path])
     # The nearest node that is (within 1 W) as full as the fullest: the local cause.
-    return tree.binding[next(n for n in path if tree.capacity_w[n] - used[n] <= least + 1.0)]
+    for n in path:
+        if capacity[n] - used[n] <= least + 1.0:
+            return tree.binding[n]
+    return tree.binding[path[-1]]  # not reached: the least is on the path

@@ -27,6 +27,8 @@ class Tree:
     roots: tuple[str, ...]
 
     post_order: tuple[str, ...]  # node keys, every child before its parent
+    parent: Mapping[str, str]  # node key -> its parent's (roots have none)
+    rank: Mapping[str, int]  # node key -> its index in post_order
 
     def headroom(self, bay: str, used: Mapping[str, float]) -> float:
         cap = self.capacity_w
@@ -81,7 +83,9 @@ def build_tree(
         key = f"charger:{ch.id}"
         capacity[key], binding[key], children[key] = ch.max_power_kw * 1000.0, key, []
         children[f"limit:{ch.limit}"].append(key)
-    paths, bays_at = _bay_paths(bays, children, out_of_service)
+    parent_of = {c: p for p, cs in children.items() for c in cs}
+    paths, bays_at = _bay_paths(bays, children, parent_of, out_of_service)
+    post_order = _post_order(roots, children)
     return Tree(
         capacity,
         binding,
@@ -89,24 +93,32 @@ def build_tree(
         {k: tuple(v) for k, v in children.items()},
         {k: tuple(v) for k, v in bays_at.items()},
         tuple(roots),
-        _post_order(roots, children),
+        post_order,
+        parent_of,
+        {n: i for i, n in enumerate(post_order)},
     )
 
 
 def _bay_paths(
-    bays: Iterable[Bay], children: Mapping[str, list[str]], out_of_service: frozenset[str]
+    bays: Iterable[Bay],
+    children: Mapping[str, list[str]],
+    parent_of: Mapping[str, str],
+    out_of_service: frozenset[str],
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
-    parent_of = {c: p for p, cs in children.items() for c in cs}
     paths: dict[str, tuple[str, ...]] = {}
     bays_at: dict[str, list[str]] = {k: [] for k in children}
+    up_from: dict[str, tuple[str, ...]] = {}  # charger key -> its path: shared by its bays
     for bay in bays:
         key = f"charger:{bay.charger}"
         if bay.id in out_of_service or key not in children:
             continue
-        path = [key]
-        while path[-1] in parent_of:
-            path.append(parent_of[path[-1]])
-        paths[bay.id] = tuple(path)
+        path = up_from.get(key)
+        if path is None:
+            walk = [key]
+            while walk[-1] in parent_of:
+                walk.append(parent_of[walk[-1]])
+            path = up_from[key] = tuple(walk)
+        paths[bay.id] = path
         bays_at[key].append(bay.id)
     return paths, bays_at
 

@@ -45,6 +45,12 @@ def _apply(tree: Tree, used: dict[str, float], bay: str, delta: float) -> None:
         used[n] += delta
 
 
+def full(tree: Tree, used: Mapping[str, float]) -> bool:
+    """Nothing more fits anywhere: every root is at its capacity (so `grant` and
+    `water_fill` would change nothing; callers skip them)."""
+    return all(tree.capacity_w[r] - used[r] - EPS_W <= 0 for r in tree.roots)
+
+
 def grant(
     tree: Tree,
     used: dict[str, float],
@@ -54,12 +60,22 @@ def grant(
     levels: Levels,
 ) -> None:
     """Raise `bay` towards `target_w` as far as the tree allows, to an allowed level."""
-    room = min(target_w - x[bay], tree.headroom(bay, used) - EPS_W)
+    now_w = x[bay]
+    room = target_w - now_w
     if room <= 0:
         return
-    new = levels.snap_down(x[bay] + room)
-    if new > x[bay]:
-        _apply(tree, used, bay, new - x[bay])
+    capacity = tree.capacity_w
+    path = tree.paths[bay]
+    for n in path:  # the headroom on the path, inlined: this runs for every bay
+        r = capacity[n] - used[n] - EPS_W
+        if r < room:  # noqa: PLR1730 (hot path: cheaper than min())
+            room = r
+    if room <= 0:
+        return
+    new = levels.snap_down(now_w + room)
+    if new > now_w:
+        for n in path:
+            used[n] += new - now_w
         x[bay] = new
 
 
@@ -70,32 +86,44 @@ def water_fill(
     cap_w: Mapping[str, float],
     bays: Sequence[str],
 ) -> None:
-    """Raise `bays` (each from x to at most cap) to equal levels, max-min fair under the tree."""
-    events: dict[str, list[tuple[float, int]]] = {k: [] for k in tree.children}
+    """Raise `bays` (each from x to at most cap) to equal levels, max-min fair under the tree.
+    Only the nodes above `bays` are visited: the cost follows the group, not the site."""
+    if full(tree, used):
+        return
     paths = tree.paths
-    for b in bays:
-        if cap_w[b] > x[b] + EPS_W:
-            evs = events[paths[b][0]]
-            evs.append((x[b], 1))
-            evs.append((cap_w[b], -1))
+    parent = tree.parent
+    active = [b for b in bays if cap_w[b] > x[b] + EPS_W]
+    events: dict[str, list[tuple[float, int]]] = {}
+    for b in active:
+        evs = events.setdefault(paths[b][0], [])
+        evs.append((x[b], 1))
+        evs.append((cap_w[b], -1))
+    nodes = list(events)  # the cabinets of `active` and every node above them, once
+    seen = set(nodes)
+    for n in nodes:
+        up = parent.get(n)
+        if up is not None and up not in seen:
+            seen.add(up)
+            nodes.append(up)
+    nodes.sort(key=tree.rank.__getitem__)  # every child before its parent
     level: dict[str, float] = {}
-    for node in tree.post_order:
-        evs = events[node]
-        for child in tree.children[node]:
-            evs += events[child]
-        if not evs:
+    for node in nodes:
+        here = events.get(node)
+        if not here:
             level[node] = math.inf
             continue
-        evs.sort()
-        level[node], events[node] = _saturate(evs, tree.capacity_w[node] - used[node] - EPS_W)
-    for node in reversed(tree.post_order):
-        top = level[node]
-        for child in tree.children[node]:
-            if level[child] > top:  # noqa: PLR1730 (hot path: cheaper than min())
-                level[child] = top
-    for b in bays:
+        here.sort()
+        level[node], out = _saturate(here, tree.capacity_w[node] - used[node] - EPS_W)
+        up = parent.get(node)
+        if up is not None and out:
+            events.setdefault(up, []).extend(out)
+    for node in reversed(nodes):  # a node's level is the lowest above it
+        up = parent.get(node)
+        if up is not None and level[up] < level[node]:
+            level[node] = level[up]
+    for b in bays:  # a bay within EPS_W of its cap takes it (float noise), as it always has
         lo = x[b]
-        new = min(max(level[paths[b][0]], lo), cap_w[b])
+        new = min(max(level.get(paths[b][0], math.inf), lo), cap_w[b])
         if new > lo:
             for n in paths[b]:
                 used[n] += new - lo
