@@ -80,7 +80,7 @@ class Daemon:
         store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
         self.availability = AvailabilityOwner(config, self.clock, store)
         self.bookings = BookingsOwner(self.availability, self.clock)
-        self.limits = OperatorLimits(config)  # `edge limit set/clear`, the cloud's `site-limit`
+        self.limits = OperatorLimits(config, store, self.bookings.record)  # `edge limit set/clear`
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -194,6 +194,7 @@ class Daemon:
         if self.uplink is not None:  # first: connecting takes longest; it awaits `loaded`
             self.uplink.start(self.supervisor)
         await self.availability.load()
+        await self.limits.load(self.clock.wall())  # the store is open: limits still in force
         from edge.uplink.availability import import_legacy  # noqa: PLC0415 (no paho here)
 
         await import_legacy(self.availability, self.config.storage.state_dir)
