@@ -28,6 +28,7 @@ from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
 from edge.daemon_status import bays_status, daemon_status, power_status
 from edge.drivers.fleet import Fleet, build_fleet
+from edge.export_control import start_export
 from edge.gates import api as gate_api
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
@@ -227,6 +228,7 @@ class Daemon:
             self.power,
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
+        start_export(self)  # curtails PV and wind at the root's export_kw (edge/export_control.py)
         start_gates(self)
         self._register_api()
         await self.api.start()
