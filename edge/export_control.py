@@ -7,7 +7,8 @@ An inverter is curtailable when its driver can limit it: a SunSpec inverter (mod
 WMaxLimPct, else 123: `SunSpecDevice.curtail`) or a Modbus profile with a writable
 `power_limit_pct` point (and, where the map needs one, a `power_limit_enabled` switch whose
 `labels` name the `on` and `off` codes): profiles are data, no Python per model. Its rating
-is `devices[].rated_kw`, else the `rated_power_w` it reports.
+is `devices[].rated_kw`, else the `rated_power_w` it reports; while neither is known it is
+not curtailed (it counts through the grid meter like any other generation).
 
 Standing fallback: a SunSpec limit is always written with its reversion timer, reverting to
 the site's safe level (the export limit as a share of the inverters' rating: export stays
@@ -111,6 +112,7 @@ class ExportController:
         self.safe_pct = self._safe_pct(self._config_ratings())
         self.written: dict[str, tuple[float | None, float, float]] = {}  # pct, safe, at
         self.failing: dict[str, str] = {}
+        self.unrated: set[str] = set()  # targets whose rating is unknown: not curtailed
 
     def _config_ratings(self) -> dict[str, float]:
         return {i: d.rated_kw * 1000.0 for i, d in self.devices.items() if d.rated_kw}
@@ -131,6 +133,9 @@ class ExportController:
     def inputs(self, snapshot: Snapshot) -> ExportInputs:
         ratings = self.ratings(snapshot)
         self.safe_pct = self._safe_pct(ratings)
+        for dev in set(self.targets) - set(ratings) - self.unrated:
+            log.warning("export_inverter_unrated device=%s why=no rated_kw, none reported", dev)
+        self.unrated = set(self.targets) - set(ratings)
         inverters = tuple(
             Inverter(dev, rated, _fresh(snapshot, dev, "power_w")) for dev, rated in ratings.items()
         )
@@ -173,9 +178,8 @@ class ExportController:
                 inputs.absorb_w / 1000,
             )
         self.decision = decision
-        await asyncio.gather(
-            *(self._write(t, decision.pct, snapshot.taken_at) for t in self.targets.values())
-        )
+        rated = [t for dev, t in self.targets.items() if dev not in self.unrated]
+        await asyncio.gather(*(self._write(t, decision.pct, snapshot.taken_at) for t in rated))
         return decision
 
     async def _write(self, target: LimitsPower, pct: float | None, now: float) -> None:
