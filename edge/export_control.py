@@ -199,6 +199,30 @@ class ExportController:
             log.info("inverter_limit_written_again device=%s pct=%s", target.id, pct)
         self.written[target.id] = (pct, self.safe_pct, now)
 
+    def status(self) -> dict[str, Any]:
+        """The local API's `export` (`edge export`)."""
+        d = self.decision
+        return {
+            "limit_w": self.limit_w,
+            "target_w": self.limit_w - self.margin_w,
+            "hysteresis_w": self.hysteresis_w,
+            "curtailing": d.active,
+            "pct": d.pct,
+            "cap_w": d.cap_w,
+            "reason": d.reason,
+            "safe_pct": self.safe_pct,
+            "inverters": [
+                {
+                    "id": dev,
+                    "written": dev in self.written,
+                    "written_pct": self.written[dev][0] if dev in self.written else None,
+                    "rated": dev not in self.unrated,
+                    "failing": self.failing.get(dev),
+                }
+                for dev in self.targets
+            ],
+        }
+
     def forget(self) -> None:
         """The safe state overwrote the limits: write every inverter again next period."""
         self.written.clear()
@@ -263,6 +287,7 @@ def start_export(d: Daemon) -> ExportController | None:
         return latest.power.bays if latest is not None and latest.power is not None else ()
 
     ctl = ExportController(d.config, targets, bays)
+    d.api.register("export", lambda params: ctl.status())
     d.safe_state_hooks += ctl.safe_outputs()
     d.supervisor.start("export", lambda: ctl.run(d.image, d.clock), vital=True)
     return ctl

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from edge.cli.power_commands import export_page
 from edge.drivers.catalog import shipped_catalog
 from edge.drivers.modbus_device import ModbusDevice
 from edge.drivers.modbus_profile import Profile
@@ -196,3 +197,14 @@ async def test_the_daemon_runs_export_control_over_the_demo_inverters(tmp_path: 
         await wait_for(lambda: 100.0 in limits_written(pv, 704))
         solis = next(u for u in units if isinstance(u, SimUnit) and u.profile.id == "solis-wind")
         await wait_for(lambda: ("power_limit_enabled", 85.0) in solis.writes)
+
+
+async def test_edge_export_shows_the_curtailment_and_why() -> None:
+    async with hub() as h:
+        await h.controller.step(h.image.freeze(CLOCK.monotonic(), CLOCK.wall()))
+        data = h.controller.status()
+    assert (data["pct"], data["reason"], data["safe_pct"]) == (87.0, "export above limit", 80.0)
+    page = export_page(data)
+    assert "Curtailment 87 % of rating (cap 435.0 kW): export above limit" in page
+    assert "pv-inverter" in page
+    assert "87 %" in page
