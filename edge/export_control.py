@@ -264,9 +264,31 @@ def revert_after_s(config: SiteConfig) -> float:
 
 def start_export(d: Daemon) -> ExportController | None:
     """Export control for a site whose grid connection has an `export_kw`, over the fleet's
-    PV and wind inverters; its safe outputs join the daemon's."""
+    PV and wind inverters; its safe outputs join the daemon's. `export` on the local API
+    says what runs, or why nothing does."""
+    page: list[Callable[[], dict[str, Any]]] = [lambda: {"state": "disabled", "why": why}]
+    d.api.register("export", lambda params: page[0]())
+    why = "no export_kw on the grid connection"
     if d.config.root_limit().export_kw is None:
         return None
+    targets = _targets(d)
+    if not targets:
+        why = "no curtailable pv or wind inverter"
+        log.warning("export_limit_uncontrolled why=%s", why)
+        return None
+
+    def bays() -> Sequence[Mapping[str, Any]]:
+        latest = d.cycle.latest if d.cycle is not None else None
+        return latest.power.bays if latest is not None and latest.power is not None else ()
+
+    ctl = ExportController(d.config, targets, bays)
+    page[0] = ctl.status
+    d.safe_state_hooks += ctl.safe_outputs()
+    d.supervisor.start("export", lambda: ctl.run(d.image, d.clock), vital=True)
+    return ctl
+
+
+def _targets(d: Daemon) -> dict[str, LimitsPower]:
     fleet = {dev.id: dev for dev in d.fleet.devices}
     targets: dict[str, LimitsPower] = {}
     for dev in d.config.devices:
@@ -278,16 +300,4 @@ def start_export(d: Daemon) -> ExportController | None:
                 )
             else:
                 targets[dev.id] = target
-    if not targets:
-        log.warning("export_limit_uncontrolled why=no curtailable pv or wind inverter")
-        return None
-
-    def bays() -> Sequence[Mapping[str, Any]]:
-        latest = d.cycle.latest if d.cycle is not None else None
-        return latest.power.bays if latest is not None and latest.power is not None else ()
-
-    ctl = ExportController(d.config, targets, bays)
-    d.api.register("export", lambda params: ctl.status())
-    d.safe_state_hooks += ctl.safe_outputs()
-    d.supervisor.start("export", lambda: ctl.run(d.image, d.clock), vital=True)
-    return ctl
+    return targets

@@ -6,6 +6,7 @@ the surplus come first; the safe state writes the safe level; a site's limit is 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from edge.sim.sunspec_sim import IEEE1547, LEGACY, SunSpecSimUnit
 from edge.siteconf import load_site
 from tests.conftest import DEMO
 from tests.peers import CLOCK, CapturingImage, running, tcp_link
+from tests.test_bay_cli import ask
 from tests.test_bay_cli import running as running_daemon
 from tests.test_runtime import wait_for
 
@@ -197,6 +199,11 @@ async def test_the_daemon_runs_export_control_over_the_demo_inverters(tmp_path: 
         await wait_for(lambda: 100.0 in limits_written(pv, 704))
         solis = next(u for u in units if isinstance(u, SimUnit) and u.profile.id == "solis-wind")
         await wait_for(lambda: ("power_limit_enabled", 85.0) in solis.writes)
+        code, out, _ = await ask(tmp_path, "export", "--json")
+        assert code == 0, out
+        page = json.loads(out)
+        assert (page["limit_w"], page["curtailing"], page["safe_pct"]) == (400_000.0, False, 100.0)
+        assert [i["id"] for i in page["inverters"]] == ["pv-inverter", "wind-inverter"]
 
 
 async def test_edge_export_shows_the_curtailment_and_why() -> None:

@@ -78,8 +78,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def export_page(data: dict[str, Any]) -> str:
     """`edge export`: the limit, the curtailment in force and why, each inverter's limit."""
-    if data.get("state") == "disabled" or "limit_w" not in data:
-        return "no export control (no export_kw on the grid connection, or nothing to curtail)"
+    if data.get("state") == "disabled":
+        return f"no export control: {data.get('why', '-')}"
     now = f"{data['pct']:g} % of rating (cap {kw(data['cap_w'])})" if data["curtailing"] else "none"
     lines = [
         f"Export limit {kw(data['limit_w'])}, target {kw(data['target_w'])}",
