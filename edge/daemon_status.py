@@ -50,7 +50,7 @@ def daemon_status(d: Daemon) -> dict[str, Any]:
         lanes = d.gates.status()["lanes"]
         status["gate"]["state"] = ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
     status["power"] = d.power_status()
-    status["warnings"] += d.availability.warnings + d.bookings.warnings
+    status["warnings"] += d.availability.warnings + d.bookings.warnings + d.limits.warnings
     return status
 
 

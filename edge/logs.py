@@ -28,6 +28,7 @@ AREAS = (
     "edge.chargers",
     "edge.control_cycle",
     "edge.drivers",
+    "edge.export_control",
     "edge.gates",
     "edge.instance_lock",
     "edge.local_api",

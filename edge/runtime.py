@@ -28,6 +28,7 @@ from edge.control_cycle import ControlCycle, CycleSink, NullSink
 from edge.daemon_stats import CpuMeter
 from edge.daemon_status import bays_status, daemon_status, power_status
 from edge.drivers.fleet import Fleet, build_fleet
+from edge.export_control import start_export
 from edge.gates import api as gate_api
 from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
@@ -80,7 +81,7 @@ class Daemon:
         store = LocalStore(config.storage.state_dir / "site.db", wall=self.clock.wall)
         self.availability = AvailabilityOwner(config, self.clock, store)
         self.bookings = BookingsOwner(self.availability, self.clock)
-        self.limits = OperatorLimits(config)  # `edge limit set/clear`, the cloud's `site-limit`
+        self.limits = OperatorLimits(config, store, self.bookings.record)  # `edge limit set/clear`
         self.uplink = self._make_uplink() if config.uplink.enabled and sink is None else None
         self.sink = self.uplink or self.sink
         self.image = ProcessImage(config.control.stale_after_s, config.control.lost_after_s)
@@ -194,6 +195,7 @@ class Daemon:
         if self.uplink is not None:  # first: connecting takes longest; it awaits `loaded`
             self.uplink.start(self.supervisor)
         await self.availability.load()
+        await self.limits.load(self.clock.wall())  # the store is open: limits still in force
         from edge.uplink.availability import import_legacy  # noqa: PLC0415 (no paho here)
 
         await import_legacy(self.availability, self.config.storage.state_dir)
@@ -226,6 +228,7 @@ class Daemon:
             self.power,
         )
         self.supervisor.start("control", self.cycle.run, vital=True)
+        start_export(self)  # curtails PV and wind at the root's export_kw (edge/export_control.py)
         start_gates(self)
         self._register_api()
         await self.api.start()

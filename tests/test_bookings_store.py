@@ -41,7 +41,7 @@ async def store(tmp_path: Path) -> AsyncIterator[LocalStore]:
 
 
 async def test_migration_2_adds_the_access_tables(store: LocalStore) -> None:
-    assert await store.user_version() == len(MIGRATIONS) == 3  # 3: the gates' ledger
+    assert await store.user_version() == len(MIGRATIONS) == 4  # 4: operator limits
     names = {r[0] for r in await store.read("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"availability", "bookings", "assignments", "audit", "ledger"} <= names
 

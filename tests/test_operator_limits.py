@@ -19,12 +19,12 @@ DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
 NOW = 1_800_000_000.0
 
 
-def test_a_limit_holds_until_its_time_then_lapses_and_is_logged(
+async def test_a_limit_holds_until_its_time_then_lapses_and_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge.operator_limits")
     limits = OperatorLimits(load_site(DEMO))
-    limits.set("grid", 300, NOW + 60, "grid operator call", "alice", NOW)
+    await limits.set("grid", 300, NOW + 60, "grid operator call", "alice", NOW)
     assert limits.overrides(NOW + 59) == (LimitOverride("grid", 300_000.0),)
     assert limits.overrides(NOW + 60) == ()
     messages = [r.getMessage() for r in caplog.records]
@@ -43,12 +43,12 @@ def test_a_limit_holds_until_its_time_then_lapses_and_is_logged(
         ("grid", 1.0, NOW + 60, "a\nb", "control characters"),
     ],
 )
-def test_bad_limits_are_refused_naming_what(
+async def test_bad_limits_are_refused_naming_what(
     node: str, kw: float, until: float, reason: str, says: str
 ) -> None:
     limits = OperatorLimits(load_site(DEMO))
     with pytest.raises(ValueError, match=says):
-        limits.set(node, kw, until, reason, "bob", NOW)
+        await limits.set(node, kw, until, reason, "bob", NOW)
     assert limits.overrides(NOW) == ()
 
 

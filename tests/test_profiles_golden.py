@@ -223,6 +223,8 @@ GOLDEN: dict[str, Golden] = {
             (IN, 3021): (0x1979,),  # 6521 -> 652.1 V
             (IN, 3042): (0x138A,),  # 5002 -> 50.02 Hz
             (IN, 3043): (0x0003,),  # generating
+            (H, 3051): (0x1770,),  # 3052 power limitation: 6000 <-> 60 % (10000 <-> 100 %)
+            (H, 3069): (0x00AA,),  # 3070 power limitation switch: 0xAA on
         },
         expect={
             "power_w": 87250.0,
@@ -232,6 +234,13 @@ GOLDEN: dict[str, Golden] = {
             "dc_voltage_v": 652.1,
             "frequency_hz": 50.02,
             "status": 3.0,
+            "power_limit_pct": 60.0,
+            "power_limit_enabled": 170.0,
+        },
+        # Protocol section 5.6, holding registers numbered from 3000 (PDU = number - 1).
+        writes={
+            "power_limit_pct": (H, 3051, 45.5, (0x11C6,)),  # 4550 <-> 45.5 %
+            "power_limit_enabled": (H, 3069, 0x55, (0x0055,)),  # off: power to 100 %
         },
         # The protocol's status table is written in hex (0x1004 grid overvoltage, ...).
         labels={
@@ -245,7 +254,8 @@ GOLDEN: dict[str, Golden] = {
                 0x1012: "grid-overfrequency",
                 0x1013: "grid-underfrequency",
                 0x1015: "no-grid",
-            }
+            },
+            "power_limit_enabled": {0xAA: "on", 0x55: "off"},
         },
     ),
     "wago-750-352-dio": Golden(

@@ -166,3 +166,14 @@ def test_gate_points_must_exist_and_be_writable(write_site) -> None:
     errors = "\n".join(errors_of(write_site(text)))
     assert "gates[0].barrier_output: point 'io-goordijk:input_3' is read-only" in errors
     assert "gates[2].vehicle_sensor: profile 'wago-750-352-dio' has no point 'x9'" in errors
+
+
+def test_an_export_kw_below_the_root_is_a_warning(write_site, demo_text: str) -> None:
+    text = demo_text.replace(
+        'plot = "main"\nimport_kw = 600', 'plot = "main"\nimport_kw = 600\nexport_kw = 100'
+    )
+    config, issues = load_site_with_warnings(write_site(text))
+    assert next(n for n in config.limits if n.id == "feeder-main").export_kw == 100.0
+    assert any(
+        "limits[1].export_kw: not enforced" in str(i) and i.severity == "warning" for i in issues
+    )

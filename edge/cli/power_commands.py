@@ -6,7 +6,8 @@ energy delivered and wanted, departure (site time) and slack. `edge power`: per 
 its limit, base load, solar, wind, margin, budget, headroom and mode (normal, hold,
 fallback; docs/operations.md explains them). Both take `--json`. `edge limit set NODE --kw
 X --until TIME --reason TEXT` lowers a node's limit until then (audited with the local user);
-`edge limit clear NODE` lifts it.
+`edge limit clear NODE` lifts it. `edge export`: the export limit's curtailment of PV and
+wind (docs/power.md, "Export limit").
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def register(sub: Any) -> None:
     add_read_command(
         sub, "power", "per limit node: limit, base load, budget, headroom, mode", cmd_power
     )
+    add_read_command(sub, "export", "export limit: PV and wind curtailment, and why", cmd_export)
     _register_limit(sub)
 
 
@@ -68,6 +70,38 @@ def limits_page(data: dict[str, Any]) -> str:
     if not rows:
         return "no operator limits in force"
     return table(("NODE", "LIMIT", "UNTIL (UTC)", "BY", "REASON"), rows)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    return ask(args, "export", export_page)
+
+
+def export_page(data: dict[str, Any]) -> str:
+    """`edge export`: the limit, the curtailment in force and why, each inverter's limit."""
+    if data.get("state") == "disabled":
+        return f"no export control: {data.get('why', '-')}"
+    now = f"{data['pct']:g} % of rating (cap {kw(data['cap_w'])})" if data["curtailing"] else "none"
+    lines = [
+        f"Export limit {kw(data['limit_w'])}, target {kw(data['target_w'])}",
+        f"Curtailment {now}: {data['reason'] or '-'}",
+        f"Safe level {data['safe_pct']:g} % (grid meter lost, stop, failed cycle)",
+    ]
+    rows = [
+        (
+            i["id"],
+            _limit(i),
+            "no rating: not curtailed" if not i["rated"] else (i["failing"] or "ok"),
+        )
+        for i in data["inverters"]
+    ]
+    return "\n".join([*lines, table(("INVERTER", "LIMIT", "STATE"), rows)])
+
+
+def _limit(inverter: dict[str, Any]) -> str:
+    if not inverter["written"]:
+        return "-"
+    pct = inverter["written_pct"]
+    return "none" if pct is None else f"{pct:g} %"
 
 
 def cmd_bays(args: argparse.Namespace) -> int:

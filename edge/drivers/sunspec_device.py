@@ -142,9 +142,13 @@ class SunSpecDevice(DeviceBase):
             self.put(point.name, self.judge(point.name, number, point.unit, point, at, fresh))
         self.recovered(at)
 
-    async def curtail(self, limit_pct: float | None, revert_after_s: float) -> None:
+    async def curtail(
+        self, limit_pct: float | None, revert_after_s: float, revert_pct: float | None = None
+    ) -> None:
         """Limit PV output to `limit_pct` of its maximum (None: no limit), reverting by itself
-        after `revert_after_s` without a new call. Raises WriteFailed."""
+        after `revert_after_s` without a new call to `revert_pct` (None: the profile's
+        `curtailment.revert_pct`). Model 123 can only revert to no limit: asked to revert to
+        less than 100 %, it gets no reversion timer (the limit stands). Raises WriteFailed."""
         model_id = next((m for m in CURTAILMENT_MODELS if m in self.models), None)
         where = f"device {self.id}: curtail to {limit_pct}%"
         if model_id is None:
@@ -152,16 +156,18 @@ class SunSpecDevice(DeviceBase):
         location = self.models[model_id]
         enable = 0.0 if limit_pct is None else 1.0
         pct = 100.0 if limit_pct is None else limit_pct
+        revert = self.profile.revert_pct if revert_pct is None else revert_pct
         if model_id == 704:
             writes = [
                 ("WMaxLimPct", pct),
-                ("WMaxLimPctRvrt", self.profile.revert_pct),
+                ("WMaxLimPctRvrt", revert),
                 ("WMaxLimPctRvrtTms", revert_after_s),
                 ("WMaxLimPctEnaRvrt", 1.0),
                 ("WMaxLimPctEna", enable),
             ]
         else:
-            writes = [("WMaxLimPct", pct), ("WMaxLimPct_RvrtTms", revert_after_s)]
+            timer = revert_after_s if revert >= 100.0 else 0.0  # 0: no reversion
+            writes = [("WMaxLimPct", pct), ("WMaxLimPct_RvrtTms", timer)]
             writes.append(("WMaxLim_Ena", enable))
         try:
             words = await read_model(lambda a, c: self._read(a, c, PRIORITY_CONTROL), location)

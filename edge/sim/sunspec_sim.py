@@ -130,6 +130,11 @@ class SunSpecSimUnit:
 
     # -- behaviour -------------------------------------------------------------------------
 
+    def output_w(self, wall: float) -> float:
+        """What the inverter feeds in now: what its source offers, up to its active power
+        limit (what a simulated grid meter beside it should see)."""
+        return min(self.power_fn(wall), self.limit_w())
+
     def limit_w(self) -> float:
         for model_id, ena, pct in (
             (704, "WMaxLimPctEna", "WMaxLimPct"),

@@ -110,6 +110,11 @@ def _check_limits(
             )
         if node.get("parent") is None and "meter" not in node:
             warn(("limits", i, "meter"), "root limit has no meter: control will run on fallback_kw")
+        if node.get("parent") is not None and "export_kw" in node:
+            warn(
+                ("limits", i, "export_kw"),
+                "not enforced: export control curtails inverters at the root's export_kw only",
+            )
     _check_cycles(limits, data, report)
 
 

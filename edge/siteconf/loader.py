@@ -274,6 +274,7 @@ def _device(d: Mapping[str, Any], link_types: Mapping[str, LinkType]) -> Device:
         role=d.get("role"),
         poll_s=float(d["poll_s"]) if "poll_s" in d else None,
         sim=frozen_mapping(d.get("sim", {})),
+        rated_kw=float(d["rated_kw"]) if "rated_kw" in d else None,
     )
 
 

@@ -84,6 +84,7 @@ class Device:
     role: str | None  # e.g. "grid", "pv", "wind", "plot-feeder"; what its values stand for
     poll_s: float | None
     sim: MappingProxyType[str, Any] = field(default_factory=frozen_mapping)
+    rated_kw: float | None = None  # an inverter's nameplate AC power (export curtailment)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                         "enum": ["grid", "plot-feeder", "pv", "wind", "load", "charger", "io"]
                     },
                     "poll_s": {"type": "number", "minimum": 0.05, "maximum": 3600},
+                    "rated_kw": KW,
                     "sim": _table([], SIM),
                 },
             )

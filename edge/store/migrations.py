@@ -67,4 +67,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, key)
     );
     """,
+    # 4 (power-ops): operator limits on limit nodes (`edge limit set`, the cloud's `site-limit`),
+    # one row per node: the latest set wins, a clear deletes it, a lapsed one is deleted at load
+    # (edge/store/limit_rows.py). Each set and clear is in the audit log as well.
+    """
+    CREATE TABLE operator_limits (
+        node TEXT PRIMARY KEY,
+        limit_w REAL NOT NULL CHECK (limit_w >= 0),
+        until REAL NOT NULL,
+        reason TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
 )
