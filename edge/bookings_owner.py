@@ -174,6 +174,8 @@ class BookingsOwner:
         after = observe(booking, event, now)
         if event is PhaseEvent.PARK and booking.id in self._assigned:
             self._parked[booking.id] = self._assigned[booking.id]
+        if event is PhaseEvent.DEPART:  # its bay is free for the next truck
+            self._parked.pop(booking.id, None)
         await self._put(
             after, by, event.value, {"from": booking.phase.value, "to": after.phase.value}
         )
@@ -236,15 +238,14 @@ class BookingsOwner:
                 fact = occupancy.site_fact(after, observed.get(bay or ""), now)
                 if fact is not None:
                     await self._observe(after, fact, SITE)
-                    if fact is PhaseEvent.DEPART:
-                        self._parked.pop(booking.id, None)
             await self._replan(now, observed)
 
     async def _replan(self, now: float, observed: Mapping[str, BayState]) -> None:
         view = self.availability.view()
         bays = self.config.bays
         states = occupancy.bay_states([b.id for b in bays], view.unavailable_bays, observed)
-        plan = assignment.plan(self.bookings(), bays, states, self._assigned, now)
+        lead_s = self.config.access.assign_lead_min * 60.0
+        plan = assignment.plan(self.bookings(), bays, states, self._assigned, now, lead_s)
         self._assigned = dict(plan.assignments)
         for change in plan.changes:
             if change.to_bay is None and change.from_bay is None:

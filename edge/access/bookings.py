@@ -163,6 +163,12 @@ class Booking:
         """Confirmed and not yet on site: it needs a bay kept for it."""
         return self.status is BookingStatus.RESERVED and not self.phase.on_site
 
+    def live(self) -> bool:
+        """Its credentials still mean something: still to come, or its truck inside whatever
+        the status (a charged truck's booking is FULFILLED; its plates must match at exit)."""
+        inside = self.phase.on_site and self.phase is not Phase.DEPARTED
+        return inside or not self.status.final
+
 
 def session_estimates(booking: Booking) -> tuple[SessionKind, Estimate | None, Estimate]:
     """What a booking tells the session model (`edge.sessions`): its kind, the energy wanted

@@ -86,11 +86,21 @@ class EntryDecider:
         return outcome.event
 
     def exit(self, gate: GateLane, read: CredentialRead, now: float) -> None:
+        """Clear the vehicle's IN state; a booked truck's exit is recorded (`exit`, with its
+        booking: the owner marks it DEPARTED, releasing its bay)."""
         _, directory = self._bookings()
-        self.ledger, matched = exit_(self.ledger, read, directory, now)
+        self.ledger, exited = exit_(self.ledger, read, directory, now, self.rules.verifier)
         self.ledger_changed(self.ledger)
-        if not matched:  # flagged for staff, never a refusal: the exit opens anyway
+        if not exited.matched:  # flagged for staff, never a refusal: the exit opens anyway
             log.warning("gate_exit_unmatched gate=%s reader=%s", gate.id, read.reader)
+        self.audit.record(
+            "exit",
+            gate=gate.id,
+            reader=read.reader,
+            credential=read.kind.value,
+            matched="yes" if exited.matched else "no",
+            booking=exited.booking or "",
+        )
 
 
 def admission_inputs(inputs: Inputs) -> dict[str, str]:

@@ -202,6 +202,9 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "debounce_s": GATE_SECONDS,
                 "max_read_age_s": GATE_SECONDS,
                 "max_stay_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
+                # a lead under 1 min tells the driver nothing; over a day blocks bays for long
+                "assign_lead_min": {"type": "number", "minimum": 1, "maximum": 1440},
+                "keep_bookings_days": {"type": "number", "minimum": 1, "maximum": 3660},
             },
         ),
         "gates": _array_of(
