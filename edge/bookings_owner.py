@@ -30,6 +30,7 @@ from edge.access.bookings import (
     expire,
     merge,
     observe,
+    prunable,
     validate,
 )
 from edge.availability_owner import AvailabilityOwner
@@ -239,6 +240,27 @@ class BookingsOwner:
                 if fact is not None:
                     await self._observe(after, fact, SITE)
             await self._replan(now, observed)
+            await self._prune(now)
+
+    async def _prune(self, now: float) -> None:
+        """Finished bookings past the retention leave memory and the store (at most a batch
+        per tick); one audit entry names them. The audit log itself is never pruned."""
+        keep_s = self.config.access.keep_bookings_days * 86_400.0
+        gone = [b.id for b in self._bookings.values() if prunable(b, now, keep_s)]
+        gone = sorted(gone)[: bookings_rows.PRUNE_BATCH]
+        if not gone:
+            return
+        try:
+            await bookings_rows.prune(self.store, gone)
+        except StoreUnavailable as exc:  # kept in memory too: tried again next tick
+            self._not_persisted(str(exc))
+            return
+        for booking_id in gone:
+            for held in (self._bookings, self._assigned, self._parked, self._unplaced):
+                held.pop(booking_id, None)
+        log.info("bookings_pruned count=%d keep_days=%g", len(gone), keep_s / 86_400.0)
+        detail = {"bookings": gone, "keep_days": keep_s / 86_400.0}
+        await self._record("prune", "bookings", SITE, detail)
 
     async def _replan(self, now: float, observed: Mapping[str, BayState]) -> None:
         view = self.availability.view()

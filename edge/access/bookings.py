@@ -212,6 +212,18 @@ def observe(booking: Booking, event: PhaseEvent, now: float) -> Booking:
     return replace(booking, phase=nxt, status=status, phase_at=at)
 
 
+def prunable(booking: Booking, now: float, keep_s: float) -> bool:
+    """Over and done for longer than `keep_s`: departed, or cancelled / no-show with no truck
+    on site; counted from its last fact (slot end, cloud update, site observation). The audit
+    log keeps every decision about it; only the booking row goes."""
+    inside = booking.phase.on_site and booking.phase is not Phase.DEPARTED
+    over = booking.phase is Phase.DEPARTED or (
+        booking.status in (BookingStatus.CANCELED, BookingStatus.NO_SHOW) and not inside
+    )
+    last = max(booking.period.end, booking.updated_at, booking.phase_at or 0.0)
+    return over and now - last >= keep_s
+
+
 def expire(booking: Booking, now: float) -> Booking:
     """NO_SHOW once the no-show timeout passed with no arrival (never for a truck on site)."""
     if booking.awaited() and now > booking.window()[1]:

@@ -15,6 +15,7 @@ from edge.booking_wire import from_wire, to_wire
 from edge.store.local_store import LocalStore
 
 log = logging.getLogger(__name__)
+PRUNE_BATCH = 500  # ids per DELETE (SQLite's bound-parameter limit is far above)
 
 
 async def save(store: LocalStore, booking: Booking, bay: str | None) -> None:
@@ -52,6 +53,17 @@ async def history(store: LocalStore, booking: str | None = None) -> list[Change]
         else store.read(sql + " ORDER BY id")
     )
     return [Change(str(b), f, t, str(r), float(at)) for b, f, t, r, at in rows]
+
+
+async def prune(store: LocalStore, booking_ids: list[str]) -> None:
+    """Delete these bookings and their assignment history (history first: a crash between
+    the two leaves a booking without history, pruned again next time). The audit log is
+    append-only and not touched."""
+    for i in range(0, len(booking_ids), PRUNE_BATCH):
+        batch = booking_ids[i : i + PRUNE_BATCH]
+        marks = ",".join("?" * len(batch))
+        await store.write(f"DELETE FROM assignments WHERE booking IN ({marks})", batch)  # noqa: S608
+        await store.write(f"DELETE FROM bookings WHERE id IN ({marks})", batch)  # noqa: S608
 
 
 def current(changes: list[Change]) -> dict[str, str]:
