@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from edge.access import assignment, occupancy
 from edge.access.assignment import Change
@@ -38,11 +38,22 @@ from edge.booking_wire import iso, to_wire
 from edge.clock import Clock
 from edge.sessions import BayState
 from edge.store import StoreUnavailable, audit_rows, bookings_rows
-from edge.store.audit_rows import AuditLog
+from edge.store.audit_rows import AuditLog, Entry
+from edge.store.local_store import Params
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]  # (stream, payload)
+Row = tuple[str, Params]  # one statement of a store transaction
+
+
+class Relay(Protocol):
+    """Hands the events stored with each change to the uplink (edge/bookings_relay.py)."""
+
+    def wake(self) -> None: ...
+    def offer(self, stream: str, payload: dict[str, Any]) -> None: ...
+
+
 TICK_S = 10.0  # re-plan at least this often: slots open with time, not only on changes
 SITE = "site"  # `by` of decisions the site takes itself
 
@@ -59,7 +70,8 @@ class BookingsOwner:
         self._parked: dict[str, str] = {}  # booking -> the bay its truck parked on
         self._assigned: dict[str, str] = {}
         self._unplaced: dict[str, str] = {}  # booking -> why nothing fits (said once)
-        self._listeners: list[Emit] = []
+        self._listeners: list[Emit] = []  # in process (tests, status); not durable
+        self.relay: Relay | None = None  # the uplink's durable path, when there is one
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
@@ -183,11 +195,20 @@ class BookingsOwner:
         return after
 
     async def _put(self, booking: Booking, by: str, kind: str, detail: dict[str, Any]) -> None:
+        """The booking row, its `events/booking` and its audit entry in one transaction;
+        memory changes only once they are stored (or the store failed: the site must act)."""
+        event = {
+            "event": kind,
+            **detail,
+            "booking": to_wire(booking),
+            "bay": self.bay_of(booking.id),
+        }
+        rows = [
+            bookings_rows.save_row(booking, self._parked.get(booking.id)),
+            bookings_rows.event_row(event, self.clock.wall()),
+        ]
+        entry = await self._append(kind, booking.id, by, detail, rows)
         self._bookings[booking.id] = booking
-        try:
-            await bookings_rows.save(self.store, booking, self._parked.get(booking.id))
-        except StoreUnavailable as exc:  # still applied: the site must act on it
-            self._not_persisted(str(exc))
         log.info(
             "booking_changed booking=%s version=%d status=%s phase=%s by=%s %s",
             booking.id,
@@ -197,24 +218,40 @@ class BookingsOwner:
             by,
             " ".join(f"{k}={v}" for k, v in detail.items()),
         )
-        self._emit(
-            "events/booking",
-            {"event": kind, **detail, "booking": to_wire(booking), "bay": self.bay_of(booking.id)},
-        )
-        await self._record(kind, booking.id, by, detail)
+        self._told("events/booking", event, durable=entry is not None)
+        if entry is not None:
+            self._emit("events/audit", audit_rows.wire(entry))
 
     async def record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
         """An audit entry for a decision made elsewhere (a gate lane): appended to the
-        hash-chained log in the store and queued as `events/audit`."""
+        hash-chained log in the store and relayed as `events/audit`."""
         await self._record(kind, subject, by, detail)
 
     async def _record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
+        entry = await self._append(kind, subject, by, detail, [])
+        if entry is not None:
+            self._emit("events/audit", audit_rows.wire(entry))
+
+    async def _append(
+        self, kind: str, subject: str, by: str, detail: dict[str, Any], rows: list[Row]
+    ) -> Entry | None:
+        """The audit entry with `rows` (state and event rows), atomically; None if the store
+        failed (nothing of it written)."""
         try:
-            entry = await self.audit.append(kind, subject, by, detail, self.clock.wall())
+            entry = await self.audit.append(kind, subject, by, detail, self.clock.wall(), rows)
         except StoreUnavailable as exc:
             self._not_persisted(str(exc))
-            return
-        self._emit("events/audit", audit_rows.wire(entry))
+            return None
+        if self.relay is not None:
+            self.relay.wake()  # new rows for the uplink's outbox
+        return entry
+
+    def _told(self, stream: str, payload: dict[str, Any], *, durable: bool) -> None:
+        """To the in-process listeners; without the store, straight to the relay's outbox
+        (best effort: the durable path is the store)."""
+        self._emit(stream, payload)
+        if not durable and self.relay is not None:
+            self.relay.offer(stream, payload)
 
     # --- the periodic decisions -----------------------------------------------------------
     async def run(self) -> None:
@@ -268,7 +305,6 @@ class BookingsOwner:
         states = occupancy.bay_states([b.id for b in bays], view.unavailable_bays, observed)
         lead_s = self.config.access.assign_lead_min * 60.0
         plan = assignment.plan(self.bookings(), bays, states, self._assigned, now, lead_s)
-        self._assigned = dict(plan.assignments)
         for change in plan.changes:
             if change.to_bay is None and change.from_bay is None:
                 if self._unplaced.get(change.booking) == change.reason:
@@ -277,12 +313,23 @@ class BookingsOwner:
             else:
                 self._unplaced.pop(change.booking, None)
             await self._assignment_changed(change)
+        self._assigned = dict(plan.assignments)  # once every change is stored
 
     async def _assignment_changed(self, change: Change) -> None:
-        try:
-            await bookings_rows.save_change(self.store, change)
-        except StoreUnavailable as exc:
-            self._not_persisted(str(exc))
+        """The assignment row (the source of `events/assignment`), the booking's phase and
+        the audit entry in one transaction."""
+        booking = self._bookings.get(change.booking)
+        event = PhaseEvent.ASSIGN if change.to_bay else PhaseEvent.UNASSIGN
+        after = booking
+        if booking is not None and event in PHASES[booking.phase]:
+            after = observe(booking, event, change.at)
+        rows = [bookings_rows.change_row(change)]
+        if after is not None and after != booking:
+            rows.append(bookings_rows.save_row(after, self._parked.get(after.id)))
+        detail = {"from_bay": change.from_bay, "to_bay": change.to_bay, "reason": change.reason}
+        entry = await self._append("assignment", change.booking, SITE, detail, rows)
+        if after is not None:
+            self._bookings[after.id] = after
         log.info(
             "assignment_changed booking=%s from_bay=%s to_bay=%s reason=%r",
             change.booking,
@@ -290,19 +337,10 @@ class BookingsOwner:
             change.to_bay or "-",
             change.reason,
         )
-        detail = {"from_bay": change.from_bay, "to_bay": change.to_bay, "reason": change.reason}
-        self._emit("events/assignment", {"booking": change.booking, **detail, "at": iso(change.at)})
-        await self._record("assignment", change.booking, SITE, detail)
-        booking = self._bookings.get(change.booking)
-        event = PhaseEvent.ASSIGN if change.to_bay else PhaseEvent.UNASSIGN
-        if booking is not None and event in PHASES[booking.phase]:
-            after = observe(booking, event, change.at)
-            if after != booking:
-                self._bookings[booking.id] = after
-                try:
-                    await bookings_rows.save(self.store, after, self._parked.get(booking.id))
-                except StoreUnavailable as exc:
-                    self._not_persisted(str(exc))
+        payload = {"booking": change.booking, **detail, "at": iso(change.at)}
+        self._told("events/assignment", payload, durable=entry is not None)
+        if entry is not None:
+            self._emit("events/audit", audit_rows.wire(entry))
 
 
 async def _sleep_or_wake(clock: Clock, wake: asyncio.Event, seconds: float) -> None:
