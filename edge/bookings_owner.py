@@ -4,9 +4,10 @@ It holds the bookings in memory, persists each change in the local store before 
 merges cloud versions by `bookings.merge` (idempotent by version; a fact observed on site
 wins), and every period (or on a change) expires no-shows, turns bay occupancy into phase
 facts (parked, charging, overstay, departed) and re-plans the assignments with the
-availability owner's view. Every decision goes to the hash-chained audit log; bookings,
-assignment changes and audit entries go to its listeners (the uplink: `events/booking`,
-`events/assignment`, `events/audit`). It runs with or without the uplink.
+availability owner's view. Every decision goes to the hash-chained audit log with the rows
+of its events, in one transaction (edge/bookings_journal.py); the relay hands them to the
+uplink (`events/booking`, `events/assignment`, `events/audit`, `events/admission`). It runs
+with or without the uplink.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from edge.access import assignment, occupancy
 from edge.access.assignment import Change
@@ -35,43 +36,26 @@ from edge.access.bookings import (
 )
 from edge.availability_owner import AvailabilityOwner
 from edge.booking_wire import iso, to_wire
+from edge.bookings_journal import BookingsJournal
 from edge.clock import Clock
 from edge.sessions import BayState
 from edge.store import StoreUnavailable, audit_rows, bookings_rows
-from edge.store.audit_rows import AuditLog, Entry
-from edge.store.local_store import Params
 
 log = logging.getLogger(__name__)
-
-Emit = Callable[[str, dict[str, Any]], None]  # (stream, payload)
-Row = tuple[str, Params]  # one statement of a store transaction
-
-
-class Relay(Protocol):
-    """Hands the events stored with each change to the uplink (edge/bookings_relay.py)."""
-
-    def wake(self) -> None: ...
-    def offer(self, stream: str, payload: dict[str, Any]) -> None: ...
-
-
 TICK_S = 10.0  # re-plan at least this often: slots open with time, not only on changes
 SITE = "site"  # `by` of decisions the site takes itself
 
 
-class BookingsOwner:
+class BookingsOwner(BookingsJournal):
     def __init__(self, availability: AvailabilityOwner, clock: Clock) -> None:
         self.availability, self.clock = availability, clock
         self.config = availability.config
-        self.store = availability.store  # one local store file for the site
-        self.audit = AuditLog(self.store)
-        self.warnings: list[str] = []
+        super().__init__(availability.store, clock.wall)  # one local store file for the site
         self.occupancy: Callable[[], Mapping[str, BayState]] = dict  # observed bay states
         self._bookings: dict[str, Booking] = {}
         self._parked: dict[str, str] = {}  # booking -> the bay its truck parked on
         self._assigned: dict[str, str] = {}
         self._unplaced: dict[str, str] = {}  # booking -> why nothing fits (said once)
-        self._listeners: list[Emit] = []  # in process (tests, status); not durable
-        self.relay: Relay | None = None  # the uplink's durable path, when there is one
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
@@ -92,26 +76,6 @@ class BookingsOwner:
         log.info(
             "bookings_loaded bookings=%d assigned=%d", len(self._bookings), len(self._assigned)
         )
-
-    def listen(self, emit: Emit) -> None:
-        self._listeners.append(emit)
-
-    def publish(self, stream: str, payload: dict[str, Any]) -> None:
-        """An event of the site's gates (`events/admission`) to the same listeners."""
-        self._emit(stream, payload)
-
-    def _emit(self, stream: str, payload: dict[str, Any]) -> None:
-        for emit in self._listeners:
-            try:
-                emit(stream, payload)
-            except Exception:  # one listener (the uplink) must not stop the others
-                log.exception("bookings_listener_failed stream=%s", stream)
-
-    def _not_persisted(self, why: str) -> None:
-        message = f"bookings not persisted: {why}"
-        if message not in self.warnings:
-            self.warnings.append(message)
-            log.error("bookings_store_failed why=%s", why)
 
     # --- reads ----------------------------------------------------------------------------
     def bookings(self) -> list[Booking]:
@@ -221,37 +185,6 @@ class BookingsOwner:
         self._told("events/booking", event, durable=entry is not None)
         if entry is not None:
             self._emit("events/audit", audit_rows.wire(entry))
-
-    async def record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
-        """An audit entry for a decision made elsewhere (a gate lane): appended to the
-        hash-chained log in the store and relayed as `events/audit`."""
-        await self._record(kind, subject, by, detail)
-
-    async def _record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
-        entry = await self._append(kind, subject, by, detail, [])
-        if entry is not None:
-            self._emit("events/audit", audit_rows.wire(entry))
-
-    async def _append(
-        self, kind: str, subject: str, by: str, detail: dict[str, Any], rows: list[Row]
-    ) -> Entry | None:
-        """The audit entry with `rows` (state and event rows), atomically; None if the store
-        failed (nothing of it written)."""
-        try:
-            entry = await self.audit.append(kind, subject, by, detail, self.clock.wall(), rows)
-        except StoreUnavailable as exc:
-            self._not_persisted(str(exc))
-            return None
-        if self.relay is not None:
-            self.relay.wake()  # new rows for the uplink's outbox
-        return entry
-
-    def _told(self, stream: str, payload: dict[str, Any], *, durable: bool) -> None:
-        """To the in-process listeners; without the store, straight to the relay's outbox
-        (best effort: the durable path is the store)."""
-        self._emit(stream, payload)
-        if not durable and self.relay is not None:
-            self.relay.offer(stream, payload)
 
     # --- the periodic decisions -----------------------------------------------------------
     async def run(self) -> None:

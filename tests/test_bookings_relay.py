@@ -109,6 +109,10 @@ async def test_a_crash_right_after_the_commit_loses_no_event(
     assert await again.store.read("SELECT * FROM booking_events") == []  # handed over
     again_got = await relay_all(again.store, tmp_path / "outbox2.db")  # cursor kept
     assert again_got == {}
+    # handed-over rows are deleted: a later event must not reuse their ids under the cursor
+    await again.upsert(booked(owners, "bk-2"), by="cloud")
+    later = await relay_all(again.store, tmp_path / "outbox3.db")
+    assert [e["booking"]["id"] for e in later["events/booking"]] == ["bk-2"]
 
 
 async def test_an_event_row_that_cannot_be_stored_takes_its_change_with_it(

@@ -74,7 +74,7 @@ MIGRATIONS: tuple[str, ...] = (
     # written before this step were offered to the outbox the old way.
     """
     CREATE TABLE booking_events (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the relay's cursor is an id
         at REAL NOT NULL,
         payload TEXT NOT NULL
     );
