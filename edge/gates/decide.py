@@ -10,6 +10,7 @@ store's part (`ledger_changed` is the hook).
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from edge.sessions import BayState
 from edge.siteconf.model import Bay, GateLane
 
 log = logging.getLogger(__name__)
+RECENT = 10  # decisions kept for `edge gate status` and the status page
 
 
 class BookingsView(Protocol):
@@ -53,6 +55,8 @@ class EntryDecider:
         self.rules = rules
         self.audit = audit or LogAudit()
         self.ledger = Ledger()
+        self.tally: Counter[str] = Counter()  # entry decisions by reason code (status)
+        self.recent: deque[dict[str, str]] = deque(maxlen=RECENT)  # the last few decisions
         self.ledger_changed: Callable[[Ledger], None] = lambda ledger: None
         self._directory: tuple[tuple[Booking, ...], Directory] | None = None
 
@@ -73,6 +77,11 @@ class EntryDecider:
                      outcome.screened)  # fmt: skip
             return None
         d = outcome.decision
+        self.tally[d.reason.value] += 1
+        self.recent.append(
+            {"gate": gate.id, "reason": d.reason.value, "booking": d.inputs.booking_id or "",
+             "detail": d.detail, "at": str(now)}
+        )  # fmt: skip
         self.audit.record(
             "admission",
             gate=gate.id,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from edge.access.admission import Policy
 from edge.access.entry import EntryRules
 from edge.clock import Clock
 from edge.gates.anpr import AnprEndpoint
@@ -26,11 +27,15 @@ from edge.qr_signature import SiteKeys
 from edge.readings import Snapshot
 from edge.safe_state import WritesPoints
 from edge.sessions import BayState
-from edge.siteconf.model import ReaderKind, SiteConfig
+from edge.siteconf.model import Connector, InletSide, ReaderKind, SiteConfig
 
 log = logging.getLogger(__name__)
 
 GATE_PERIOD_S = 0.2
+# An unbooked truck is not asked at the gate what it needs: it is taken to charge on CCS
+# (every truck sold in Europe has it) with its inlet on a side not known, so it is admitted
+# only if a bay fits it on either side (docs/access.md, section 3).
+AD_HOC_NEEDS = ((Connector.CCS, InletSide.LEFT), (Connector.CCS, InletSide.RIGHT))
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -52,6 +57,7 @@ class GateLanes:
         access = config.access
         rules = EntryRules(
             SiteKeys.from_hex(access.qr_keys),
+            policy=Policy(ad_hoc_needs=AD_HOC_NEEDS),
             max_stay_s=access.max_stay_h * 3600.0,
             debounce_s=access.debounce_s,
             max_read_age_s=access.max_read_age_s,
@@ -131,4 +137,19 @@ class GateLanes:
             await lane.on_snapshot(self._snapshot)
 
     def status(self) -> dict[str, Any]:
-        return {"lanes": [lane.status() for lane in self.lanes.values()]}
+        return {
+            "lanes": [lane.status() for lane in self.lanes.values()],
+            "decisions": dict(self.decider.tally),
+            "recent": list(self.decider.recent),
+        }
+
+    def summary(self) -> str:
+        """One line: each lane's state, the entry decisions so far, the last one."""
+        lanes = ", ".join(f"{n} {lane.state()}" for n, lane in self.lanes.items()) or "none"
+        tally = self.decider.tally
+        if not tally:
+            return lanes
+        counts = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.items()))
+        last = self.decider.recent[-1]
+        who = f"booking {last['booking']}" if last["booking"] else "ad hoc"
+        return f"{lanes}; decisions: {counts}; last: {last['gate']} {last['reason']} ({who})"
