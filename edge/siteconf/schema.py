@@ -19,7 +19,7 @@ PATH = {"type": "string", "minLength": 1}
 # An IANA zone name (`Europe/Brussels`); that it exists is checked in host_checks.py.
 TIMEZONE = {"type": "string", "pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2}$"}
 SIM = {
-    "model": {"enum": ["grid", "load", "pv", "wind", "cabinet"]},
+    "model": {"enum": ["grid", "load", "pv", "wind", "cabinet", "gate"]},  # gate: sim/gate_plant.py
     "sunspec": {"enum": ["legacy", "ieee1547"]},
     **dict.fromkeys(("base_kw", "peak_kw", "pv_kw", "wind_kw", "rated_kw", "demand_kw"), KW0),
 }
