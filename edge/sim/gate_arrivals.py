@@ -50,7 +50,11 @@ def _camera(gate: GateLane) -> Camera | None:
     reader = next((r for r in gate.readers if r.kind is ReaderKind.ANPR), None)
     if reader is None or reader.secret_file is None:
         return None
-    return Camera(reader, reader.secret_file.read_text().strip())
+    try:
+        return Camera(reader, reader.secret_file.read_text().strip())
+    except OSError as exc:  # the lane still works; its trucks wait unread, then leave
+        log.warning("sim_gate_camera_off lane=%s reader=%s why=%s", gate.id, reader.id, exc)
+        return None
 
 
 class Arrivals:
