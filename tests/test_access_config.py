@@ -65,3 +65,18 @@ async def test_the_owner_assigns_at_the_configured_lead(owners: Owners) -> None:
     b.config = replace(b.config, access=Access(assign_lead_min=50.0))
     await b.tick()
     assert b.bay_of("bk-1") == "B01"
+
+
+def test_gate_status_lists_the_entry_decisions() -> None:
+    from edge.cli.gate_commands import status_page
+
+    lane = {"lane": "entry-main", "direction": "entry", "state": "idle", "fault": None,
+            "output": 0.0, "sensors": {"loop_a": False}, "held_by": None}  # fmt: skip
+    recent = [
+        {"gate": "entry-main", "reason": "Accepted", "booking": "demo-001", "detail": "booked"},
+        {"gate": "entry-main", "reason": "Referred", "booking": "", "detail": "vehicle truck"},
+    ]
+    page = status_page({"lanes": [lane], "decisions": {"Accepted": 1, "Referred": 1},
+                        "recent": recent})  # fmt: skip
+    assert "Entry decisions: Accepted 1, Referred 1; the last 2:" in page
+    assert "  entry-main Referred (ad hoc): vehicle truck" in page
