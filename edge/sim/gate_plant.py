@@ -84,9 +84,9 @@ class SimLane:
     def _drive(self, dt: float) -> None:
         s = self.sensors()
         up = self.command >= 0.5
-        if not up and (s["loop_b"] or s["photocell"]) and 0.0 < self.position < 1.0:
+        if not up and (s["loop_b"] or s["photocell"]) and self.position > 0.0:
             up = True  # the drive's safety input: never lower onto a vehicle
-            self.reversals += 1
+            self.reversals += int(self.position < 1.0)  # it had started down: reversed
         rate = dt / max(self.travel_s, 1e-3)
         self.position = min(1.0, self.position + rate) if up else max(0.0, self.position - rate)
 
