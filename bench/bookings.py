@@ -1,9 +1,10 @@
 """Bookings shell: the owner's steady tick with 1,000 bookings on a six-month calendar, and an
-upsert (merge + durable row + audit entry). Prints figures; asserts nothing.
+upsert (merge, then the booking row, its event row and the audit entry in one durable
+transaction). Prints figures; asserts nothing.
 
 Baselines in the same run: `assignment.plan` alone on the same bookings (the pure floor of a
 tick), and one durable INSERT into the local store (the floor of a persisted upsert, which
-makes two: the booking row and the audit entry).
+commits once: its three rows share the transaction).
 
     python -m bench.bookings [runs]
 """
@@ -81,7 +82,7 @@ async def run(runs: int) -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {runs} runs")
     print(f"tick, 1,000+ bookings (ms):          {summary(ticks)}")
     print(f"  baseline assignment.plan (ms):     {summary(plans)}")
-    print(f"upsert, row + audit entry (ms):      {summary(upserts)}")
+    print(f"upsert, one transaction (ms):       {summary(upserts)}")
     print(f"  baseline one durable INSERT (ms):  {summary(raws)}")
     ratio = sorted(ticks)[len(ticks) // 2] / max(sorted(plans)[len(plans) // 2], 1e-9)
     print(f"tick / plan (median): {ratio:.2f}")

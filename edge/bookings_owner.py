@@ -4,9 +4,10 @@ It holds the bookings in memory, persists each change in the local store before 
 merges cloud versions by `bookings.merge` (idempotent by version; a fact observed on site
 wins), and every period (or on a change) expires no-shows, turns bay occupancy into phase
 facts (parked, charging, overstay, departed) and re-plans the assignments with the
-availability owner's view. Every decision goes to the hash-chained audit log; bookings,
-assignment changes and audit entries go to its listeners (the uplink: `events/booking`,
-`events/assignment`, `events/audit`). It runs with or without the uplink.
+availability owner's view. Every decision goes to the hash-chained audit log with the rows
+of its events, in one transaction (edge/bookings_journal.py); the relay hands them to the
+uplink (`events/booking`, `events/assignment`, `events/audit`, `events/admission`). It runs
+with or without the uplink.
 """
 
 from __future__ import annotations
@@ -30,35 +31,31 @@ from edge.access.bookings import (
     expire,
     merge,
     observe,
+    prunable,
     validate,
 )
 from edge.availability_owner import AvailabilityOwner
 from edge.booking_wire import iso, to_wire
+from edge.bookings_journal import BookingsJournal
 from edge.clock import Clock
 from edge.sessions import BayState
 from edge.store import StoreUnavailable, audit_rows, bookings_rows
-from edge.store.audit_rows import AuditLog
 
 log = logging.getLogger(__name__)
-
-Emit = Callable[[str, dict[str, Any]], None]  # (stream, payload)
 TICK_S = 10.0  # re-plan at least this often: slots open with time, not only on changes
 SITE = "site"  # `by` of decisions the site takes itself
 
 
-class BookingsOwner:
+class BookingsOwner(BookingsJournal):
     def __init__(self, availability: AvailabilityOwner, clock: Clock) -> None:
         self.availability, self.clock = availability, clock
         self.config = availability.config
-        self.store = availability.store  # one local store file for the site
-        self.audit = AuditLog(self.store)
-        self.warnings: list[str] = []
+        super().__init__(availability.store, clock.wall)  # one local store file for the site
         self.occupancy: Callable[[], Mapping[str, BayState]] = dict  # observed bay states
         self._bookings: dict[str, Booking] = {}
         self._parked: dict[str, str] = {}  # booking -> the bay its truck parked on
         self._assigned: dict[str, str] = {}
         self._unplaced: dict[str, str] = {}  # booking -> why nothing fits (said once)
-        self._listeners: list[Emit] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self.loaded = asyncio.Event()  # what the store held is in (or the store failed)
@@ -79,26 +76,6 @@ class BookingsOwner:
         log.info(
             "bookings_loaded bookings=%d assigned=%d", len(self._bookings), len(self._assigned)
         )
-
-    def listen(self, emit: Emit) -> None:
-        self._listeners.append(emit)
-
-    def publish(self, stream: str, payload: dict[str, Any]) -> None:
-        """An event of the site's gates (`events/admission`) to the same listeners."""
-        self._emit(stream, payload)
-
-    def _emit(self, stream: str, payload: dict[str, Any]) -> None:
-        for emit in self._listeners:
-            try:
-                emit(stream, payload)
-            except Exception:  # one listener (the uplink) must not stop the others
-                log.exception("bookings_listener_failed stream=%s", stream)
-
-    def _not_persisted(self, why: str) -> None:
-        message = f"bookings not persisted: {why}"
-        if message not in self.warnings:
-            self.warnings.append(message)
-            log.error("bookings_store_failed why=%s", why)
 
     # --- reads ----------------------------------------------------------------------------
     def bookings(self) -> list[Booking]:
@@ -174,17 +151,28 @@ class BookingsOwner:
         after = observe(booking, event, now)
         if event is PhaseEvent.PARK and booking.id in self._assigned:
             self._parked[booking.id] = self._assigned[booking.id]
+        if event is PhaseEvent.DEPART:  # its bay is free for the next truck
+            self._parked.pop(booking.id, None)
         await self._put(
             after, by, event.value, {"from": booking.phase.value, "to": after.phase.value}
         )
         return after
 
     async def _put(self, booking: Booking, by: str, kind: str, detail: dict[str, Any]) -> None:
+        """The booking row, its `events/booking` and its audit entry in one transaction;
+        memory changes only once they are stored (or the store failed: the site must act)."""
+        event = {
+            "event": kind,
+            **detail,
+            "booking": to_wire(booking),
+            "bay": self.bay_of(booking.id),
+        }
+        rows = [
+            bookings_rows.save_row(booking, self._parked.get(booking.id)),
+            bookings_rows.event_row(event, self.clock.wall()),
+        ]
+        entry = await self._append(kind, booking.id, by, detail, rows)
         self._bookings[booking.id] = booking
-        try:
-            await bookings_rows.save(self.store, booking, self._parked.get(booking.id))
-        except StoreUnavailable as exc:  # still applied: the site must act on it
-            self._not_persisted(str(exc))
         log.info(
             "booking_changed booking=%s version=%d status=%s phase=%s by=%s %s",
             booking.id,
@@ -194,24 +182,9 @@ class BookingsOwner:
             by,
             " ".join(f"{k}={v}" for k, v in detail.items()),
         )
-        self._emit(
-            "events/booking",
-            {"event": kind, **detail, "booking": to_wire(booking), "bay": self.bay_of(booking.id)},
-        )
-        await self._record(kind, booking.id, by, detail)
-
-    async def record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
-        """An audit entry for a decision made elsewhere (a gate lane): appended to the
-        hash-chained log in the store and queued as `events/audit`."""
-        await self._record(kind, subject, by, detail)
-
-    async def _record(self, kind: str, subject: str, by: str, detail: dict[str, Any]) -> None:
-        try:
-            entry = await self.audit.append(kind, subject, by, detail, self.clock.wall())
-        except StoreUnavailable as exc:
-            self._not_persisted(str(exc))
-            return
-        self._emit("events/audit", audit_rows.wire(entry))
+        self._told("events/booking", event, durable=entry is not None)
+        if entry is not None:
+            self._emit("events/audit", audit_rows.wire(entry))
 
     # --- the periodic decisions -----------------------------------------------------------
     async def run(self) -> None:
@@ -236,16 +209,35 @@ class BookingsOwner:
                 fact = occupancy.site_fact(after, observed.get(bay or ""), now)
                 if fact is not None:
                     await self._observe(after, fact, SITE)
-                    if fact is PhaseEvent.DEPART:
-                        self._parked.pop(booking.id, None)
             await self._replan(now, observed)
+            await self._prune(now)
+
+    async def _prune(self, now: float) -> None:
+        """Finished bookings past the retention leave memory and the store (at most a batch
+        per tick); one audit entry names them. The audit log itself is never pruned."""
+        keep_s = self.config.access.keep_bookings_days * 86_400.0
+        gone = [b.id for b in self._bookings.values() if prunable(b, now, keep_s)]
+        gone = sorted(gone)[: bookings_rows.PRUNE_BATCH]
+        if not gone:
+            return
+        try:
+            await bookings_rows.prune(self.store, gone)
+        except StoreUnavailable as exc:  # kept in memory too: tried again next tick
+            self._not_persisted(str(exc))
+            return
+        for booking_id in gone:
+            for held in (self._bookings, self._assigned, self._parked, self._unplaced):
+                held.pop(booking_id, None)
+        log.info("bookings_pruned count=%d keep_days=%g", len(gone), keep_s / 86_400.0)
+        detail = {"bookings": gone, "keep_days": keep_s / 86_400.0}
+        await self._record("prune", "bookings", SITE, detail)
 
     async def _replan(self, now: float, observed: Mapping[str, BayState]) -> None:
         view = self.availability.view()
         bays = self.config.bays
         states = occupancy.bay_states([b.id for b in bays], view.unavailable_bays, observed)
-        plan = assignment.plan(self.bookings(), bays, states, self._assigned, now)
-        self._assigned = dict(plan.assignments)
+        lead_s = self.config.access.assign_lead_min * 60.0
+        plan = assignment.plan(self.bookings(), bays, states, self._assigned, now, lead_s)
         for change in plan.changes:
             if change.to_bay is None and change.from_bay is None:
                 if self._unplaced.get(change.booking) == change.reason:
@@ -254,12 +246,23 @@ class BookingsOwner:
             else:
                 self._unplaced.pop(change.booking, None)
             await self._assignment_changed(change)
+        self._assigned = dict(plan.assignments)  # once every change is stored
 
     async def _assignment_changed(self, change: Change) -> None:
-        try:
-            await bookings_rows.save_change(self.store, change)
-        except StoreUnavailable as exc:
-            self._not_persisted(str(exc))
+        """The assignment row (the source of `events/assignment`), the booking's phase and
+        the audit entry in one transaction."""
+        booking = self._bookings.get(change.booking)
+        event = PhaseEvent.ASSIGN if change.to_bay else PhaseEvent.UNASSIGN
+        after = booking
+        if booking is not None and event in PHASES[booking.phase]:
+            after = observe(booking, event, change.at)
+        rows = [bookings_rows.change_row(change)]
+        if after is not None and after != booking:
+            rows.append(bookings_rows.save_row(after, self._parked.get(after.id)))
+        detail = {"from_bay": change.from_bay, "to_bay": change.to_bay, "reason": change.reason}
+        entry = await self._append("assignment", change.booking, SITE, detail, rows)
+        if after is not None:
+            self._bookings[after.id] = after
         log.info(
             "assignment_changed booking=%s from_bay=%s to_bay=%s reason=%r",
             change.booking,
@@ -267,19 +270,10 @@ class BookingsOwner:
             change.to_bay or "-",
             change.reason,
         )
-        detail = {"from_bay": change.from_bay, "to_bay": change.to_bay, "reason": change.reason}
-        self._emit("events/assignment", {"booking": change.booking, **detail, "at": iso(change.at)})
-        await self._record("assignment", change.booking, SITE, detail)
-        booking = self._bookings.get(change.booking)
-        event = PhaseEvent.ASSIGN if change.to_bay else PhaseEvent.UNASSIGN
-        if booking is not None and event in PHASES[booking.phase]:
-            after = observe(booking, event, change.at)
-            if after != booking:
-                self._bookings[booking.id] = after
-                try:
-                    await bookings_rows.save(self.store, after, self._parked.get(booking.id))
-                except StoreUnavailable as exc:
-                    self._not_persisted(str(exc))
+        payload = {"booking": change.booking, **detail, "at": iso(change.at)}
+        self._told("events/assignment", payload, durable=entry is not None)
+        if entry is not None:
+            self._emit("events/audit", audit_rows.wire(entry))
 
 
 async def _sleep_or_wake(clock: Clock, wake: asyncio.Event, seconds: float) -> None:

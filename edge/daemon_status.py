@@ -47,8 +47,7 @@ def daemon_status(d: Daemon) -> dict[str, Any]:
     }
     status["bays"]["out_of_service"] = list(d.availability.view().unavailable_bays)
     if d.gates is not None:
-        lanes = d.gates.status()["lanes"]
-        status["gate"]["state"] = ", ".join(f"{r['lane']} {r['state']}" for r in lanes) or "none"
+        status["gate"]["state"] = d.gates.summary()  # lanes, decisions, the last one
     status["power"] = d.power_status()
     status["warnings"] += d.availability.warnings + d.bookings.warnings + d.limits.warnings
     return status

@@ -37,8 +37,15 @@ def start_gates(d: Daemon) -> None:
         lambda: view().unavailable_bays,
         bookings=d.bookings,
         audit=d.gate_audit,
+        # the chargers' view as the owner has it; late-bound, the owner's hook may be rebound
+        observed=lambda: d.bookings.occupancy(),  # noqa: PLW0108
     )
     if d.gate_ledger is not None:
         d.gate_ledger.attach(d.gates.decider)
     for name, job in d.gates.tasks():
         d.supervisor.start(name, job, vital=name == "gates")
+    if d.sims is not None:  # the demo: simulated trucks at the gates (edge/sim/gate_arrivals.py)
+        owner = d.bookings
+        d.sims.start_arrivals(
+            d.config, d.clock, lambda b: owner.upsert(b, by="sim"), d.gates.port_of
+        )

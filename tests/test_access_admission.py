@@ -243,3 +243,56 @@ def test_ad_hoc_admission_never_strands_a_booked_truck(
     newcomer = Demand(demand.plot or "p1", demand.accepts)
     kept = [Demand(b.plot, frozenset({b.need})) for b in due]
     assert kuhn([*kept, newcomer], free) == len(kept) + 1
+
+
+UNDECLARED = Policy(ad_hoc_needs=((CCS, L), (CCS, R)))  # the gate lanes' policy
+
+
+@pytest.mark.parametrize(
+    ("name", "bays", "states", "bookings", "reason"),
+    [
+        ("left-only bay: a right inlet would not fit", ONE_BAY, FREE, [], Reason.FULL),
+        ("a bay reaching both sides", [bay(1, "p1", CCS, L, R)], FREE, [], Reason.ACCEPTED),
+        (
+            "a left and a right bay",
+            [bay(1, "p1", CCS, L), bay(2, "p1", CCS, R)],
+            {"b1": BayState.AVAILABLE, "b2": BayState.AVAILABLE},
+            [],
+            Reason.ACCEPTED,
+        ),
+        (
+            "the left bay kept for a booked truck",
+            [bay(1, "p1", CCS, L), bay(2, "p1", CCS, R)],
+            {"b1": BayState.AVAILABLE, "b2": BayState.AVAILABLE},
+            [DUE],
+            Reason.FULL,
+        ),
+    ],
+)
+def test_an_undeclared_ad_hoc_truck_needs_a_bay_whichever_side_it_has(
+    name: str, bays: list[Bay], states: dict[str, BayState], bookings: list[Booking], reason: Reason
+) -> None:
+    d = decide(Site(bays, states, by_start(bookings)), arrival(demand=None), T0, UNDECLARED)
+    assert d.reason is reason, d.detail
+    booked = decide(Site(bays, states, ()), arrival(demand=None, booking=DUE), T0, UNDECLARED)
+    assert booked.reason is Reason.ACCEPTED  # a booking says what it needs: no assumption
+
+
+@settings(max_examples=300)
+@given(
+    bays_st,
+    st.lists(booking_st, max_size=12, unique_by=lambda b: b.id),
+    st.floats(900, 6 * 3600),
+)
+def test_an_undeclared_ad_hoc_admission_strands_nobody_whatever_its_side(
+    bays: list[Bay], bookings: list[Booking], dwell: float
+) -> None:
+    states = {b.id: BayState.AVAILABLE for b in bays}
+    site = Site(bays, states, by_start(bookings))
+    d = decide(site, arrival(demand=None, dwell_s=dwell), T0, UNDECLARED)
+    if not d.admitted:
+        return
+    due = due_in_horizon(bookings, T0, d.inputs.horizon_end, None)
+    kept = [Demand(b.plot, frozenset({b.need})) for b in due]
+    for need in UNDECLARED.ad_hoc_needs:
+        assert kuhn([*kept, Demand("p1", frozenset({need}))], bays) == len(kept) + 1

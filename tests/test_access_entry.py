@@ -95,9 +95,10 @@ def test_a_token_is_spent_only_by_an_entry_it_grants() -> None:
 def test_an_unmatched_exit_still_opens_but_is_flagged() -> None:
     directory = Directory.build([booking()])
     read = CredentialRead(ReadKind.PLATE, "ZZ999ZZ", "cam-out", T0)
-    _, matched = exit_(Ledger(), read, directory, T0)
-    assert matched is False
+    _, exited = exit_(Ledger(), read, directory, T0)
+    assert exited.matched is False
     inside = Ledger(inside=Ledger().inside.enter({"plate:AB123CD", "plate:TRL1"}, T0))
-    ledger, matched = exit_(inside, replace(read, value="TRL-1"), directory, T0)
-    assert matched is True
+    ledger, exited = exit_(inside, replace(read, value="TRL-1"), directory, T0)
+    assert exited.matched is True
+    assert exited.booking == "bk1"
     assert not ledger.inside.since

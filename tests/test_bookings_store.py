@@ -41,9 +41,10 @@ async def store(tmp_path: Path) -> AsyncIterator[LocalStore]:
 
 
 async def test_migration_2_adds_the_access_tables(store: LocalStore) -> None:
-    assert await store.user_version() == len(MIGRATIONS) == 4  # 4: operator limits
+    assert await store.user_version() == len(MIGRATIONS) == 5  # 4: operator limits, 5: access events
     names = {r[0] for r in await store.read("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"availability", "bookings", "assignments", "audit", "ledger"} <= names
+    access = {"bookings", "assignments", "audit", "ledger", "booking_events", "relay_cursor"}
+    assert {"availability", *access} <= names
 
 
 async def test_a_version_1_file_is_upgraded_keeping_its_availability(tmp_path: Path) -> None:

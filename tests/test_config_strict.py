@@ -17,7 +17,18 @@ from edge.siteconf.host_checks import runtime_path_problems
 from edge.siteconf.toml_lines import index_lines
 from tests.conftest import DEMO
 
+# The demo's entry lane without its limit switches, run time and camera: the gate cases
+# below add those keys to it themselves.
+ENTRY_EXTRAS = (
+    'position_open = "io-gate-limits:input_1"\n',
+    'position_closed = "io-gate-limits:input_2"\n',
+    "run_time_s = 10                       # the simulated boom takes 3 s\n",
+    'readers = [{ id = "cam-entry", kind = "anpr", endpoint = "127.0.0.1:0", secret_file = "demo-anpr.secret" }]\n',
+)
 DEMO_TEXT = DEMO.read_text()
+for _line in ENTRY_EXTRAS:
+    assert _line in DEMO_TEXT, _line
+    DEMO_TEXT = DEMO_TEXT.replace(_line, "", 1)
 UPLINK = '\n[uplink]\nbroker = "mqtt://127.0.0.1:1883"\nenabled = false\n'
 
 
@@ -65,7 +76,7 @@ CASES: list[tuple[str, str, str]] = [
     ("id-newline", _sub('id = "B02"', 'id = "B02\\n"'), "bays[1].id: must not contain control characters"),
     ("same-unit", _sub("unit = 3\n", "unit = 2\n"), "devices[2].unit: unit 2 on link 'sim-lan' is already device 'plot-meter-main'"),
     ("unit-0-simulated", _sub("unit = 3\n", "unit = 0\n"), "devices[2].unit: 0 on a simulated link: the simulator keeps 0"),
-    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[8].profile: a can profile cannot be on a simulated link"),
+    ("can-on-simulated", _sub("[[chargers]]", '[[devices]]\nid = "cab"\nkind = "charger"\nprofile = "edgehub-can-cabinet"\nlink = "sim-lan"\nunit = 20\n\n[[chargers]]'), "devices[9].profile: a can profile cannot be on a simulated link"),
     ("lost-before-stale", _sub("stale_after_s = 3.0", "stale_after_s = 3.0\nlost_after_s = 2.0"), "control.lost_after_s: lost_after_s (2 s) must be longer than stale_after_s (3 s)"),
     ("list-link-type", _sub('type = "simulated"', 'type = ["simulated"]'), 'links[0].type: must be the string "modbus-tcp" or'),
     ("list-id", _sub('id = "grid"', 'id = ["grid"]'), "limits[0].id: must be a string, got a list ['grid']"),

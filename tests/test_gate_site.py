@@ -62,6 +62,13 @@ def test_a_lane_whose_output_device_is_missing_is_not_driven(write_site, caplog)
     assert "gate_not_driven gate=entry-main" in caplog.text
 
 
+def booms_down(image: ProcessImage, clock: SimClock) -> None:
+    """The demo's limit switches (io-gate-limits): both booms at their closed limit."""
+    for n in range(1, 5):  # entry open/closed 1/2, exit open/closed 3/4
+        reading = Reading(float(n % 2 == 0), "", Quality.OK, clock.monotonic())
+        image.put("io-gate-limits", f"input_{n}", reading)
+
+
 async def test_the_lane_loop_turns_outputs_off_then_boots_from_the_inputs(
     write_site, tmp_path: Path
 ) -> None:
@@ -76,6 +83,7 @@ async def test_the_lane_loop_turns_outputs_off_then_boots_from_the_inputs(
     assert {lane["state"] for lane in lanes.status()["lanes"]} == {"booting"}  # nothing read
     for n in range(1, 9):
         image.put("io-gate", f"input_{n}", Reading(0.0, "", Quality.OK, clock.monotonic()))
+    booms_down(image, clock)
     await lanes.cycle()
     assert {lane["state"] for lane in lanes.status()["lanes"]} == {"idle"}
     assert output.writes == [("output_1", 0.0), ("output_2", 0.0)] * 2
@@ -96,6 +104,7 @@ async def _armed_entry(write_site, key_hex: str) -> tuple[GateLanes, Output, Sim
         image.put(
             "io-gate", f"input_{n}", Reading(float(n == 1), "", Quality.OK, clock.monotonic())
         )
+    booms_down(image, clock)
     await lanes.cycle()
     assert lanes.lanes["entry-main"].state() == "armed"
     return lanes, output, clock

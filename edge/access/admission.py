@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus, Phase
+from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus, Need, Phase
 from edge.access.matching import Demand, feasible, supply_of
 from edge.sessions import BayState
 from edge.siteconf.model import Bay
@@ -65,6 +65,9 @@ class Arrival:
 class Policy:
     margin_s: float = 900.0  # added to the newcomer's dwell for the protection horizon
     time_trusted: bool = True  # False after a clock step / no sync: no automatic windows
+    # What an unbooked truck that declared nothing may need, each one possible: it is
+    # admitted only if a bay fits whichever of them it turns out to be. Empty: referred.
+    ad_hoc_needs: tuple[Need, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ def decide(site: Site, arrival: Arrival, now: float, policy: Policy = Policy()) 
     booking = arrival.booking
     if booking is not None and booking.awaited() and booking.in_window(now):
         return Decision(Reason.ACCEPTED, "booked, inside its window", inputs)
-    return _ad_hoc(arrival, now, due, free, site.in_transit, inputs)
+    return _ad_hoc(arrival, now, due, free, site.in_transit, inputs, policy)
 
 
 def _with_demand(arrival: Arrival) -> Arrival:
@@ -158,7 +161,8 @@ def _screen(arrival: Arrival, now: float, policy: Policy) -> tuple[Reason, str] 
         return (Reason.INVALID, "booking cancelled")
     if booking is not None and booking.in_window(now) and not policy.time_trusted:
         return (Reason.REFERRED, "clock not trusted: booked windows need staff")
-    if arrival.demand is None or not arrival.demand.accepts:
+    assumed = arrival.booking is None and bool(policy.ad_hoc_needs)
+    if (arrival.demand is None or not arrival.demand.accepts) and not assumed:
         return (Reason.REFERRED, "connector and inlet side unknown")
     return None
 
@@ -170,8 +174,8 @@ def _ad_hoc(
     free: list[Bay],
     in_transit: Sequence[Demand],
     inputs: Inputs,
+    policy: Policy,
 ) -> Decision:
-    assert arrival.demand is not None  # checked by _screen
     booking = arrival.booking
     refusal = Reason.FULL
     if booking is not None and (booking.status.final or now > booking.window()[1]):
@@ -179,13 +183,22 @@ def _ad_hoc(
     elif booking is not None and booking.awaited() and now < booking.window()[0]:
         refusal = Reason.NOT_AT_THIS_TIME
     supply = supply_of(free)
-    if not feasible([arrival.demand], supply):
-        return Decision(refusal, "no compatible free bay", inputs)
     kept = [Demand(b.plot, frozenset({b.need})) for b in due]
-    if not feasible([*kept, *in_transit, arrival.demand], supply):
-        return Decision(refusal, "would leave a booked or admitted truck without a bay", inputs)
+    for demand in _possible(arrival, policy):  # every one must fit (robust)
+        if not feasible([demand], supply):
+            return Decision(refusal, "no compatible free bay", inputs)
+        if not feasible([*kept, *in_transit, demand], supply):
+            why = "would leave a booked or admitted truck without a bay"
+            return Decision(refusal, why, inputs)
     how = "early for its booking" if refusal is Reason.NOT_AT_THIS_TIME else "ad hoc"
     return Decision(Reason.ACCEPTED, f"{how}; booked trucks keep their bays", inputs)
+
+
+def _possible(arrival: Arrival, policy: Policy) -> list[Demand]:
+    """What the newcomer needs: what it declared, or each need an undeclared truck may have."""
+    if arrival.demand is not None and arrival.demand.accepts:
+        return [arrival.demand]
+    return [Demand(arrival.lane_plot, frozenset({need})) for need in policy.ad_hoc_needs]
 
 
 def _due(bookings: Sequence[Booking], now: float, horizon: float) -> list[Booking]:

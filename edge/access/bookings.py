@@ -163,6 +163,12 @@ class Booking:
         """Confirmed and not yet on site: it needs a bay kept for it."""
         return self.status is BookingStatus.RESERVED and not self.phase.on_site
 
+    def live(self) -> bool:
+        """Its credentials still mean something: still to come, or its truck inside whatever
+        the status (a charged truck's booking is FULFILLED; its plates must match at exit)."""
+        inside = self.phase.on_site and self.phase is not Phase.DEPARTED
+        return inside or not self.status.final
+
 
 def session_estimates(booking: Booking) -> tuple[SessionKind, Estimate | None, Estimate]:
     """What a booking tells the session model (`edge.sessions`): its kind, the energy wanted
@@ -204,6 +210,18 @@ def observe(booking: Booking, event: PhaseEvent, now: float) -> Booking:
         status = BookingStatus.FULFILLED  # OCPI: session started with the booking's token
     at = now if nxt.on_site else booking.phase_at
     return replace(booking, phase=nxt, status=status, phase_at=at)
+
+
+def prunable(booking: Booking, now: float, keep_s: float) -> bool:
+    """Over and done for longer than `keep_s`: departed, or cancelled / no-show with no truck
+    on site; counted from its last fact (slot end, cloud update, site observation). The audit
+    log keeps every decision about it; only the booking row goes."""
+    inside = booking.phase.on_site and booking.phase is not Phase.DEPARTED
+    over = booking.phase is Phase.DEPARTED or (
+        booking.status in (BookingStatus.CANCELED, BookingStatus.NO_SHOW) and not inside
+    )
+    last = max(booking.period.end, booking.updated_at, booking.phase_at or 0.0)
+    return over and now - last >= keep_s
 
 
 def expire(booking: Booking, now: float) -> Booking:

@@ -44,7 +44,14 @@ from edge.access.plates import (
     match_plate,
     normalise_plate,
 )
-from edge.access.qr_token import Claims, TokenVerdict, VerifiesSignature, spend, verify_token
+from edge.access.qr_token import (
+    Claims,
+    TokenVerdict,
+    VerifiesSignature,
+    signed_claims,
+    spend,
+    verify_token,
+)
 
 
 class ReadKind(StrEnum):
@@ -97,7 +104,7 @@ class Directory:
 
     @classmethod
     def build(cls, bookings: Sequence[Booking]) -> Directory:
-        live = [b for b in bookings if not b.status.final]
+        live = [b for b in bookings if b.live()]
         rfid = {b.credentials.rfid_uid.upper(): b for b in live if b.credentials.rfid_uid}
         return cls(PlateIndex.build(live), {b.id: b for b in bookings}, rfid)
 
@@ -143,21 +150,44 @@ def entry(
     return ledger, replace(_outcome(decision), keys=keys)
 
 
+@dataclass(frozen=True, slots=True)
+class Exited:
+    """What an exit read said: whether it matched a vehicle inside (False is flagged for
+    staff, never a refusal) and the booking it names, whose truck is leaving."""
+
+    matched: bool
+    booking: str | None = None
+
+
 def exit_(
-    ledger: Ledger, read: CredentialRead, directory: Directory, now: float
-) -> tuple[Ledger, bool]:
-    """An exit read: the barrier opens whatever it says; returns whether it matched someone
-    inside (False is flagged for staff, never a refusal)."""
+    ledger: Ledger,
+    read: CredentialRead,
+    directory: Directory,
+    now: float,
+    verifier: VerifiesSignature | None = None,
+) -> tuple[Ledger, Exited]:
+    """An exit read: the barrier opens whatever it says; the vehicle's IN state is cleared.
+    A QR token names its booking only if `verifier` confirms its signature."""
     key = _key(read)
-    booking = None
-    if read.kind is ReadKind.PLATE:
-        try:
-            booking = match_plate(read.value, directory.plates, now).booking
-        except CredentialInvalid:
-            booking = None
+    booking = _exit_booking(read, directory, now, verifier)
     keys = vehicle_keys(booking, {key})
     matched = any(k in ledger.inside.since for k in keys)
-    return replace(ledger, inside=ledger.inside.leave(keys)), matched
+    exited = Exited(matched, None if booking is None else booking.id)
+    return replace(ledger, inside=ledger.inside.leave(keys)), exited
+
+
+def _exit_booking(
+    read: CredentialRead, directory: Directory, now: float, verifier: VerifiesSignature | None
+) -> Booking | None:
+    if read.kind is ReadKind.PLATE:
+        try:
+            return match_plate(read.value, directory.plates, now).booking
+        except CredentialInvalid:
+            return None
+    if read.kind is ReadKind.RFID:
+        return directory.by_rfid.get(read.value.upper())
+    claims = signed_claims(read.value, verifier) if verifier is not None else None
+    return directory.by_id.get(claims.booking_id) if claims is not None else None
 
 
 def _key(read: CredentialRead) -> str:

@@ -83,7 +83,7 @@ class PlateIndex:
 
     @classmethod
     def build(cls, bookings: Sequence[Booking]) -> PlateIndex:
-        live = sorted((b for b in bookings if not b.status.final), key=lambda b: b.period.start)
+        live = sorted((b for b in bookings if b.live()), key=lambda b: b.period.start)
         exact: dict[str, list[Booking]] = {}
         entries = []
         for b in live:

@@ -105,6 +105,16 @@ def verify_token(
     return TokenCheck(TokenVerdict.OK, "valid", claims)
 
 
+def signed_claims(text: str, verifier: VerifiesSignature) -> Claims | None:
+    """The claims of a genuinely signed token, whatever its validity window or use: at an
+    exit, a token spent at the entry still says whose truck leaves."""
+    parsed = _parse(text)
+    if isinstance(parsed, str):
+        return None
+    body, signature, claims = parsed
+    return claims if verifier.verify(claims.key_id, signed_message(body), signature) else None
+
+
 def spend(spent: Spent, claims: Claims, now: float, skew_s: float = 60.0) -> Spent:
     """Mark the token used (call when the gate grants entry with it)."""
     return spent.spend(claims.nonce, claims.expires + skew_s, now)

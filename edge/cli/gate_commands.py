@@ -72,4 +72,11 @@ def status_page(s: dict[str, Any]) -> str:
     lines = [table(head, rows)]
     if "state" in s:
         lines.insert(0, f"{s['lane']}: {s['state']}")
+    if s.get("recent"):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(s.get("decisions", {}).items()))
+        lines.append(f"\nEntry decisions: {counts}; the last {len(s['recent'])}:")
+        lines += [
+            f"  {d['gate']} {d['reason']} ({d['booking'] or 'ad hoc'}): {d['detail']}"
+            for d in s["recent"]
+        ]
     return "\n".join(lines)

@@ -118,6 +118,7 @@ class AnprEndpoint:
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
+        self.bound: int | None = None  # the port listened on, once started (port 0: any)
         self.cameras: dict[str, Camera] = {}
         self._runner: web.AppRunner | None = None
 
@@ -134,6 +135,7 @@ class AnprEndpoint:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         bound = self._runner.addresses[0][1]
+        self.bound = int(bound)
         log.info("anpr_listening endpoint=%s:%s readers=%s", self.host, bound,
                  ",".join(self.cameras))  # fmt: skip
         return int(bound)

@@ -10,6 +10,7 @@ store's part (`ledger_changed` is the hook).
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -17,11 +18,16 @@ from edge.access.admission import Inputs, Site, by_start
 from edge.access.bookings import Booking
 from edge.access.entry import CredentialRead, Directory, EntryRules, Ledger, entry, exit_
 from edge.access.gate_types import Event
+from edge.access.matching import Demand
 from edge.gates.audit import Audit, LogAudit
 from edge.sessions import BayState
 from edge.siteconf.model import Bay, GateLane
 
 log = logging.getLogger(__name__)
+RECENT = 10  # decisions kept for `edge gate status` and the status page
+# An ad-hoc truck admitted is counted as driving to a bay this long (then its bay's sensor
+# or charger shows it); booked trucks in that state keep theirs through their booking.
+TRANSIT_S = 600.0
 
 
 class BookingsView(Protocol):
@@ -53,8 +59,11 @@ class EntryDecider:
         self.rules = rules
         self.audit = audit or LogAudit()
         self.ledger = Ledger()
+        self.tally: Counter[str] = Counter()  # entry decisions by reason code (status)
+        self.recent: deque[dict[str, str]] = deque(maxlen=RECENT)  # the last few decisions
         self.ledger_changed: Callable[[Ledger], None] = lambda ledger: None
         self._directory: tuple[tuple[Booking, ...], Directory] | None = None
+        self._transit: list[tuple[float, Demand]] = []  # ad-hoc trucks admitted, when
 
     def _bookings(self) -> tuple[tuple[Booking, ...], Directory]:
         """The bookings and their directory, rebuilt only when the bookings changed."""
@@ -65,7 +74,9 @@ class EntryDecider:
 
     def entry(self, gate: GateLane, read: CredentialRead, now: float) -> Event | None:
         bookings, directory = self._bookings()
-        site = Site(self.bays, self.bay_states(), by_start(bookings))
+        self._transit = [(t, d) for t, d in self._transit if now - t < TRANSIT_S]
+        moving = tuple(d for _, d in self._transit)
+        site = Site(self.bays, self.bay_states(), by_start(bookings), moving)
         self.ledger, outcome = entry(self.ledger, read, site, directory, gate.plot, now, self.rules)
         self.ledger_changed(self.ledger)
         if outcome.decision is None:
@@ -73,6 +84,14 @@ class EntryDecider:
                      outcome.screened)  # fmt: skip
             return None
         d = outcome.decision
+        needs = frozenset(self.rules.policy.ad_hoc_needs)
+        if d.admitted and d.inputs.booking_id is None and needs:  # ad hoc, driving to a bay
+            self._transit.append((now, Demand(gate.plot, needs)))
+        self.tally[d.reason.value] += 1
+        self.recent.append(
+            {"gate": gate.id, "reason": d.reason.value, "booking": d.inputs.booking_id or "",
+             "detail": d.detail, "at": str(now)}
+        )  # fmt: skip
         self.audit.record(
             "admission",
             gate=gate.id,
@@ -86,11 +105,21 @@ class EntryDecider:
         return outcome.event
 
     def exit(self, gate: GateLane, read: CredentialRead, now: float) -> None:
+        """Clear the vehicle's IN state; a booked truck's exit is recorded (`exit`, with its
+        booking: the owner marks it DEPARTED, releasing its bay)."""
         _, directory = self._bookings()
-        self.ledger, matched = exit_(self.ledger, read, directory, now)
+        self.ledger, exited = exit_(self.ledger, read, directory, now, self.rules.verifier)
         self.ledger_changed(self.ledger)
-        if not matched:  # flagged for staff, never a refusal: the exit opens anyway
+        if not exited.matched:  # flagged for staff, never a refusal: the exit opens anyway
             log.warning("gate_exit_unmatched gate=%s reader=%s", gate.id, read.reader)
+        self.audit.record(
+            "exit",
+            gate=gate.id,
+            reader=read.reader,
+            credential=read.kind.value,
+            matched="yes" if exited.matched else "no",
+            booking=exited.booking or "",
+        )
 
 
 def admission_inputs(inputs: Inputs) -> dict[str, str]:

@@ -2,9 +2,9 @@
 the fleet's devices; `tasks()` is what the runtime starts.
 
 Each lane is fed a frozen snapshot of the process image every GATE_PERIOD_S (the I/O
-coupler's poll period). The bays' states for admission come from the availability owner and
-the bays' occupancy sensors; the bookings from a `BookingsView` (in memory until the bookings
-owner is connected).
+coupler's poll period). The bays' states for admission come from the availability owner,
+the chargers' reports and the bays' occupancy sensors; the bookings from a `BookingsView`
+(the bookings owner in the daemon).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from edge.access import occupancy
+from edge.access.admission import Policy
 from edge.access.entry import EntryRules
 from edge.clock import Clock
 from edge.gates.anpr import AnprEndpoint
@@ -26,11 +28,15 @@ from edge.qr_signature import SiteKeys
 from edge.readings import Snapshot
 from edge.safe_state import WritesPoints
 from edge.sessions import BayState
-from edge.siteconf.model import ReaderKind, SiteConfig
+from edge.siteconf.model import Connector, InletSide, ReaderKind, SiteConfig
 
 log = logging.getLogger(__name__)
 
 GATE_PERIOD_S = 0.2
+# An unbooked truck is not asked at the gate what it needs: it is taken to charge on CCS
+# (every truck sold in Europe has it) with its inlet on a side not known, so it is admitted
+# only if a bay fits it on either side (docs/access.md, section 3).
+AD_HOC_NEEDS = ((Connector.CCS, InletSide.LEFT), (Connector.CCS, InletSide.RIGHT))
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -44,14 +50,17 @@ class GateLanes:
         unavailable_bays: Callable[[], tuple[str, ...]] = tuple,
         bookings: BookingsView | None = None,
         audit: Audit | None = None,
+        observed: Callable[[], Mapping[str, BayState]] = dict,
     ) -> None:
         self.config, self.image, self.clock = config, image, clock
         self.unavailable_bays = unavailable_bays
+        self.observed = observed  # bay states from the chargers' reports (fresh only)
         self.audit = audit or LogAudit()
         self.bookings = bookings or MemoryBookings()
         access = config.access
         rules = EntryRules(
             SiteKeys.from_hex(access.qr_keys),
+            policy=Policy(ad_hoc_needs=AD_HOC_NEEDS),
             max_stay_s=access.max_stay_h * 3600.0,
             debounce_s=access.debounce_s,
             max_read_age_s=access.max_read_age_s,
@@ -81,24 +90,28 @@ class GateLanes:
         else:
             self.readers.append(SerialReader(reader, lane.gate.id, deliver, self.clock))
 
+    def port_of(self, endpoint: str) -> int | None:
+        """The port an ANPR endpoint (as configured, `host:port`) listens on, once started."""
+        found = self.endpoints.get(endpoint)
+        return found.bound if found is not None else None
+
     def bay_states(self) -> Mapping[str, BayState]:
-        """Out of service; occupied by its sensor; else available. The chargers' states are
-        not used yet (the lead connects the session model)."""
-        out = set(self.unavailable_bays())
+        """For admission: what the chargers report of each bay (`observed`), a bay whose
+        occupancy sensor says occupied (or cannot be read) occupied, out of service
+        unavailable (`occupancy.bay_states`); a bay nothing says anything about is free."""
+        observed = dict(self.observed())
         snap = self._snapshot
-        states: dict[str, BayState] = {}
         for bay in self.config.bays:
-            if bay.id in out:
-                states[bay.id] = BayState.UNAVAILABLE
-            elif bay.occupancy_sensor is not None:  # unread or unusable counts as occupied
-                ref = bay.occupancy_sensor
-                points = snap.points.get(ref.device) if snap is not None else None
-                reading = points.get(ref.point) if points is not None else None
-                free = reading is not None and reading.usable() and (reading.value or 0.0) < 0.5
-                states[bay.id] = BayState.AVAILABLE if free else BayState.OCCUPIED
-            else:
-                states[bay.id] = BayState.AVAILABLE
-        return states
+            ref = bay.occupancy_sensor
+            if ref is None:
+                continue
+            points = snap.points.get(ref.device) if snap is not None else None
+            reading = points.get(ref.point) if points is not None else None
+            free = reading is not None and reading.usable() and (reading.value or 0.0) < 0.5
+            if not free and not observed.get(bay.id, BayState.AVAILABLE).has_truck:
+                observed[bay.id] = BayState.OCCUPIED
+        ids = [b.id for b in self.config.bays]
+        return occupancy.bay_states(ids, self.unavailable_bays(), observed)
 
     def tasks(self) -> list[tuple[str, Job]]:
         jobs: list[tuple[str, Job]] = [("gates", self.run)]
@@ -131,4 +144,19 @@ class GateLanes:
             await lane.on_snapshot(self._snapshot)
 
     def status(self) -> dict[str, Any]:
-        return {"lanes": [lane.status() for lane in self.lanes.values()]}
+        return {
+            "lanes": [lane.status() for lane in self.lanes.values()],
+            "decisions": dict(self.decider.tally),
+            "recent": list(self.decider.recent),
+        }
+
+    def summary(self) -> str:
+        """One line: each lane's state, the entry decisions so far, the last one."""
+        lanes = ", ".join(f"{n} {lane.state()}" for n, lane in self.lanes.items()) or "none"
+        tally = self.decider.tally
+        if not tally:
+            return lanes
+        counts = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.items()))
+        last = self.decider.recent[-1]
+        who = f"booking {last['booking']}" if last["booking"] else "ad hoc"
+        return f"{lanes}; decisions: {counts}; last: {last['gate']} {last['reason']} ({who})"

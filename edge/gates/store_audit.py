@@ -1,5 +1,6 @@
 """The gate lanes' audit records into the store's hash-chained log, through the bookings
-owner, and an accepted admission of a booked truck as that booking's ADMIT fact.
+owner; an accepted admission of a booked truck is that booking's ADMIT fact, its exit read
+its DEPART fact (the bay and the anti-passback state are released).
 
 The lanes record synchronously (they must not wait on a disk to move a barrier); each record
 is appended by a task of its own, in order (one lock in the log), and kept referenced until
@@ -39,11 +40,12 @@ class StoreAudit:
             self.owner.publish("events/admission", admission_event(fields))
         try:
             await self.owner.record(kind, fields.get("gate", ""), by, dict(fields))
-            booking = fields.get("booking")
-            if kind == "admission" and fields.get("reason") == "Accepted" and booking:
-                await self.owner.observe(booking, PhaseEvent.ADMIT, by=f"gate {fields['gate']}")
-        except (KeyError, IllegalPhase) as exc:  # an unknown booking, or already past ADMIT
-            log.info("gate_admission_not_observed booking=%s why=%s", fields.get("booking"), exc)
+            fact = _fact(kind, fields)
+            if fact is not None:
+                await self.owner.observe(fields["booking"], fact, by=f"gate {fields['gate']}")
+        except (KeyError, IllegalPhase) as exc:  # an unknown booking, or a phase past it
+            log.info("gate_fact_not_observed kind=%s booking=%s why=%s", kind,
+                     fields.get("booking"), exc)  # fmt: skip
         except Exception:  # the audit path must never take a lane down
             log.exception("gate_audit_failed kind=%s gate=%s", kind, fields.get("gate"))
 
@@ -51,6 +53,15 @@ class StoreAudit:
         """Wait for the records still being written (at stop)."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+def _fact(kind: str, fields: dict[str, str]) -> PhaseEvent | None:
+    """The booking's phase fact a gate record is: an accepted entry ADMIT, an exit DEPART."""
+    if not fields.get("booking"):
+        return None
+    if kind == "admission" and fields.get("reason") == "Accepted":
+        return PhaseEvent.ADMIT
+    return PhaseEvent.DEPART if kind == "exit" else None
 
 
 _COUNTS = ("booked_due", "in_transit", "free_bays")

@@ -25,6 +25,8 @@ from edge.drivers.modbus_client import TcpEndpoint
 from edge.drivers.modbus_profile import Profile
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.sessions import SessionKind
+from edge.sim.gate_arrivals import Arrivals, Book, PortOf
+from edge.sim.gate_plant import GatePlant
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import build_model, power_function, rated_w
 from edge.sim.plant import Plant, Weather
@@ -114,8 +116,11 @@ class LivePlant:
         self.traffic = Traffic(self.plant, trucks, seed)
         self._meters = {n.meter: n.id for n in config.limits if n.meter is not None}
         self._driven: set[str] = set()  # chargers a simulated device drives
+        self.gates = GatePlant(config.gates)  # barriers and trucks behind `gate` I/O units
 
     def model_for(self, device: Device, profile: Profile) -> Model | None:
+        if device.sim.get("model") == "gate":
+            return self.gates.model_for(device.id)
         if device.id in self._meters:
             return node_meter(self.plant, self._meters[device.id])
         if device.role in ("pv", "wind"):
@@ -141,6 +146,7 @@ class LivePlant:
             await self.clock.sleep(STEP_S)
             now = self.clock.wall()
             self.plant.step(max(0.0, now - last))
+            self.gates.step(now)
             last = now
 
 
@@ -149,6 +155,17 @@ class SimHost:
         self.servers: dict[str, SimModbusServer] = {}
         self.live: LivePlant | None = None
         self._task: asyncio.Task[None] | None = None
+        self._arrivals: asyncio.Task[None] | None = None
+
+    def start_arrivals(self, config: SiteConfig, clock: Clock, book: Book, port_of: PortOf) -> None:
+        """Trucks at the gates (edge/sim/gate_arrivals.py), on a site whose gate I/O is the
+        simulated `gate` model; called once the lanes and their ANPR endpoints exist."""
+        gated = any(d.sim.get("model") == "gate" for d in config.devices)
+        if self.live is None or not gated or not config.gates:
+            return
+        arrivals = Arrivals(self.live.gates, config.gates, clock, book, port_of)
+        self._arrivals = asyncio.create_task(arrivals.run(), name="sim-gate-arrivals")
+        log.info("sim_gate_arrivals_started lanes=%d", len(config.gates))
 
     async def start(self, config: SiteConfig, clock: Clock) -> dict[str, TcpEndpoint]:
         catalog = shipped_catalog()
@@ -175,11 +192,12 @@ class SimHost:
         return endpoints
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._arrivals, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._arrivals = None
         for server in self.servers.values():
             await server.stop()
         self.servers.clear()

@@ -230,6 +230,8 @@ def _access(a: Mapping[str, Any]) -> Access:
         debounce_s=float(a.get("debounce_s", d.debounce_s)),
         max_read_age_s=float(a.get("max_read_age_s", d.max_read_age_s)),
         max_stay_h=float(a.get("max_stay_h", d.max_stay_h)),
+        assign_lead_min=float(a.get("assign_lead_min", d.assign_lead_min)),
+        keep_bookings_days=float(a.get("keep_bookings_days", d.keep_bookings_days)),
     )
 
 

@@ -217,12 +217,15 @@ class Control:
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """The `[access]` table: QR public keys by key id (hex) and the read screening's timings."""
+    """The `[access]` table: QR public keys by key id (hex), the read screening's timings,
+    the bay assignment's lead time and how long finished bookings are kept."""
 
     qr_keys: MappingProxyType[int, str] = field(default_factory=lambda: MappingProxyType({}))
     debounce_s: float = 5.0
     max_read_age_s: float = 5.0
     max_stay_h: float = 72.0
+    assign_lead_min: float = 30.0  # a bay is chosen this long before the slot starts
+    keep_bookings_days: float = 30.0  # departed/cancelled/no-show bookings pruned after this
 
 
 @dataclass(frozen=True, slots=True)

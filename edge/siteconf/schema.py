@@ -19,7 +19,7 @@ PATH = {"type": "string", "minLength": 1}
 # An IANA zone name (`Europe/Brussels`); that it exists is checked in host_checks.py.
 TIMEZONE = {"type": "string", "pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2}$"}
 SIM = {
-    "model": {"enum": ["grid", "load", "pv", "wind", "cabinet"]},
+    "model": {"enum": ["grid", "load", "pv", "wind", "cabinet", "gate"]},  # gate: sim/gate_plant.py
     "sunspec": {"enum": ["legacy", "ieee1547"]},
     **dict.fromkeys(("base_kw", "peak_kw", "pv_kw", "wind_kw", "rated_kw", "demand_kw"), KW0),
 }
@@ -203,6 +203,9 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "debounce_s": GATE_SECONDS,
                 "max_read_age_s": GATE_SECONDS,
                 "max_stay_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
+                # a lead under 1 min tells the driver nothing; over a day blocks bays for long
+                "assign_lead_min": {"type": "number", "minimum": 1, "maximum": 1440},
+                "keep_bookings_days": {"type": "number", "minimum": 1, "maximum": 3660},
             },
         ),
         "gates": _array_of(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from edge.store.local_store import LocalStore
+from edge.store.local_store import LocalStore, Params
 
 GENESIS = "0" * 64
 COLUMNS = "seq, at, kind, subject, by, detail, prev_hash, hash"
@@ -98,9 +99,16 @@ class AuditLog:
         self._tail: tuple[int, str] | None = None  # (seq, hash) of the last stored entry
 
     async def append(
-        self, kind: str, subject: str, by: str, detail: dict[str, Any], at: float
+        self,
+        kind: str,
+        subject: str,
+        by: str,
+        detail: dict[str, Any],
+        at: float,
+        also: Sequence[tuple[str, Params]] = (),
     ) -> Entry:
-        """Store one entry durably; StoreUnavailable if it could not be (nothing chained)."""
+        """Store one entry durably, in one transaction with the rows `also` (the decision's
+        own state and event rows); StoreUnavailable if it could not be (nothing written)."""
         async with self._lock:
             if self._tail is None:
                 last = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
@@ -109,10 +117,9 @@ class AuditLog:
             seq, prev = self._tail
             draft = Entry(seq + 1, at, kind, subject, by, json.loads(canonical(detail)), prev)
             entry = replace(draft, hash=entry_hash(prev, draft))
-            await self.store.write(
-                f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",  # noqa: S608
-                (*_fields(entry)[:5], canonical(entry.detail), entry.prev_hash, entry.hash),
-            )
+            row = (*_fields(entry)[:5], canonical(entry.detail), entry.prev_hash, entry.hash)
+            insert = f"INSERT INTO audit ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"  # noqa: S608
+            await self.store.write_all([*also, (insert, row)])
             self._tail = (entry.seq, entry.hash)
             return entry
 

@@ -9,6 +9,7 @@ daemon runs on. It never depends on the uplink.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -52,6 +53,9 @@ class LocalStore:
         self._migrations = tuple(migrations)
         self._wall = wall
         self._db: aiosqlite.Connection | None = None
+        # One connection for every user: a transaction of several statements must not take
+        # in another task's write between its awaits (nor roll it back).
+        self._writing = asyncio.Lock()
         self.alarm: str | None = None  # set when the file had to be replaced
         self.quarantined: Path | None = None
         self.created = False  # a new file (not one replacing a quarantined file)
@@ -151,10 +155,33 @@ class LocalStore:
     async def write(self, sql: str, params: Params = ()) -> int:
         """One statement in its own durable transaction; the new row's id."""
         try:
-            async with self.db.execute(sql, params) as cur:
+            async with self._writing, self.db.execute(sql, params) as cur:
                 return int(cur.lastrowid or 0)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"local store: write failed: {exc} ({self.path})") from exc
+
+    async def write_all(self, statements: Sequence[tuple[str, Params]]) -> None:
+        """Several statements in one durable transaction: all of them or none (a state
+        change and the event that tells it)."""
+        try:
+            async with self._writing:
+                await self._transaction(self.db, statements)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"local store: write failed: {exc} ({self.path})") from exc
+
+    @staticmethod
+    async def _transaction(
+        db: aiosqlite.Connection, statements: Sequence[tuple[str, Params]]
+    ) -> None:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                await db.execute(sql, params)
+            await db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
 
     async def read(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         try:

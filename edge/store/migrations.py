@@ -80,4 +80,23 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     );
     """,
+    # 5 (access events): the bookings owner's events, durable with the change they tell.
+    # `booking_events` holds each events/booking payload, written in the transaction of the
+    # booking row; `relay_cursor` says how far each source (booking_events, assignments,
+    # audit) has been handed to the uplink's outbox. Cursors start at what exists: rows
+    # written before this step were offered to the outbox the old way.
+    """
+    CREATE TABLE booking_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the relay's cursor is an id
+        at REAL NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE TABLE relay_cursor (
+        source TEXT PRIMARY KEY,
+        after INTEGER NOT NULL
+    );
+    INSERT INTO relay_cursor VALUES ('booking_events', 0);
+    INSERT INTO relay_cursor SELECT 'assignments', COALESCE(MAX(id), 0) FROM assignments;
+    INSERT INTO relay_cursor SELECT 'audit', COALESCE(MAX(seq), 0) FROM audit;
+    """,
 )

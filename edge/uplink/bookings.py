@@ -1,6 +1,7 @@
 """Bookings on the wire: the `booking-upsert` and `booking-cancel` commands into the daemon's
-owner (edge/bookings_owner.py). The owner emits `events/booking`, `events/assignment` and
-`events/audit`; the uplink queues them in its outbox (events: never evicted).
+owner (edge/bookings_owner.py), and its events out: `events/booking`, `events/assignment`,
+`events/audit` and `events/admission` are stored with each change and relayed from the local
+store into the outbox (edge/bookings_relay.py; events: never evicted).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from typing import Any
 from edge.access.bookings import Merge
 from edge.booking_wire import from_wire, to_wire
 from edge.bookings_owner import BookingsOwner
+from edge.bookings_relay import EventRelay
+from edge.clock import Clock
 from edge.uplink.availability import expected_end
+from edge.uplink.outbox import Outbox
 
 BY = "cloud"
 
@@ -32,3 +36,16 @@ async def cancel(owner: BookingsOwner, args: dict[str, Any]) -> dict[str, Any]:
     at = expected_end(args.get("updated_at"))
     result = await owner.cancel(str(args["id"]), by=BY, version=int(args["version"]), updated_at=at)
     return reply(owner, result)
+
+
+def relay(owner: BookingsOwner, outbox: Outbox, clock: Clock) -> EventRelay:
+    """The owner's events from the local store into this outbox (attached to the owner)."""
+    owner.relay = EventRelay(owner.store, outbox.accept, outbox.offer, clock)
+    return owner.relay
+
+
+async def run_relay(owner: BookingsOwner, outbox: Outbox, relay: EventRelay) -> None:
+    """Supervised: once the store and the outbox are open (the owner loads the store)."""
+    await owner.loaded.wait()
+    await outbox.ready.wait()
+    await relay.run()

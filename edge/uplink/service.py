@@ -23,6 +23,7 @@ from edge.operator_limits import OperatorLimits
 from edge.siteconf.model import SiteConfig
 from edge.supervisor import Supervisor
 from edge.uplink import availability, bookings
+from edge.uplink import bookings as bookings_uplink  # `bookings` is also the owner below
 from edge.uplink.alarms import Alarms
 from edge.uplink.command_processor import CommandProcessor
 from edge.uplink.commands import CommandRegistry, load_schema
@@ -96,8 +97,8 @@ class Uplink:
         self.inbox = CommandInbox(INBOX, self.link)
         self.link.on_message = self.inbox.put
         availability.listen(self._publish_availability)
-        if bookings is not None:  # events/booking, events/assignment, events/audit
-            bookings.listen(self.outbox.offer)
+        # events/booking, events/assignment, events/audit, events/admission: from the store
+        self.relay = bookings_uplink.relay(bookings, self.outbox, clock) if bookings else None
         self._every = max(1, round(u.snapshot_every_s / config.control.period_s))
         self._cycles = 0
         self.latest: dict[str, Any] | None = None
@@ -140,6 +141,11 @@ class Uplink:
         supervisor.start("uplink-drain", self.drain.run)
         supervisor.start("uplink-commands", self._serve_commands)
         supervisor.start("uplink-telemetry", self._telemetry)
+        if self.bookings is not None and self.relay is not None:
+            run = functools.partial(
+                bookings_uplink.run_relay, self.bookings, self.outbox, self.relay
+            )
+            supervisor.start("bookings-relay", run)
 
     # --- CycleSink ------------------------------------------------------------------------
     def offer(self, record: dict[str, Any]) -> None:
