@@ -131,6 +131,8 @@ class ControlCycle:
         self.overruns = 0
         self.sink_failures = 0
         self.times = CycleTimes()
+        # Called with each completed cycle, after the sink (billing sessions: edge/site_billing.py).
+        self.observers: list[Callable[[CycleResult], None]] = []
 
     async def run(self) -> None:
         period = self._config.control.period_s
@@ -164,6 +166,11 @@ class ControlCycle:
         except Exception:
             self.sink_failures += 1
             log.exception("cycle_record_not_queued cycle=%d", result.number)
+        for observe in self.observers:  # like the sink: never a failed control cycle
+            try:
+                observe(result)
+            except Exception:
+                log.exception("cycle_observer_failed cycle=%d", result.number)
         self.times.add(self._clock.monotonic() - started)
         status = self._summary(result)
         if self.completed == 1:

@@ -40,6 +40,7 @@ from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.site_access import start_bookings, start_gates
+from edge.site_billing import make_session_log, watch_sessions
 from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line
 from edge.store import LocalStore
@@ -93,6 +94,7 @@ class Daemon:
         self.gate_audit: StoreAudit | None = None
         self.gate_ledger: LedgerStore | None = None
         self.power: PowerController | None = None
+        self.session_log = make_session_log(self)  # events/session, events/meter-values
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -225,6 +227,7 @@ class Daemon:
             lambda: self.apply_safe_state("control cycle failed"),
             self.power,
         )
+        watch_sessions(self, port)
         self.supervisor.start("control", self.cycle.run, vital=True)
         start_gates(self)
         self._register_api()

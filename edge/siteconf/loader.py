@@ -220,6 +220,7 @@ def _sessions(s: Mapping[str, Any]) -> Sessions:
         overnight_until_min=_minutes(s["overnight_until"])
         if "overnight_until" in s
         else d.overnight_until_min,
+        meter_values_every_s=float(s.get("meter_values_every_s", d.meter_values_every_s)),
     )
 
 

@@ -235,6 +235,7 @@ class Sessions:
     overnight_energy_kwh: float = 500.0
     overnight_from_min: int = 18 * 60  # minutes after local midnight ("18:00")
     overnight_until_min: int = 6 * 60  # ("06:00"); the window may wrap past midnight
+    meter_values_every_s: float = 60.0  # events/meter-values of an observed session
 
     def overnight_arrival(self, minute_of_day: int) -> bool:
         """Whether a truck arriving at this local minute of the day stays overnight."""

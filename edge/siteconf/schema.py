@@ -187,6 +187,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "overnight_energy_kwh": {"type": "number", "minimum": 0, "maximum": 20_000},
                 "overnight_from": CLOCK_TIME,
                 "overnight_until": CLOCK_TIME,
+                "meter_values_every_s": {"type": "number", "minimum": 1, "maximum": 3600},
             },
         ),
         # Site access: the QR tokens' Ed25519 public keys by key id (public, so kept inline)

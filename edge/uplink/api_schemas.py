@@ -23,6 +23,8 @@ PAYLOADS = {
     "events/assignment": "assignment-event.json",
     "events/audit": "audit-event.json",
     "events/admission": "admission-event.json",
+    "events/session": "session-event.json",
+    "events/meter-values": "meter-values-event.json",
     "state/bay-availability": "bay-availability.json",
     "cmd-reply": "cmd-reply.json",
 }
