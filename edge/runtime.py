@@ -40,6 +40,7 @@ from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.site_access import start_bookings, start_gates
+from edge.site_authorization import make_authorizer, start_authorization
 from edge.site_billing import make_session_log, watch_sessions
 from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line
@@ -95,6 +96,7 @@ class Daemon:
         self.gate_ledger: LedgerStore | None = None
         self.power: PowerController | None = None
         self.session_log = make_session_log(self)  # events/session, events/meter-values
+        self.authorizer = make_authorizer(self)  # local list, bookings, the cloud's answer
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -203,6 +205,7 @@ class Daemon:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
         await start_bookings(self)
+        await start_authorization(self)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)

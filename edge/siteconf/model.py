@@ -225,6 +225,17 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class Authorization:
+    """The `[authorization]` table: who may charge when the cloud cannot say (edge/auth/),
+    after OCPP's LocalPreAuthorize, LocalAuthorizeOffline and AllowOfflineTxForUnknownId."""
+
+    local_pre_authorize: bool = True  # a token Accepted in the local list: no cloud round trip
+    offline_accept_known: bool = True  # no answer from the cloud: accept tokens listed Accepted
+    offline_accept_unknown: bool = False  # ... and tokens nobody knows
+    request_timeout_s: float = 5.0  # how long an `authorize` request waits for the cloud
+
+
+@dataclass(frozen=True, slots=True)
 class Sessions:
     """Defaults for a session nobody described (no booking): a 45-minute break or an
     overnight stay, told apart by the arrival time in the site's local time."""
@@ -271,6 +282,7 @@ class SiteConfig:
     logging: Logging
     sessions: Sessions = field(default_factory=Sessions)
     access: Access = field(default_factory=Access)
+    authorization: Authorization = field(default_factory=Authorization)
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)

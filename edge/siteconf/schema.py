@@ -205,6 +205,16 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "max_stay_h": {"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
             },
         ),
+        # Who may charge when the cloud cannot say (edge/auth/, docs/billing.md).
+        "authorization": _table(
+            [],
+            {
+                "local_pre_authorize": {"type": "boolean"},
+                "offline_accept_known": {"type": "boolean"},
+                "offline_accept_unknown": {"type": "boolean"},
+                "request_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+            },
+        ),
         "gates": _array_of(
             _table(
                 ["id", "plot", "barrier_output"],

@@ -67,4 +67,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, key)
     );
     """,
+    # 4 (authorization): the local authorization list (edge/auth/), OCPP SendLocalList. One
+    # row holds the whole list as JSON with its version, so a full update replaces it in one
+    # statement; the parts of a full update still being assembled wait in their own table.
+    """
+    CREATE TABLE auth_list (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE auth_list_parts (
+        version INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (version, part)
+    );
+    """,
 )
