@@ -99,7 +99,7 @@ def test_the_cloud_split_fits_every_part_in_one_command() -> None:
 
     reg.register("auth-list-update", load_schema("cmd-auth-list-update.json"), nothing)
     for n, part in enumerate(args):
-        raw = json.dumps({"request_id": f"auth-7-{n}", "args": part}, separators=(",", ":"))
+        raw = json.dumps({"request_id": f"auth-7-{n}", "args": part})  # with spaces
         assert len(raw.encode()) <= MAX_COMMAND_BYTES
         assert isinstance(parse("auth-list-update", raw.encode(), reg.validators), Command)
     local, a = LocalList(), Assembly()

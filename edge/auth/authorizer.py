@@ -18,7 +18,14 @@ from typing import Protocol
 from edge.access.bookings import Booking
 from edge.auth import decide
 from edge.auth.local_list import Assembly, add_part, apply_differential, assemble
-from edge.auth.model import AuthDecision, CloudAnswer, ListUpdate, LocalList, UpdateType
+from edge.auth.model import (
+    AuthDecision,
+    CloudAnswer,
+    ListUpdate,
+    LocalList,
+    UpdateType,
+    normal_token,
+)
 from edge.siteconf.model import Authorization
 from edge.store import auth_list_rows
 from edge.store.local_store import LocalStore, StoreUnavailable
@@ -90,14 +97,15 @@ class Authorizer:
 
     async def authorize(self, id_token: str, bay: str | None = None) -> AuthDecision:
         await self.loaded.wait()
+        token = normal_token(id_token)  # as the list and the cloud know it
         now = self._wall()
         b = self._bookings
         decided, listed = decide.before_cloud(
-            id_token, bay, now, self.local, b.bookings(), b.bay_of, self.policy
+            token, bay, now, self.local, b.bookings(), b.bay_of, self.policy
         )
         if decided is None:
-            answer, why = await self._ask(id_token, bay)
-            decided = decide.after_cloud(id_token, bay, listed, answer, self.policy, why)
+            answer, why = await self._ask(token, bay)
+            decided = decide.after_cloud(token, bay, listed, answer, self.policy, why)
         log.info(
             "authorize bay=%s token=%s status=%s source=%s booking=%s",
             bay,

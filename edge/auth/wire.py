@@ -95,17 +95,14 @@ def split_full(
     version: int, entries: Sequence[dict[str, Any]], max_bytes: int = MAX_ARGS_BYTES
 ) -> list[dict[str, Any]]:
     """The cloud's side, for reference and tests: a full list as `auth-list-update` args,
-    each at most `max_bytes` as compact JSON, parts numbered 1..n of one version."""
-    overhead = len(
-        json.dumps(
-            {"version": version, "update": "full", "part": 1000, "parts": 1000, "entries": []},
-            separators=(",", ":"),
-        )
-    )
+    parts numbered 1..n of one version, each at most `max_bytes` as JSON with the usual
+    ", " and ": " separators (compact JSON is smaller still)."""
+    head = {"version": version, "update": "full", "part": 1000, "parts": 1000, "entries": []}
+    overhead = len(json.dumps(head).encode())
     groups: list[list[dict[str, Any]]] = [[]]
     size = overhead
     for entry in entries:
-        n = len(json.dumps(entry, separators=(",", ":"))) + 1
+        n = len(json.dumps(entry).encode()) + 2  # ", " between entries
         if groups[-1] and size + n > max_bytes:
             groups.append([])
             size = overhead
