@@ -3,6 +3,7 @@ the decision order and the offline policy, and the authorizer over a real local 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,13 @@ from edge.auth.model import (
     LocalList,
     UpdateType,
 )
+from edge.clock import SimClock
 from edge.siteconf.model import Authorization, Connector, InletSide
 from edge.store.local_store import LocalStore
+from edge.uplink.api_schemas import check_message
+from edge.uplink.authorization import CloudAsk
 from edge.uplink.commands import MAX_COMMAND_BYTES, Command, CommandRegistry, load_schema, parse
+from tests.polling import wait_until
 
 NOW = 1_800_000_000.0
 POLICY = Authorization()
@@ -266,3 +271,41 @@ async def test_a_store_that_fails_refuses_the_update_and_keeps_the_list(tmp_path
     with pytest.raises(Exception, match="not open"):
         await a.update(diff(2, ("BB", entry("BB"))))
     assert (a.local.version, set(a.local.entries)) == (1, {"AA"})
+
+
+class Link:
+    def __init__(self, connected: bool) -> None:
+        self.connected, self.sent = connected, []
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> int | None:
+        if not self.connected:
+            return None
+        self.sent.append((topic, json.loads(payload)))
+        return len(self.sent)
+
+
+async def test_cloud_ask_answer_timeout_offline_and_late() -> None:
+    clock = SimClock()
+    link = Link(connected=True)
+    ask = CloudAsk(link, "hubs/x", "x", clock)
+    pending = asyncio.create_task(ask.ask("AA", "B01", 5.0))
+    await wait_until(lambda: link.sent, 5, "request")
+    topic, body = link.sent[0]
+    assert topic == "hubs/x/req/authorize"
+    assert check_message("hubs/x", topic, json.dumps(body).encode()) == []
+    await ask.reply({"ask_id": body["ask_id"], "status": "Blocked"})
+    got = await pending
+    assert got is not None
+    assert got.status is AuthStatus.BLOCKED
+    pending = asyncio.create_task(ask.ask("BB", "B01", 5.0))
+    await wait_until(lambda: len(link.sent) == 2 and clock.next_deadline() is not None, 5, "2")
+    clock.advance(4.9)
+    await asyncio.sleep(0)
+    assert not pending.done()  # not before the timeout
+    clock.advance(0.2)
+    assert await pending is None
+    late = await ask.reply({"ask_id": link.sent[1][1]["ask_id"], "status": "Accepted"})
+    assert late["applied"] is False
+    assert (ask.answered, ask.timed_out, ask.late) == (1, 1, 1)
+    assert not ask.waiting
+    assert await CloudAsk(Link(connected=False), "p", "x", clock).ask("CC", None, 5.0) is None
