@@ -297,6 +297,8 @@ async def test_cloud_ask_answer_timeout_offline_and_late() -> None:
     got = await pending
     assert got is not None
     assert got.status is AuthStatus.BLOCKED
+    clock.advance(10.0)  # the first request's cancelled timer leaves the clock's queue
+    assert clock.next_deadline() is None
     pending = asyncio.create_task(ask.ask("BB", "B01", 5.0))
     await wait_until(lambda: len(link.sent) == 2 and clock.next_deadline() is not None, 5, "2")
     clock.advance(4.9)
