@@ -41,7 +41,7 @@ from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.site_access import start_bookings, start_gates
 from edge.site_authorization import make_authorizer, start_authorization
-from edge.site_billing import make_session_log, watch_sessions
+from edge.site_billing import make_session_log, start_billing
 from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line
 from edge.store import LocalStore
@@ -230,7 +230,7 @@ class Daemon:
             lambda: self.apply_safe_state("control cycle failed"),
             self.power,
         )
-        watch_sessions(self, port)
+        await start_billing(self, port)
         self.supervisor.start("control", self.cycle.run, vital=True)
         start_gates(self)
         self._register_api()

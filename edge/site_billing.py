@@ -21,10 +21,11 @@ ON_BAY = (Phase.ON_BAY, Phase.CHARGING, Phase.OVERSTAY)
 
 
 def make_session_log(d: Daemon) -> SessionLog:
-    emit = d.uplink.outbox.offer if d.uplink is not None else None
-    if emit is None:
-        return SessionLog(d.config, context=lambda bay: context(d, bay))
-    return SessionLog(d.config, emit, context=lambda bay: context(d, bay))
+    store = d.availability.store  # open sessions survive a restart
+    if d.uplink is None:
+        return SessionLog(d.config, context=lambda bay: context(d, bay), store=store)
+    emit = d.uplink.outbox.offer
+    return SessionLog(d.config, emit, context=lambda bay: context(d, bay), store=store)
 
 
 def context(d: Daemon, bay: str) -> Context:
@@ -41,10 +42,12 @@ def context(d: Daemon, bay: str) -> Context:
     return Context(booking=booking, kind=session.kind.value if session is not None else None)
 
 
-def watch_sessions(d: Daemon, port: ReportsBays) -> None:
-    """Each completed control cycle: the bays' statuses (from the cycle's frozen snapshot)
-    into the session log."""
-    if d.cycle is None:
-        return
+async def start_billing(d: Daemon, port: ReportsBays) -> None:
+    """The sessions open before a restart, the task that stores their changes, and, after
+    each completed control cycle, the bays' statuses (from the cycle's frozen snapshot)
+    into the session log. Before the control task starts."""
     log = d.session_log
-    d.cycle.observers.append(lambda r: log.observe(port.states(r.snapshot), r.wall))
+    await log.load()
+    d.supervisor.start("session-log", log.run)
+    if d.cycle is not None:
+        d.cycle.observers.append(lambda r: log.observe(port.states(r.snapshot), r.wall))

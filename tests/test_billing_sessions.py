@@ -3,7 +3,11 @@ against their schemas, and the session log's hand-over to an outbox-like sink.""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from edge.chargers.port import BayStatus
 from edge.readings import Grade
 from edge.sessions import BayState
 from edge.siteconf import load_site
+from edge.store.local_store import LocalStore
 from edge.uplink.api_schemas import PAYLOADS, validator
 from tests.conftest import DEMO
 
@@ -190,3 +195,44 @@ def test_session_log_survives_a_failing_sink() -> None:
     slog.observe([status("B01", BayState.CHARGING, 0.0)], T0)
     assert slog.emit_failures == 1
     assert slog.session_of("B01") is not None
+
+
+@contextlib.asynccontextmanager
+async def running(path: Path, sent: list[Any]) -> AsyncIterator[SessionLog]:
+    """A session log over a real store file, its writer task running; both always closed."""
+    store = LocalStore(path, wall=lambda: T0)
+    await store.open()
+    slog = SessionLog(CONFIG, lambda s, p: sent.append((s, p)), store=store)
+    slog.claim(["B03"])
+    task = asyncio.create_task(slog.run())
+    try:
+        await slog.load()
+        yield slog
+        await slog.drain()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await store.close()
+
+
+async def test_open_sessions_survive_a_restart(tmp_path: Path) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    path = tmp_path / "site.db"
+    async with running(path, sent) as first:
+        first.observe([status("B01", BayState.CHARGING, 100.0)], T0)
+        signed = SignedValue("x", "OCMF")
+        ocpp = first.started("B03", T0, 5_000.0, transaction_id="42", signed=signed)
+        first.observe([status("B01", BayState.CHARGING, 900.0)], T0 + 61)  # last reading
+    async with running(path, sent) as second:
+        second.observe([status("B01", BayState.AVAILABLE, 0.0)], T0 + 300)  # left while down
+        assert second.ended("B03", T0 + 310, 9_000.0, "Local", transaction_id="42") == ocpp
+    ends = [p for s, p in sent if s == "events/session" and p["event"] == "ended"]
+    assert [(e["bay"], e["energy_wh"]) for e in ends] == [("B01", 800.0), ("B03", 4_000.0)]
+    starts = [p for s, p in sent if s == "events/session" and p["event"] == "started"]
+    assert {e["session_id"] for e in ends} == {e["session_id"] for e in starts}
+    store = LocalStore(path, wall=lambda: T0)
+    await store.open()
+    try:
+        assert await store.read("SELECT count(*) FROM billing_open_sessions") == [(0,)]
+    finally:
+        await store.close()

@@ -10,6 +10,7 @@ before its end, and a crash in between cannot lose it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,9 +25,11 @@ from edge.billing.model import (
     SignedValue,
 )
 from edge.billing.tracker import Context, SessionTracker
-from edge.billing.wire import to_wire
+from edge.billing.wire import open_from, open_text, to_wire
 from edge.chargers.port import BayStatus
 from edge.siteconf.model import SiteConfig
+from edge.store import session_rows
+from edge.store.local_store import LocalStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 Emit = Callable[[str, dict[str, Any]], None]  # (stream, payload), e.g. Outbox.offer
@@ -48,6 +51,7 @@ class SessionLog:
         *,
         context: Callable[[str], Context] | None = None,
         new_id: Callable[[], str] = _new_id,
+        store: LocalStore | None = None,
     ) -> None:
         self.tracker = SessionTracker(
             config, new_id, meter_every_s=config.sessions.meter_values_every_s
@@ -56,6 +60,49 @@ class SessionLog:
         self._context = context or (lambda bay: Context())
         self.emitted = 0
         self.emit_failures = 0
+        self._store = store
+        # (bay, the open session as stored, or None: ended), written in order by `run`.
+        self._writes: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
+        self.store_failures = 0
+
+    async def load(self) -> None:
+        """The sessions open before a restart (after the store is open); never raises."""
+        if self._store is None:
+            return
+        try:
+            rows = await session_rows.load(self._store)
+            self.tracker.restore(open_from(body) for _, body in rows)
+        except (StoreUnavailable, ValueError, KeyError, TypeError) as exc:
+            log.error("open_sessions_not_loaded why=%s", exc)
+            return
+        for bay, current in self.tracker.open.items():
+            log.info("session_resumed bay=%s session=%s", bay, current.start.session_id)
+
+    async def run(self) -> None:
+        """Write the open sessions' changes to the store, in order (a task)."""
+        while True:
+            bay, body = await self._writes.get()
+            try:
+                await self._write(bay, body)
+            finally:
+                self._writes.task_done()
+
+    async def _write(self, bay: str, body: str | None) -> None:
+        if self._store is None:
+            return
+        try:
+            if body is None:
+                await session_rows.delete(self._store, bay)
+            else:
+                await session_rows.save(self._store, bay, body)
+        except StoreUnavailable as exc:
+            self.store_failures += 1
+            if self.store_failures == 1:  # the store's own alarm says the rest
+                log.error("open_session_not_stored bay=%s why=%s", bay, exc)
+
+    async def drain(self) -> None:
+        """Until every queued store write is done (with `run` running)."""
+        await self._writes.join()
 
     def claim(self, bays: Iterable[str]) -> None:
         """The caller's backend reports these bays' sessions itself (never observed)."""
@@ -131,6 +178,7 @@ class SessionLog:
     def _send(self, records: list[Record]) -> None:
         for record in records:
             _log(record)
+            self._keep(record)
             stream, payload = to_wire(record)
             try:
                 self._emit(stream, payload)
@@ -140,6 +188,16 @@ class SessionLog:
                 log.exception(
                     "session_record_not_queued bay=%s session=%s", record.bay, record.session_id
                 )
+
+    def _keep(self, record: Record) -> None:
+        """Queue the store write that follows the record (the events are the outbox's)."""
+        if self._store is None:
+            return
+        current = self.tracker.open.get(record.bay)
+        if isinstance(record, SessionEnded):
+            self._writes.put_nowait((record.bay, None))
+        elif current is not None and current.start.session_id == record.session_id:
+            self._writes.put_nowait((record.bay, open_text(current)))
 
 
 def _log(record: Record) -> None:

@@ -84,6 +84,13 @@ class SessionTracker:
         self.claimed: set[str] = set()  # bays whose backend reports sessions itself
         self._seen: set[str] = set()  # bays observed at least once (fresh) this run
 
+    def restore(self, sessions: Iterable[Open]) -> None:
+        """Sessions open before a restart: they go on with their ids and start readings."""
+        for current in sessions:
+            if current.start.bay in self._where:
+                self.open[current.start.bay] = current
+                self._seen.add(current.start.bay)
+
     def claim(self, bays: Iterable[str]) -> None:
         """These bays' sessions are reported by their backend (`started`/`ended`)."""
         self.claimed |= set(bays)

@@ -3,10 +3,21 @@ meter-values-event.json). Pure."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.billing.model import MeterSample, MeterValues, Record, SessionEnded, SignedValue
+from edge.billing.model import (
+    MeterKind,
+    MeterSample,
+    MeterValues,
+    Origin,
+    Record,
+    SessionEnded,
+    SessionStarted,
+    SignedValue,
+)
+from edge.billing.tracker import Open
 
 SESSION_STREAM = "events/session"
 METER_STREAM = "events/meter-values"
@@ -78,3 +89,49 @@ def to_wire(record: Record) -> tuple[str, dict[str, Any]]:
         "kind": record.kind,
         "joined": record.joined,
     }
+
+
+def open_text(current: Open) -> str:
+    """An open session as the local store keeps it (epoch times, every field)."""
+    s = current.start
+    body = {
+        "session_id": s.session_id,
+        "bay": s.bay,
+        "charger": s.charger,
+        "connector_id": s.connector_id,
+        "at": s.at,
+        "meter_start_wh": s.meter_start_wh,
+        "meter_kind": s.meter_kind.value,
+        "origin": s.origin.value,
+        "id_token": s.id_token,
+        "booking": s.booking,
+        "kind": s.kind,
+        "transaction_id": s.transaction_id,
+        "signed": signed(s.signed),
+        "joined": s.joined,
+        "last_sample_at": current.last_sample_at,
+        "last_energy_wh": current.last_energy_wh,
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def open_from(text: str) -> Open:
+    d = json.loads(text)
+    sig = d.get("signed")
+    start = SessionStarted(
+        d["session_id"],
+        d["bay"],
+        d["charger"],
+        int(d["connector_id"]),
+        float(d["at"]),
+        d["meter_start_wh"],
+        MeterKind(d["meter_kind"]),
+        Origin(d["origin"]),
+        id_token=d["id_token"],
+        booking=d["booking"],
+        kind=d["kind"],
+        transaction_id=d["transaction_id"],
+        signed=None if sig is None else SignedValue(**sig),
+        joined=bool(d["joined"]),
+    )
+    return Open(start, float(d["last_sample_at"]), d["last_energy_wh"])

@@ -84,4 +84,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (version, part)
     );
     """,
+    # 5 (billing): charging sessions open now (edge/billing/), one row per bay, so a restart
+    # resumes each with its session id and its meter reading at the start.
+    """
+    CREATE TABLE billing_open_sessions (
+        bay TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
 )
