@@ -24,8 +24,10 @@ def make_session_log(d: Daemon) -> SessionLog:
     store = d.availability.store  # open sessions survive a restart
     if d.uplink is None:
         return SessionLog(d.config, context=lambda bay: context(d, bay), store=store)
-    emit = d.uplink.outbox.offer
-    return SessionLog(d.config, emit, context=lambda bay: context(d, bay), store=store)
+    box = d.uplink.outbox
+    return SessionLog(
+        d.config, box.offer, context=lambda bay: context(d, bay), store=store, commit=box.flush
+    )
 
 
 def context(d: Daemon, bay: str) -> Context:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -236,3 +240,28 @@ async def test_open_sessions_survive_a_restart(tmp_path: Path) -> None:
         assert await store.read("SELECT count(*) FROM billing_open_sessions") == [(0,)]
     finally:
         await store.close()
+
+
+def test_a_kill_after_the_start_keeps_the_start(tmp_path: Path) -> None:
+    """SIGKILL between a session's start and its end: the start is in the outbox file."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.billing_child", "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # bounded by the child's own start; it prints one line
+        assert line.startswith("STARTED "), line
+        session_id = line.split()[1]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    con = sqlite3.connect(tmp_path / "outbox.db")
+    try:
+        bodies = [json.loads(b) for (b,) in con.execute("SELECT body FROM outbox")]
+    finally:
+        con.close()
+    starts = [b["payload"] for b in bodies if b["stream"] == "events/session"]
+    assert [(s["event"], s["session_id"]) for s in starts] == [("started", session_id)]

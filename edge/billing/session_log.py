@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from edge.billing.model import (
@@ -52,6 +52,7 @@ class SessionLog:
         context: Callable[[str], Context] | None = None,
         new_id: Callable[[], str] = _new_id,
         store: LocalStore | None = None,
+        commit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.tracker = SessionTracker(
             config, new_id, meter_every_s=config.sessions.meter_values_every_s
@@ -61,6 +62,7 @@ class SessionLog:
         self.emitted = 0
         self.emit_failures = 0
         self._store = store
+        self._commit = commit  # the outbox's flush: commit what was offered, now
         # (bay, the open session as stored, or None: ended), written in order by `run`.
         self._writes: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
         self.store_failures = 0
@@ -170,6 +172,14 @@ class SessionLog:
         )
         self._send(records)
         return records[-1].session_id
+
+    async def committed(self) -> None:
+        """Return once every record queued so far is committed in the outbox (fsynced), e.g.
+        before answering a charger's StartTransaction. When the outbox cannot write now
+        (disk full, file unopenable) its memory spill holds them, under its alarm, until it
+        can; this returns then without waiting."""
+        if self._commit is not None:
+            await self._commit()
 
     def session_of(self, bay: str) -> str | None:
         current = self.tracker.open.get(bay)
