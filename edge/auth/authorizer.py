@@ -136,7 +136,8 @@ class Authorizer:
                 self.assembly = Assembly()
                 return result
             if self._store is not None:
-                await auth_list_rows.save_part(self._store, update)
+                fresh = assembly.version != self.assembly.version
+                await auth_list_rows.save_part(self._store, update, new_version=fresh)
             self.assembly = assembly
             log.info(
                 "auth_list_part version=%d part=%d parts=%d",

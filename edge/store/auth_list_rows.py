@@ -21,8 +21,10 @@ async def save_list(store: LocalStore, local: LocalList) -> None:
     await store.write("DELETE FROM auth_list_parts WHERE version <= ?", (local.version,))
 
 
-async def save_part(store: LocalStore, update: ListUpdate) -> None:
-    await store.write("DELETE FROM auth_list_parts WHERE version < ?", (update.version,))
+async def save_part(store: LocalStore, update: ListUpdate, *, new_version: bool) -> None:
+    """Store one part; the first part of a newer version drops an unfinished older one."""
+    if new_version:
+        await store.write("DELETE FROM auth_list_parts WHERE version < ?", (update.version,))
     body = wire.entries_text([e for _, e in update.entries if e is not None])
     await store.write(
         "INSERT OR REPLACE INTO auth_list_parts (version, part, parts, body) VALUES (?,?,?,?)",
