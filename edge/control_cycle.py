@@ -136,6 +136,8 @@ class ControlCycle:
         self.sink_failures = 0
         self.times = CycleTimes()
         self._busy = asyncio.Lock()  # a period's step and a fast decrease never interleave
+        # Called with each completed cycle, after the sink (billing sessions: edge/site_billing.py).
+        self.observers: list[Callable[[CycleResult], None]] = []
 
     async def run(self) -> None:
         reactions = asyncio.create_task(self._react()) if self._power is not None else None
@@ -204,6 +206,11 @@ class ControlCycle:
         except Exception:
             self.sink_failures += 1
             log.exception("cycle_record_not_queued cycle=%d", result.number)
+        for observe in self.observers:  # like the sink: never a failed control cycle
+            try:
+                observe(result)
+            except Exception:
+                log.exception("cycle_observer_failed cycle=%d", result.number)
         self.times.add(self._clock.monotonic() - started)
         status = self._summary(result)
         if self.completed == 1:

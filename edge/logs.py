@@ -23,7 +23,9 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 AREAS = (
     "root",
     "edge",
+    "edge.auth",
     "edge.availability_owner",
+    "edge.billing",
     "edge.bookings_journal",
     "edge.bookings_owner",
     "edge.bookings_relay",

@@ -41,6 +41,8 @@ from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
 from edge.site_access import start_bookings, start_gates
+from edge.site_authorization import make_authorizer, start_authorization
+from edge.site_billing import make_session_log, start_billing
 from edge.siteconf.model import LinkType, SiteConfig
 from edge.status import one_line
 from edge.store import LocalStore
@@ -94,6 +96,8 @@ class Daemon:
         self.gate_audit: StoreAudit | None = None
         self.gate_ledger: LedgerStore | None = None
         self.power: PowerController | None = None
+        self.session_log = make_session_log(self)  # events/session, events/meter-values
+        self.authorizer = make_authorizer(self)  # local list, bookings, the cloud's answer
         # Every actuating device's safe output, registered once the fleet is built.
         self.safe_state_hooks: list[SafeOutput] = []
         self.lock = InstanceLock(
@@ -203,6 +207,7 @@ class Daemon:
             self.uplink.alarms.raise_("local_store_corrupt", self.availability.store.alarm)
         self.supervisor.start("availability", self.availability.run)
         await start_bookings(self)
+        await start_authorization(self)
         for spec in self.fleet.tasks():
             self.supervisor.start(spec.name, spec.run, vital=spec.vital)
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
@@ -227,6 +232,7 @@ class Daemon:
             lambda: self.apply_safe_state("control cycle failed"),
             self.power,
         )
+        await start_billing(self, port)
         self.supervisor.start("control", self.cycle.run, vital=True)
         start_export(self)  # curtails PV and wind at the root's export_kw (edge/export_control.py)
         start_gates(self)

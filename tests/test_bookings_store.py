@@ -41,10 +41,11 @@ async def store(tmp_path: Path) -> AsyncIterator[LocalStore]:
 
 
 async def test_migration_2_adds_the_access_tables(store: LocalStore) -> None:
-    assert await store.user_version() == len(MIGRATIONS) == 5  # 4: operator limits, 5: access events
+    assert await store.user_version() == len(MIGRATIONS) == 7  # 6: auth list, 7: billing sessions
     names = {r[0] for r in await store.read("SELECT name FROM sqlite_master WHERE type='table'")}
     access = {"bookings", "assignments", "audit", "ledger", "booking_events", "relay_cursor"}
     assert {"availability", *access} <= names
+    assert {"auth_list", "auth_list_parts", "billing_open_sessions"} <= names
 
 
 async def test_a_version_1_file_is_upgraded_keeping_its_availability(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from edge.siteconf.host_checks import check_host, resolve
 from edge.siteconf.issues import ConfigError, ConfigIssue, KeyPath
 from edge.siteconf.model import (
     Access,
+    Authorization,
     Bay,
     Charger,
     Connector,
@@ -166,6 +167,7 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
         gates=tuple(_gate(g, base) for g in data.get("gates", [])),
         sessions=_sessions(data.get("sessions", {})),
         access=_access(data.get("access", {})),
+        authorization=_authorization(data.get("authorization", {})),
         uplink=UplinkConfig(
             enabled=bool(uplink.get("enabled", "broker" in uplink)),
             broker=uplink.get("broker", ""),
@@ -220,6 +222,7 @@ def _sessions(s: Mapping[str, Any]) -> Sessions:
         overnight_until_min=_minutes(s["overnight_until"])
         if "overnight_until" in s
         else d.overnight_until_min,
+        meter_values_every_s=float(s.get("meter_values_every_s", d.meter_values_every_s)),
     )
 
 
@@ -232,6 +235,16 @@ def _access(a: Mapping[str, Any]) -> Access:
         max_stay_h=float(a.get("max_stay_h", d.max_stay_h)),
         assign_lead_min=float(a.get("assign_lead_min", d.assign_lead_min)),
         keep_bookings_days=float(a.get("keep_bookings_days", d.keep_bookings_days)),
+    )
+
+
+def _authorization(a: Mapping[str, Any]) -> Authorization:
+    d = Authorization()
+    return Authorization(
+        local_pre_authorize=bool(a.get("local_pre_authorize", d.local_pre_authorize)),
+        offline_accept_known=bool(a.get("offline_accept_known", d.offline_accept_known)),
+        offline_accept_unknown=bool(a.get("offline_accept_unknown", d.offline_accept_unknown)),
+        request_timeout_s=float(a.get("request_timeout_s", d.request_timeout_s)),
     )
 
 

@@ -229,6 +229,17 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class Authorization:
+    """The `[authorization]` table: who may charge when the cloud cannot say (edge/auth/),
+    after OCPP's LocalPreAuthorize, LocalAuthorizeOffline and AllowOfflineTxForUnknownId."""
+
+    local_pre_authorize: bool = True  # a token Accepted in the local list: no cloud round trip
+    offline_accept_known: bool = True  # no answer from the cloud: accept tokens listed Accepted
+    offline_accept_unknown: bool = False  # ... and tokens nobody knows
+    request_timeout_s: float = 5.0  # how long an `authorize` request waits for the cloud
+
+
+@dataclass(frozen=True, slots=True)
 class Sessions:
     """Defaults for a session nobody described (no booking): a 45-minute break or an
     overnight stay, told apart by the arrival time in the site's local time."""
@@ -239,6 +250,7 @@ class Sessions:
     overnight_energy_kwh: float = 500.0
     overnight_from_min: int = 18 * 60  # minutes after local midnight ("18:00")
     overnight_until_min: int = 6 * 60  # ("06:00"); the window may wrap past midnight
+    meter_values_every_s: float = 60.0  # events/meter-values of an observed session
 
     def overnight_arrival(self, minute_of_day: int) -> bool:
         """Whether a truck arriving at this local minute of the day stays overnight."""
@@ -274,6 +286,7 @@ class SiteConfig:
     logging: Logging
     sessions: Sessions = field(default_factory=Sessions)
     access: Access = field(default_factory=Access)
+    authorization: Authorization = field(default_factory=Authorization)
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)

@@ -188,6 +188,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "overnight_energy_kwh": {"type": "number", "minimum": 0, "maximum": 20_000},
                 "overnight_from": CLOCK_TIME,
                 "overnight_until": CLOCK_TIME,
+                "meter_values_every_s": {"type": "number", "minimum": 1, "maximum": 3600},
             },
         ),
         # Site access: the QR tokens' Ed25519 public keys by key id (public, so kept inline)
@@ -206,6 +207,16 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 # a lead under 1 min tells the driver nothing; over a day blocks bays for long
                 "assign_lead_min": {"type": "number", "minimum": 1, "maximum": 1440},
                 "keep_bookings_days": {"type": "number", "minimum": 1, "maximum": 3660},
+            },
+        ),
+        # Who may charge when the cloud cannot say (edge/auth/, docs/billing.md).
+        "authorization": _table(
+            [],
+            {
+                "local_pre_authorize": {"type": "boolean"},
+                "offline_accept_known": {"type": "boolean"},
+                "offline_accept_unknown": {"type": "boolean"},
+                "request_timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
             },
         ),
         "gates": _array_of(

@@ -99,4 +99,29 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO relay_cursor SELECT 'assignments', COALESCE(MAX(id), 0) FROM assignments;
     INSERT INTO relay_cursor SELECT 'audit', COALESCE(MAX(seq), 0) FROM audit;
     """,
+    # 6 (authorization): the local authorization list (edge/auth/), OCPP SendLocalList. One
+    # row holds the whole list as JSON with its version, so a full update replaces it in one
+    # statement; the parts of a full update still being assembled wait in their own table.
+    """
+    CREATE TABLE auth_list (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE auth_list_parts (
+        version INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (version, part)
+    );
+    """,
+    # 7 (billing): charging sessions open now (edge/billing/), one row per bay, so a restart
+    # resumes each with its session id and its meter reading at the start.
+    """
+    CREATE TABLE billing_open_sessions (
+        bay TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
 )

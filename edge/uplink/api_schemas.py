@@ -23,9 +23,13 @@ PAYLOADS = {
     "events/assignment": "assignment-event.json",
     "events/audit": "audit-event.json",
     "events/admission": "admission-event.json",
+    "events/session": "session-event.json",
+    "events/meter-values": "meter-values-event.json",
     "state/bay-availability": "bay-availability.json",
     "cmd-reply": "cmd-reply.json",
 }
+
+REQUESTS = {"req/authorize": "authorize-request.json"}
 
 
 @cache
@@ -55,6 +59,8 @@ def check_message(prefix: str, topic: str, payload: bytes) -> list[str]:
         return [f"{topic}: not JSON: {exc}"]
     if suffix == "status":
         return _errors("presence.json", data)
+    if suffix in REQUESTS:  # hub -> cloud requests: no record envelope (never buffered)
+        return _errors(REQUESTS[suffix], data)
     outer = "telemetry-batch.json" if suffix.startswith("telemetry/") else "record.json"
     problems = _errors(outer, data)
     records = data.get("records", []) if outer == "telemetry-batch.json" else [data]

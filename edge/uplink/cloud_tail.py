@@ -111,6 +111,7 @@ class Tail:
         self.raw: list[tuple[str, bytes]] = []
         self._on_record = on_record
         self.presence: list[dict[str, Any]] = []  # `<prefix>/status` messages (not records)
+        self.requests: list[tuple[str, bytes]] = []  # `<prefix>/req/...`: hub -> cloud requests
         subs = (f"{prefix}/#",)
         self.link = MqttLink(
             LinkSettings(**{**_fields(settings), "subscriptions": subs, "will_topic": None})
@@ -125,6 +126,8 @@ class Tail:
             pass  # commands to the hub are not records
         elif topic_name == f"{self.prefix}/status":
             self._presence(payload)  # birth/will/shutdown: no stream, no seq
+        elif topic_name.startswith(f"{self.prefix}/req/"):
+            self.requests.append((topic_name, payload))  # e.g. req/authorize: not records
         else:
             for verdict, record in self.checker.feed_message(payload):
                 # A malformed record (no stream, seq or msg_id) is only counted: callers
