@@ -18,6 +18,7 @@ class Series:
     charging_w: list[float] = field(default_factory=list)
     limit_w: list[float] = field(default_factory=list)  # the grid connection's import limit
     gate_queue: list[int] = field(default_factory=list)  # trucks waiting at the gate
+    occupied: list[int] = field(default_factory=list)  # bays with a truck
     plot_w: dict[str, list[float]] = field(default_factory=dict)  # charging per plot
     _next: float = float("-inf")
 
@@ -33,6 +34,7 @@ class Series:
         self.charging_w.append(plant.charging_w())
         self.limit_w.append(limit_w)
         self.gate_queue.append(queue)
+        self.occupied.append(sum(1 for b in plant.bays.values() if b.truck is not None))
         by_plot: dict[str, float] = {}
         for sim in plant.bays.values():
             by_plot[sim.bay.plot] = by_plot.get(sim.bay.plot, 0.0) + sim.draw_w
