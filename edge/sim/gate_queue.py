@@ -66,7 +66,7 @@ def booking_of(spec: TruckSpec) -> Booking:
 class GateQueue:
     def __init__(self, bays: Sequence[Bay], trucks: Sequence[TruckSpec], seed: int) -> None:
         self.bays = tuple(bays)
-        self.lane_plot = self.bays[0].plot if self.bays else ""
+        self.lane: dict[str, str] = {}  # truck -> the plot whose entry lane it came to
         self.rng = random.Random(seed * 7919 + 1)  # noqa: S311 (bay choice, not secrets)
         self.bookings = {f"bk-{t.id}": booking_of(t) for t in trucks if t.booked}
         self._sorted = admission.by_start(tuple(self.bookings.values()))
@@ -77,7 +77,16 @@ class GateQueue:
         self.patience_s = 900.0
 
     def arrive(self, spec: TruckSpec, now: float) -> None:
+        self.lane[spec.id] = spec.plot or self._lane_for(spec)
         self.waiting.append((spec, now))
+
+    def _lane_for(self, spec: TruckSpec) -> str:
+        """A truck with no plot in mind drives to the entry of a seeded random plot that has
+        bays for its connector and inlet side (any plot when none has)."""
+        demand = _demand(spec)
+        plots = sorted({b.plot for b in self.bays if fits(b, demand)})
+        plots = plots or sorted({b.plot for b in self.bays})
+        return plots[self.rng.randrange(len(plots))] if plots else ""
 
     def depart(self, spec: TruckSpec, now: float) -> None:
         self._observe(spec, PhaseEvent.DEPART, now)
@@ -105,12 +114,13 @@ class GateQueue:
         self, spec: TruckSpec, since: float, now: float, states: Mapping[str, BayState]
     ) -> str | None:
         booking = self.bookings.get(f"bk-{spec.id}")
-        demand = Demand(
-            spec.plot, frozenset({(Connector(spec.connector), InletSide(spec.inlet_side))})
-        )
+        demand = _demand(spec)
+        mine = self.assigned.get(booking.id) if booking is not None else None
+        if mine is not None:  # the driver was told its bay: it comes to that plot's lane
+            self.lane[spec.id] = next(b.plot for b in self.bays if b.id == mine)
         site = admission.Site(self.bays, states, self._sorted)
         arrival = admission.Arrival(
-            spec.plot or self.lane_plot,
+            self.lane[spec.id],
             admission.VehicleClass(spec.vehicle),
             admission.Via.PLATE if booking else admission.Via.NONE,
             booking,
@@ -118,6 +128,8 @@ class GateQueue:
             spec.leave - spec.arrive,
         )
         d = admission.decide(site, arrival, now)
+        if booking is None:
+            demand = Demand(self.lane[spec.id], demand.accepts)  # the plot of its lane
         free = [b for b in self.bays if states.get(b.id) is BayState.AVAILABLE and fits(b, demand)]
         if d.admitted and free:
             bay = self._bay_for(booking, free)
@@ -163,3 +175,7 @@ class GateQueue:
             return
         self.bookings[bid] = observe(b, event, now)
         self._sorted = admission.by_start(tuple(self.bookings.values()))
+
+
+def _demand(spec: TruckSpec) -> Demand:
+    return Demand(spec.plot, frozenset({(Connector(spec.connector), InletSide(spec.inlet_side))}))
