@@ -1,6 +1,6 @@
 """How fast the hub simulator runs: simulated seconds per wall second at a 1 s control
-period, for the 30-bay Antwerp-Bruges hub and a 300-bay hub (the same hub ten times over, from 11:30 local:
-ten copies of each feeder under a grid connection ten times larger).
+period, for the 30-bay Antwerp-Bruges hub and a 300-bay hub (the same hub ten times over,
+from 11:30 local: ten copies of each feeder under a grid connection ten times larger).
 
 Each size runs twice in the same process: the raw baseline (a policy that allocates
 nothing: the plant, budget, dispatch, gate and bookkeeping alone) and the controller
