@@ -28,7 +28,11 @@ def test_silent_meter_ages_fresh_stale_lost() -> None:
     m.start(MeterFault(100.0, "grid", MeterMode.SILENT, 60.0), 1234.0)
     seen = {t: m.measure("grid", 9999.0, 100.0 + t) for t in (0.0, 3.0, 4.0, 10.0, 11.0)}
     assert [s.grade for s in seen.values()] == [
-        Grade.FRESH, Grade.FRESH, Grade.STALE, Grade.STALE, Grade.LOST
+        Grade.FRESH,
+        Grade.FRESH,
+        Grade.STALE,
+        Grade.STALE,
+        Grade.LOST,
     ]
     assert all(s.power_w == 1234.0 for s in seen.values())  # the last good value is held
     back = m.measure("grid", 9999.0, 160.0)
@@ -47,7 +51,13 @@ def test_frozen_meter_passes_as_fresh_until_flagged() -> None:
 def runner(**kw: object) -> DayRunner:
     trucks = day_arrivals(1, DAY, SITE.timezone)
     return DayRunner(
-        SITE, trucks, NOON, 1800.0, weather=Weather(pv_kw=0.0), seed=1, **kw  # type: ignore[arg-type]
+        SITE,
+        trucks,
+        NOON,
+        1800.0,
+        weather=Weather(pv_kw=0.0),
+        seed=1,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -62,10 +72,12 @@ def test_lower_grid_limit_is_kept_after_the_ramp_down() -> None:
     s = r.series
     assert s is not None
     inside = [
-        g for t, g in zip(s.t, s.grid_w, strict=True)
+        g
+        for t, g in zip(s.t, s.grid_w, strict=True)
         if limit.at + slowest + 2.0 <= t < limit.at + limit.duration_s
     ]
-    assert inside and max(inside) <= 2000e3 + 1.0
+    assert inside
+    assert max(inside) <= 2000e3 + 1.0
     assert max(s.grid_w) > 2000e3  # the rush needed more before and after
     assert [n.import_kw for n in run.site.limits if n.id == "grid"] == [3500.0]  # restored
 

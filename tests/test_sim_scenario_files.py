@@ -62,7 +62,8 @@ def test_short_scenario_loads(tmp_path: Path) -> None:
     assert [t.booked for t in sc.trucks] == [False, True, True, True]
     assert sc.trucks[2].arrive - sc.trucks[1].arrive == 30.0
     assert sc.trucks[0].leave - sc.trucks[0].arrive == 45 * 60.0  # a break by default
-    assert sc.knowledge == "site" and len(sc.events) == 1
+    assert sc.knowledge == "site"
+    assert len(sc.events) == 1
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,8 @@ def test_generate_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == first
     a = load_scenario(write(tmp_path, first, "a.toml"))
     b = load_scenario(write(tmp_path, first, "b.toml"))
-    assert a.trucks == b.trucks and any(t.booked for t in a.trucks)
+    assert a.trucks == b.trucks
+    assert any(t.booked for t in a.trucks)
     other = load_scenario(write(tmp_path, first, "c.toml"), seed=8)
     assert other.trucks != a.trucks
     assert main(["sim", "generate", "--seed", "1", "--rates", "lunch=x"]) == 2
@@ -126,7 +128,8 @@ def test_run_writes_report_and_plot(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["sim", "run", str(path), "--report", str(report), "--plot", str(png)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "vs edf:" in out and "vs bound:" in out
+    assert "vs edf:" in out
+    assert "vs bound:" in out
     rep = json.loads(report.read_text())
     jsonschema.validate(rep, SCHEMA)
     assert set(rep["baselines"]) == {"fcfs", "equal", "edf"}

@@ -60,10 +60,12 @@ def check_invariants(sc: Scenario, r: DayResult, run: Run) -> dict[str, object]:
     for e in gate.entries.values():
         if not e.admitted and f"bk-{e.truck}" in gate.bookings:
             assert e.compatible_free == 0, e
-    plant = Plant(sc.site.limits, sc.site.chargers, sc.site.bays, sc.site.timezone, sc.start,
-                  sc.weather)
-    b = bounds.compute(sc.site, plant, sc.trucks, r.trucks, sc.start, sc.start + sc.duration_s,
-                       mip_seconds=20.0)
+    plant = Plant(
+        sc.site.limits, sc.site.chargers, sc.site.bays, sc.site.timezone, sc.start, sc.weather
+    )
+    b = bounds.compute(
+        sc.site, plant, sc.trucks, r.trucks, sc.start, sc.start + sc.duration_s, mip_seconds=20.0
+    )
     assert b["computed"]
     assert r.delivered_by_departure_wh() <= b["energy_kwh"] * 1e3 + 1.0  # kWh rounded to 1 Wh
     assert r.breaks_served()[0] <= b["breaks_served"]
@@ -83,7 +85,8 @@ def test_overnight_fill_with_morning_solar() -> None:
     r, run = play(sc)
     check_invariants(sc, r, run)
     overnight = [t for t in r.trucks if t.bay is not None]
-    assert overnight and all(t.kind.value == "overnight" for t in overnight)
+    assert overnight
+    assert all(t.kind.value == "overnight" for t in overnight)
     assert r.solar_wh > 0  # the sun is up from about 05:30 local in June
 
 
@@ -110,7 +113,8 @@ def test_grid_meter_failure_at_peak_falls_back() -> None:
     s = r.series
     assert s is not None
     during = [
-        w for t, w in zip(s.t, s.charging_w, strict=True)
+        w
+        for t, w in zip(s.t, s.charging_w, strict=True)
         if settled <= t < silent.at + silent.duration_s
     ]
     assert during  # the fallback window was sampled
@@ -126,7 +130,8 @@ def test_six_hour_uplink_outage_loses_nothing() -> None:
     assert u is not None
     assert u.down_s == pytest.approx(6 * 3600.0, abs=sc.period_s)
     assert u.max_waiting >= 6 * 3600.0 / sc.telemetry_s  # every telemetry record of the gap
-    assert u.waiting_at_end == 0 and u.delivered == u.produced
+    assert u.waiting_at_end == 0
+    assert u.delivered == u.produced
 
 
 def test_booked_convoy_keeps_its_bays() -> None:
@@ -134,8 +139,10 @@ def test_booked_convoy_keeps_its_bays() -> None:
     r, run = play(sc)
     check_invariants(sc, r, run)
     convoy = [t for t in r.trucks if t.id.startswith("convoy-")]
-    assert len(convoy) == 12 and all(t.bay is not None for t in convoy)
+    assert len(convoy) == 12
+    assert all(t.bay is not None for t in convoy)
     refused = [t for t in r.trucks if not t.booked and t.bay is None]
     assert refused  # the hub was contested: some ad-hoc trucks could not be let in
     van = next(t for t in r.trucks if t.id == "van")
-    assert van.bay is None and van.reason == "Referred"  # not an electric truck
+    assert van.bay is None
+    assert van.reason == "Referred"

@@ -34,33 +34,44 @@ def solve(
         spec = on[i][0]
         entries.append((js, min(spec.wanted_wh, (1.0 - spec.soc0) * spec.battery_wh)))
     upper = np.array([c.cap_wh for c in cols])
-    a, ub = _matrix([(dict.fromkeys(js, 1.0), cap) for js, cap in entries], n)
-    lp = milp(
-        -np.ones(n),
-        constraints=LinearConstraint(a, -np.inf, ub),
-        bounds=Bounds(np.zeros(n), upper),
-    )
+    base = [(dict.fromkeys(js, 1.0), cap) for js, cap in entries]
+    a, ub = _matrix(base, n)
+    lp = milp(-np.ones(n), constraints=LinearConstraint(a, -np.inf, ub), bounds=Bounds(0, upper))
     energy = float(-lp.fun) if lp.success else float("nan")
     breaks = [i for i, (spec, res) in enumerate(on) if spec.kind.value == "break" and res.left]
+    served, proven = _breaks(on, per_truck, base, upper, breaks, mip_seconds, met_tolerance_wh)
+    return energy, served, proven
+
+
+def _breaks(
+    on: Sequence[tuple[TruckSpec, TruckResult]],
+    per_truck: dict[int, list[int]],
+    base: list[tuple[dict[int, float], float]],
+    upper: Any,
+    breaks: list[int],
+    mip_seconds: float,
+    met_tolerance_wh: float,
+) -> tuple[int, bool]:
+    """The most break trucks that could leave within `met_tolerance_wh` of what they wanted."""
+    n = len(upper)
     extra = []
     for y, i in enumerate(breaks):  # (wanted - tolerance) * y_i - energy_i <= 0
         coefs = dict.fromkeys(per_truck.get(i, []), -1.0)
         coefs[n + y] = on[i][0].wanted_wh - met_tolerance_wh
         extra.append((coefs, 0.0))
-    all_rows = [(dict.fromkeys(js, 1.0), cap) for js, cap in entries] + extra
-    a2, ub2 = _matrix(all_rows, n + len(breaks))
+    a, ub = _matrix(base + extra, n + len(breaks))
     res = milp(
         np.concatenate([np.zeros(n), -np.ones(len(breaks))]),
-        constraints=LinearConstraint(a2, -np.inf, ub2),
+        constraints=LinearConstraint(a, -np.inf, ub),
         integrality=np.concatenate([np.zeros(n), np.ones(len(breaks))]),
         bounds=Bounds(np.zeros(n + len(breaks)), np.concatenate([upper, np.ones(len(breaks))])),
         options={"time_limit": mip_seconds},
     )
     if res.status == 0:
-        return energy, int(-res.fun + 0.5), True
-    dual = getattr(res, "mip_dual_bound", None)
+        return int(-res.fun + 0.5), True
+    dual = getattr(res, "mip_dual_bound", None)  # an upper bound on the count, unproven
     served = int(-dual + 1e-6) if dual is not None and np.isfinite(dual) else len(breaks)
-    return energy, served, False
+    return served, False
 
 
 def _matrix(rows: Sequence[tuple[dict[int, float], float]], n: int) -> tuple[Any, Any]:

@@ -35,48 +35,19 @@ from edge.power.dispatch_plan import DispatchState, plan_dispatch
 from edge.power_inputs import default_session
 from edge.readings import Grade
 from edge.sessions import Estimate, Session, Source
+from edge.sim.day_result import DayResult
 from edge.sim.events import ChargerFault, Event, GridLimit, MeterFault, Spike, UplinkDown
 from edge.sim.gate_queue import GateQueue
 from edge.sim.limit_check import LimitCheck, exogenous_w
 from edge.sim.meter_faults import MeterFaults
 from edge.sim.plant import Plant, Weather
 from edge.sim.series import Series
-from edge.sim.traffic import Traffic, TruckResult
+from edge.sim.traffic import Traffic
 from edge.sim.trucks import Truck, TruckSpec
-from edge.sim.uplink_sim import SimUplink, UplinkResult
+from edge.sim.uplink_sim import SimUplink
 from edge.siteconf.model import SiteConfig
 
 __all__ = ["ChargerFault", "DayResult", "DayRunner", "Event", "Run", "Spike"]
-
-
-@dataclass(frozen=True, slots=True)
-class DayResult:
-    trucks: tuple[TruckResult, ...]
-    limit_w: float  # the grid connection's import limit (the site file's)
-    peak_import_w: float
-    seconds_above_limit: float  # grid or any feeder above its limit
-    max_excess_w: float  # the largest import above a limit, any node
-    max_unexplained_w: float  # ... beyond ramp-downs and what the controller could not see
-    grid_import_wh: float
-    grid_export_wh: float
-    base_wh: float
-    charging_wh: float
-    solar_wh: float
-    wind_wh: float
-    sim_s: float
-    wall_s: float
-    seconds_unexplained: float = 0.0  # seconds with an unexplained excess
-    uplink: UplinkResult | None = None
-    series: Series | None = None
-
-    def delivered_by_departure_wh(self) -> float:
-        """Energy the trucks that left got, up to what each wanted."""
-        return sum(min(t.delivered_wh, t.wanted_wh) for t in self.trucks if t.left and t.bay)
-
-    def breaks_served(self) -> tuple[int, int]:
-        """(break trucks that left served, break trucks that left)."""
-        done = [t for t in self.trucks if t.kind.value == "break" and t.left and t.bay]
-        return sum(t.met for t in done), len(done)
 
 
 @dataclass(slots=True)

@@ -88,13 +88,7 @@ def _arrival(
     wanted = keys.number((*p, "energy_kwh"), a, (0.9 - soc) * battery / 1e3, 0.1, 5000.0) * 1e3
     if wanted > (1.0 - soc) * battery + 1.0:
         keys.fail((*p, "energy_kwh"), "more than the battery can take from its soc")
-    dwell = keys.choice((*p, "dwell"), a, ("break", "overnight", "given"), "break")
-    kind = SessionKind.OVERNIGHT if dwell == "overnight" else SessionKind.BREAK
-    stay_s, leave_at = BREAK_MIN * 60.0, None  # leave = max(leave_at, arrival + stay_s)
-    if dwell == "given":
-        stay_s = keys.number((*p, "dwell_min"), a, lo=1.0, hi=7 * 1440.0) * 60.0
-    elif dwell == "overnight":
-        stay_s, leave_at = 60.0, keys.when((*p, "leave"), a, day0, "+1 06:00")
+    kind, stay_s, leave_at = _dwell(keys, p, a, day0)
     plot = a.get("plot")
     if plot is not None and plot not in {pl.id for pl in site.plots}:
         keys.fail((*p, "plot"), f"no plot {plot!r} in the site file")
@@ -126,6 +120,18 @@ def _arrival(
             )
         )
     return out
+
+
+def _dwell(
+    keys: Keys, p: tuple[str, int], a: Mapping[str, Any], day0: datetime
+) -> tuple[SessionKind, float, float | None]:
+    """(kind, stay_s, leave_at): the truck leaves at max(leave_at, arrival + stay_s)."""
+    dwell = keys.choice((*p, "dwell"), a, ("break", "overnight", "given"), "break")
+    if dwell == "given":
+        return SessionKind.BREAK, keys.number((*p, "dwell_min"), a, lo=1.0, hi=1e4) * 60.0, None
+    if dwell == "overnight":
+        return SessionKind.OVERNIGHT, 60.0, keys.when((*p, "leave"), a, day0, "+1 06:00")
+    return SessionKind.BREAK, BREAK_MIN * 60.0, None
 
 
 def faults_of(
