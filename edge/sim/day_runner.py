@@ -110,6 +110,7 @@ class Run:
         self._next_telemetry = clock.wall()
         self._told = 0  # results already sent as events
         self.uplink_until = float("inf")
+        self._defaults: dict[str, Session] = {}  # truck -> its [sessions] default
 
     def advance(self) -> None:
         """One control period at the clock's time, then the clock moves on by a period."""
@@ -182,7 +183,9 @@ class Run:
                 Estimate(s.wanted_wh, Source.BOOKING),
                 Estimate(s.leave, Source.BOOKING),
             )
-        default = default_session(self.site, bay_id, s.arrive)
+        default = self._defaults.get(s.id)
+        if default is None or default.bay != bay_id:
+            default = self._defaults[s.id] = default_session(self.site, bay_id, s.arrive)
         if booking is None:
             return dataclasses.replace(default, energy_delivered_wh=tr.delivered_wh)
         kind, wanted, departure = session_estimates(booking)

@@ -77,6 +77,8 @@ class SimUplink:
         if not self.up:
             self.down_s += dt_s
             return
+        if self.waiting <= 0:  # nothing committed since the last drain: no read
+            return
         for cls in MsgClass:
             self._drain(cls)
 
