@@ -125,13 +125,15 @@ def test_run_writes_report_and_plot(tmp_path: Path, capsys: pytest.CaptureFixtur
     pytest.importorskip("matplotlib")
     path = write(tmp_path, SHORT)
     report, png = tmp_path / "r.json", tmp_path / "day.png"
-    code = main(["sim", "run", str(path), "--report", str(report), "--plot", str(png)])
+    args = ["sim", "run", str(path), "--report", str(report), "--plot", str(png)]
+    code = main([*args, "--knowledge", "exact"])
     assert code == 0
     out = capsys.readouterr().out
     assert "vs edf:" in out
     assert "vs bound:" in out
     rep = json.loads(report.read_text())
     jsonschema.validate(rep, SCHEMA)
+    assert rep["scenario"]["knowledge"] == "exact"
     assert set(rep["baselines"]) == {"fcfs", "equal", "edf"}
     assert rep["bounds"]["computed"] is True
     assert rep["uplink"]["lost"] == 0

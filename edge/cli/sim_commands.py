@@ -9,6 +9,7 @@ writes a random but reproducible scenario from a seed and a few rates.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,11 @@ def register(sub: Any) -> None:
     r.add_argument("--plot", type=Path, help="write the day's PNG here (needs matplotlib)")
     r.add_argument("--speed", choices=("max", "realtime"), default="max")
     r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument(
+        "--knowledge",
+        choices=("site", "exact"),
+        help="override what the controller knows of each truck (docs/scenarios.md)",
+    )
     r.add_argument("--no-baselines", action="store_true", help="skip FCFS, equal, EDF")
     r.add_argument("--no-bounds", action="store_true", help="skip the LP/MIP bounds")
     r.add_argument("--mip-seconds", type=float, default=30.0, help="time for the MIP bound")
@@ -56,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAIL
+    if args.knowledge:
+        sc = dataclasses.replace(sc, knowledge=args.knowledge)
     result = run_day(sc, realtime() if args.speed == "realtime" else None)
     rep = full_report(
         sc,
