@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from edge.cli.main import main
+from edge.sim.report import summary
 from edge.sim.scenario import load_scenario
 from edge.sim.scenario_keys import ScenarioError
 from edge.sim.scenario_run import full_report, run_day
@@ -150,3 +151,20 @@ def test_shipped_scenarios_load() -> None:
     for path in sorted((REPO / "scenarios").glob("*.toml")):
         sc = load_scenario(path)
         assert sc.trucks, path
+
+
+def test_without_scipy_the_report_says_bounds_not_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a)
+    )
+    sc = load_scenario(write(tmp_path, SHORT))
+    rep = full_report(sc, run_day(sc), baselines=False)
+    assert rep["bounds"]["computed"] is False
+    assert "scipy" in rep["bounds"]["reason"]
+    assert "bound" not in rep["ratios"]
+    assert "bounds not computed: scipy" in summary(rep)
