@@ -74,6 +74,7 @@ class GateQueue:
         self.next_plan = float("-inf")
         self.waiting: list[tuple[TruckSpec, float]] = []
         self.entries: dict[str, Entry] = {}
+        self.refused: list[Entry] = []  # in the order decided
         self.patience_s = 900.0
 
     def arrive(self, spec: TruckSpec, now: float) -> None:
@@ -144,6 +145,7 @@ class GateQueue:
         self.entries[spec.id] = Entry(
             spec.id, False, d.reason, d.detail, now - since, None, len(free)
         )
+        self.refused.append(self.entries[spec.id])
         return None
 
     def _bay_for(self, booking: Booking | None, free: list[Bay]) -> str:

@@ -50,7 +50,7 @@ class Traffic:
         self.on_bay: dict[str, Truck] = {}
         self.results: list[TruckResult] = []
         self._specs = {t.id: t for t in trucks}
-        self._refused: set[str] = set()
+        self._refused = 0  # the gate's refusals already in `results`
 
     def due(self, now: float) -> None:
         """Trucks due leave, then trucks due arrive."""
@@ -76,27 +76,27 @@ class Traffic:
             self._through_gate(self.gate, now)
 
     def _through_gate(self, gate: GateQueue, now: float) -> None:
+        if not gate.waiting and now < gate.next_plan:
+            return  # nobody at the gate and no assignment due: no snapshot needed
         states = {b: s.state() for b, s in self.plant.bays.items()}
         for spec, bay in gate.decide(now, states):
             self.on_bay[bay] = self.plant.arrive(spec, bay)
-        for spec_id in list(gate.entries):
-            e = gate.entries[spec_id]
-            if not e.admitted and spec_id not in self._refused:
-                self._refused.add(spec_id)
-                spec = self._specs[spec_id]
-                self.results.append(
-                    TruckResult(
-                        spec.id,
-                        spec.kind,
-                        None,
-                        spec.wanted_wh,
-                        0.0,
-                        True,
-                        spec.booked,
-                        e.reason,
-                        e.wait_s,
-                    )
+        for e in gate.refused[self._refused :]:
+            spec = self._specs[e.truck]
+            self.results.append(
+                TruckResult(
+                    spec.id,
+                    spec.kind,
+                    None,
+                    spec.wanted_wh,
+                    0.0,
+                    True,
+                    spec.booked,
+                    e.reason,
+                    e.wait_s,
                 )
+            )
+        self._refused = len(gate.refused)
 
     def arrive_now(self, spec: TruckSpec, now: float) -> None:
         """A truck turns up now (it arrives at the next `due`)."""
