@@ -9,9 +9,11 @@ Service: on each seed, the same trucks and weather (no wind, 800 kWp solar) for 
 first-come-first-served, equal shares and earliest-deadline-first; energy delivered by
 departure (up to what each truck wanted) and break trucks that left with what they wanted.
 A coarser `--service-period` makes the 20 days affordable on a shared machine (the
-controller then acts less often: a lower figure for every policy alike).
+controller then acts less often: a lower figure for every policy alike). `--bounds` adds
+the perfect-knowledge bounds of `edge.sim.bounds` (the `[sim]` extra) on this plant, for
+the trucks `allocate` gave a bay, and prints each policy's ratio to them.
 
-    python -m bench.day_runner [--seeds 1 2 3 4 5] [--service-period 1] [--skip-speed]
+    python -m bench.day_runner [--seeds 1 2 3 4 5] [--service-period 1] [--skip-speed] [--bounds]
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from edge.power.baselines import (
     equal_shares,
     first_come_first_served,
 )
+from edge.sim.bounds import compute
 from edge.sim.day_runner import DayResult, DayRunner
-from edge.sim.plant import Weather
+from edge.sim.plant import Plant, Weather
 from edge.sim.trucks import day_arrivals, local_midnight
 from edge.siteconf.loader import load_site
 
@@ -47,9 +50,12 @@ def nothing(inputs: AllocationInputs, now: float) -> Allocation:
     return Allocation(now, tuple(Setpoint(b.id, 0.0, "off") for b in inputs.bays), (), ())
 
 
+SITE = "config/antwerp-bruges.toml"
+
+
 def day(policy: Policy, seed: int, period_s: float) -> tuple[DayResult, float]:
     """One 24 h day from 10:00 local; (result, CPU seconds)."""
-    site = load_site("config/antwerp-bruges.toml")
+    site = load_site(SITE)
     start = local_midnight(DAY, site.timezone) + 10 * 3600.0
     trucks = day_arrivals(seed, DAY, site.timezone)
     runner = DayRunner(
@@ -71,19 +77,37 @@ def speed() -> None:
         )
 
 
-def service(seeds: list[int], period_s: float) -> None:
+def bound(r: DayResult, seed: int) -> tuple[float, int]:
+    """(MWh, break trucks fully served) with perfect knowledge, for `r`'s trucks on bays."""
+    site = load_site(SITE)
+    start = local_midnight(DAY, site.timezone) + 10 * 3600.0
+    weather = Weather(pv_kw=800.0)
+    plant = Plant(site.limits, site.chargers, site.bays, site.timezone, start, weather)
+    trucks = day_arrivals(seed, DAY, site.timezone)
+    b = compute(site, plant, trucks, r.trucks, start, start + 86_400.0, mip_seconds=60.0)
+    return b["energy_kwh"] / 1e3, b["breaks_served"]
+
+
+def service(seeds: list[int], period_s: float, with_bounds: bool) -> None:
     print(
         f"service: 24 h days, {period_s:g} s period; break trucks served / left, MWh by departure"
     )
     for seed in seeds:
         cells = []
+        best: tuple[float, int] | None = None
         for name, policy in POLICIES.items():
             r, _ = day(policy, seed, period_s)
+            if with_bounds and best is None:
+                best = bound(r, seed)
+                cells.append(f"bound {best[1]} breaks, {best[0]:.2f} MWh")
             served, left = r.breaks_served()
             refused = sum(1 for t in r.trucks if t.bay is None)
+            mwh = r.delivered_by_departure_wh() / 1e6
+            ratio = (
+                f" ({served / max(1, best[1]):.0%}, {mwh / best[0]:.1%} of bound)" if best else ""
+            )
             cells.append(
-                f"{name} {served}/{left} ({served / max(1, left):.0%}) "
-                f"{r.delivered_by_departure_wh() / 1e6:.2f} MWh"
+                f"{name} {served}/{left} ({served / max(1, left):.0%}) {mwh:.2f} MWh{ratio}"
             )
         above = f"peak {r.peak_import_w / 1e3:.0f} kW, {r.seconds_above_limit:.0f} s above"
         print(f"  seed {seed} ({refused} refused, edf {above}): " + " | ".join(cells))
@@ -95,12 +119,13 @@ def main() -> None:
     ap.add_argument("--service-period", type=float, default=1.0)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-service", action="store_true")
+    ap.add_argument("--bounds", action="store_true", help="LP/MIP bounds (needs scipy)")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if not args.skip_speed:
         speed()
     if not args.skip_service:
-        service(args.seeds, args.service_period)
+        service(args.seeds, args.service_period, args.bounds)
 
 
 if __name__ == "__main__":

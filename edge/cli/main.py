@@ -18,6 +18,7 @@ from edge.cli import (
     device_commands,
     gate_commands,
     power_commands,
+    sim_commands,
     site_commands,
     uplink_commands,
 )
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     booking_commands,
     gate_commands,
     power_commands,
+    sim_commands,
 )
 
 

@@ -2,104 +2,52 @@
 
 Each control period, at `now`:
 
-1. trucks due leave, trucks due arrive (a seeded random free bay of their connector; a
-   truck that finds none is refused), scheduled faults and spikes happen;
-2. the controller reads the node meters and the bays (fresh: the plant is read directly),
-   computes each node's budget (`edge.power.budget`), allocates (`allocate` or a baseline
-   from `edge.power.baselines`) and plans break-before-make writes
-   (`edge.power.dispatch_plan`), which go straight to the plant's chargers;
-3. the plant steps one period; the grid and feeder imports are checked against their
-   limits.
+1. trucks due leave, trucks due arrive (without a gate: a seeded random free bay of their
+   connector, else refused; with `gate=True`: the daemon's admission and assignment,
+   `edge.sim.gate_queue`), scheduled faults happen (`edge.sim.events`);
+2. the controller reads the node meters (through `MeterFaults`: silent or frozen meters are
+   graded as the process image grades them) and the bays, computes each node's budget
+   (`edge.power.budget`), allocates (`allocate` or a baseline from `edge.power.baselines`)
+   and plans break-before-make writes (`edge.power.dispatch_plan`), which go straight to
+   the plant's chargers;
+3. the plant steps one period; every limit node is checked against its limit
+   (`edge.sim.limit_check`); records go to the outbox (`edge.sim.uplink_sim`).
 
-An excess is *explained* when it is no more than what chargers still draw above their
-setpoint (a ramp-down window, or a charger that does not follow) plus the change in base
-load and generation since the controller last read the meters (what it could not have
-seen). The result reports both, so a test can require the unexplained excess to be zero.
+What the controller knows of a truck (`knowledge`): "exact" (its true departure and energy,
+as if every truck were booked and honest) or "site" (booked trucks: their booking; others:
+the site's `[sessions]` defaults, `edge.power_inputs.default_session`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from edge.access.bookings import session_estimates
 from edge.clock import SimClock
 from edge.power.allocation_model import AllocationInputs, BayInput, ChargerTuning
 from edge.power.allocator import allocate
 from edge.power.baselines import Policy
-from edge.power.budget import (
-    BayMeasurement,
-    BudgetInputs,
-    NodeBudget,
-    NodeMeasurement,
-    margin_w_of,
-    node_budgets,
-)
+from edge.power.budget import BayMeasurement, BudgetInputs, NodeBudget, margin_w_of, node_budgets
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
+from edge.power_inputs import default_session
 from edge.readings import Grade
-from edge.sessions import Estimate, Session, SessionKind, Source
-from edge.sim.plant import FaultMode, Plant, Weather
-from edge.sim.traffic import Traffic, TruckResult
+from edge.sessions import Estimate, Session, Source
+from edge.sim.day_result import DayResult
+from edge.sim.events import ChargerFault, Event, GridLimit, MeterFault, Spike, UplinkDown
+from edge.sim.gate_queue import GateQueue
+from edge.sim.limit_check import LimitCheck, exogenous_w
+from edge.sim.meter_faults import MeterFaults
+from edge.sim.plant import Plant, Weather
+from edge.sim.series import Series
+from edge.sim.traffic import Traffic
 from edge.sim.trucks import Truck, TruckSpec
+from edge.sim.uplink_sim import SimUplink
 from edge.siteconf.model import SiteConfig
 
-
-@dataclass(frozen=True, slots=True)
-class ChargerFault:
-    """From `at` (UTC epoch s) for `duration_s`, a charger ignores or lags its setpoints."""
-
-    at: float
-    charger: str
-    mode: FaultMode
-    duration_s: float
-    lag_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Spike:
-    """A base-load step of `extra_w` from `at` for `duration_s`."""
-
-    at: float
-    extra_w: float
-    duration_s: float
-
-
-Event = ChargerFault | Spike
-
-
-@dataclass(frozen=True, slots=True)
-class DayResult:
-    trucks: tuple[TruckResult, ...]
-    limit_w: float  # the grid connection's import limit
-    peak_import_w: float
-    seconds_above_limit: float  # grid or any feeder above its limit
-    max_excess_w: float  # the largest import above a limit, any node
-    max_unexplained_w: float  # ... beyond ramp-downs and what the controller could not see
-    grid_import_wh: float
-    grid_export_wh: float
-    base_wh: float
-    charging_wh: float
-    solar_wh: float
-    wind_wh: float
-    sim_s: float
-    wall_s: float
-
-    def delivered_by_departure_wh(self) -> float:
-        """Energy the trucks that left got, up to what each wanted."""
-        return sum(min(t.delivered_wh, t.wanted_wh) for t in self.trucks if t.left and t.bay)
-
-    def breaks_served(self) -> tuple[int, int]:
-        """(break trucks that left served, break trucks that left)."""
-        done = [t for t in self.trucks if t.kind is SessionKind.BREAK and t.left and t.bay]
-        return sum(t.met for t in done), len(done)
-
-
-@dataclass(slots=True)
-class _Check:
-    seconds_above: float = 0.0
-    max_excess: float = 0.0
-    max_unexplained: float = 0.0
-    peak: float = float("-inf")
+__all__ = ["ChargerFault", "DayResult", "DayRunner", "Event", "Run", "Spike"]
 
 
 @dataclass(slots=True)
@@ -114,6 +62,12 @@ class DayRunner:
     events: Sequence[Event] = ()
     seed: int = 0
     clock: SimClock | None = None  # injected; by default one starting at `start`
+    knowledge: str = "exact"  # or "site": bookings and the [sessions] defaults
+    gate: bool = False  # the daemon's admission and assignment at the entry
+    patience_s: float = 900.0  # how long a truck refused for want of a bay waits
+    uplink: bool = False  # records through the outbox store
+    telemetry_s: float = 60.0  # a site telemetry record this often
+    sample_s: float = 0.0  # > 0: keep a `Series` sampled this often
 
     def run(self) -> DayResult:
         run = self.begin()
@@ -124,14 +78,8 @@ class DayRunner:
     def begin(self) -> Run:
         """A run to step period by period (the stateful tests drive it)."""
         clock = self.clock or SimClock(self.start)
-        plant = Plant(
-            self.site.limits,
-            self.site.chargers,
-            self.site.bays,
-            self.site.timezone,
-            clock.wall(),
-            self.weather,
-        )
+        s = self.site
+        plant = Plant(s.limits, s.chargers, s.bays, s.timezone, clock.wall(), self.weather)
         return Run(self, plant, clock)
 
 
@@ -142,16 +90,27 @@ class Run:
         self.spec, self.plant, self.site, self.clock = spec, plant, spec.site, clock
         self.end = clock.wall() + spec.duration_s
         self._t0 = time.perf_counter()
-        self.traffic = Traffic(plant, spec.trucks, spec.seed)
+        gate = GateQueue(spec.site.bays, spec.trucks, spec.seed) if spec.gate else None
+        if gate is not None:
+            gate.patience_s = spec.patience_s
+        self.traffic = Traffic(plant, spec.trucks, spec.seed, gate)
         self.events = sorted(spec.events, key=lambda e: e.at)
         self.state = DispatchState()
         self.last_base: dict[str, float] = {}
         self.last_stop: dict[str, float] = {}
         self.fault_until: dict[str, float] = {}
+        self.limit_until: list[tuple[float, str, float]] = []  # (until, node, import_kw)
         self.tuning = ChargerTuning.of_site(self.site.chargers)
         self.margin_w = margin_w_of(self.site.control)
         self.metered = [n for n in self.site.limits if n.meter is not None]
-        self.check = _Check()
+        self.meters = MeterFaults(self.site.control.stale_after_s, self.site.control.lost_after_s)
+        self.check = LimitCheck()
+        self.uplink = SimUplink(self.site.site_id) if spec.uplink else None
+        self.series = Series(spec.sample_s) if spec.sample_s > 0 else None
+        self._next_telemetry = clock.wall()
+        self._told = 0  # results already sent as events
+        self.uplink_until = float("inf")
+        self._defaults: dict[str, Session] = {}  # truck -> its [sessions] default
 
     def advance(self) -> None:
         """One control period at the clock's time, then the clock moves on by a period."""
@@ -177,15 +136,14 @@ class Run:
         measured = tuple(
             BayMeasurement(b, s.draw_w, Grade.FRESH) for b, s in self.plant.bays.items()
         )
+        nodes = tuple(self.meters.measure(n.id, self.plant.node_w(n.id), now) for n in self.metered)
+        s = self.site
         budgets = node_budgets(
             BudgetInputs(
-                self.site.limits,
-                self.site.chargers,
-                self.site.bays,
-                tuple(
-                    NodeMeasurement(n.id, self.plant.node_w(n.id), Grade.FRESH)
-                    for n in self.metered
-                ),
+                s.limits,
+                s.chargers,
+                s.bays,
+                nodes,
                 measured,
                 tuple(self.last_base.items()),
                 self.margin_w,
@@ -203,49 +161,63 @@ class Run:
         self.state = plan.state
         for w in plan.writes:
             self.plant.write(w.bay, w.power_w)
-        seen = {n.id: self._exogenous(n.id) for n in self.site.limits}
+        seen = {n.id: exogenous_w(self.plant, n.id) for n in self.site.limits}
         self.plant.step(self.spec.period_s)
-        self._check(seen)
+        self.check.after_step(self.plant, self.site.limits, seen, self.spec.period_s)
+        self._record(now)
 
     def _remember_base(self, budgets: tuple[NodeBudget, ...]) -> None:
         for b in budgets:
             if b.base_w is not None:
                 self.last_base[b.node] = b.base_w
 
+    def _session(self, bay_id: str, tr: Truck) -> Session:
+        s = tr.spec
+        booking = self.traffic.gate.bookings.get(f"bk-{s.id}") if self.traffic.gate else None
+        if self.spec.knowledge == "exact":
+            return Session(
+                bay_id,
+                s.arrive,
+                s.kind,
+                tr.delivered_wh,
+                Estimate(s.wanted_wh, Source.BOOKING),
+                Estimate(s.leave, Source.BOOKING),
+            )
+        default = self._defaults.get(s.id)
+        if default is None or default.bay != bay_id:
+            default = self._defaults[s.id] = default_session(self.site, bay_id, s.arrive)
+        if booking is None:
+            return dataclasses.replace(default, energy_delivered_wh=tr.delivered_wh)
+        kind, wanted, departure = session_estimates(booking)
+        return Session(
+            bay_id,
+            s.arrive,
+            kind,
+            tr.delivered_wh,
+            wanted or default.energy_wanted_wh,
+            departure,
+            booking.id,
+        )
+
     def _inputs(self, budgets: tuple[NodeBudget, ...], now: float) -> AllocationInputs:
         commanded = dict(self.state.commanded)
         bay_inputs = []
         for bay_id, sim in self.plant.bays.items():
             tr = sim.truck
-            session = None
-            if tr is not None:
-                s = tr.spec
-                session = Session(
-                    bay_id,
-                    s.arrive,
-                    s.kind,
-                    tr.delivered_wh,
-                    Estimate(s.wanted_wh, Source.BOOKING),
-                    Estimate(s.leave, Source.BOOKING),
-                )
             bay_inputs.append(
                 BayInput(
                     bay_id,
                     sim.state(),
-                    session,
+                    self._session(bay_id, tr) if tr is not None else None,
                     sim.draw_w,
                     tr.accepts_w() if tr is not None else None,
                     commanded.get(bay_id, 0.0),
                     self.last_stop.get(bay_id),
                 )
             )
+        s = self.site
         return AllocationInputs(
-            self.site.limits,
-            self.site.chargers,
-            self.site.bays,
-            budgets,
-            tuple(bay_inputs),
-            self.tuning,
+            s.limits, s.chargers, s.bays, budgets, tuple(bay_inputs), self.tuning
         )
 
     def _world(self, now: float) -> None:
@@ -254,43 +226,65 @@ class Run:
             if until <= now:
                 self.plant.faults.pop(charger, None)
                 del self.fault_until[charger]
+        for until, node, kw in [x for x in self.limit_until if x[0] <= now]:
+            self.limit_until.remove((until, node, kw))
+            self._set_limit(node, kw)
+        if self.uplink is not None and self.uplink_until <= now:
+            self.uplink.up = True
         while self.events and self.events[0].at <= now:
             self._apply(self.events.pop(0))
 
     def _apply(self, ev: Event) -> None:
         if isinstance(ev, Spike):
             self.plant.spike(ev.extra_w, ev.duration_s)
+        elif isinstance(ev, ChargerFault):
+            self.plant.faults[ev.charger] = (ev.mode, ev.lag_s)
+            self.fault_until[ev.charger] = ev.at + ev.duration_s
+        elif isinstance(ev, MeterFault):
+            self.meters.start(ev, self.plant.node_w(ev.node))
+        elif isinstance(ev, UplinkDown):
+            if self.uplink is not None:
+                self.uplink.up = False
+                self.uplink_until = ev.at + ev.duration_s
+        elif isinstance(ev, GridLimit):
+            old = next(n.import_kw for n in self.site.limits if n.id == ev.node)
+            self.limit_until.append((ev.at + ev.duration_s, ev.node, old))
+            self._set_limit(ev.node, ev.import_kw)
+
+    def _set_limit(self, node: str, import_kw: float) -> None:
+        limits = tuple(
+            dataclasses.replace(n, import_kw=import_kw) if n.id == node else n
+            for n in self.site.limits
+        )
+        self.site = dataclasses.replace(self.site, limits=limits)
+
+    def _record(self, now: float) -> None:
+        if self.series is not None:
+            queue = len(self.traffic.gate.waiting) if self.traffic.gate else 0
+            root = next(n for n in self.site.limits if n.parent is None)
+            self.series.sample(self.plant, now, root.import_kw * 1e3, queue)
+        up = self.uplink
+        if up is None:
             return
-        self.plant.faults[ev.charger] = (ev.mode, ev.lag_s)
-        self.fault_until[ev.charger] = ev.at + ev.duration_s
-
-    def _exogenous(self, node: str) -> float:
-        return self.plant.node_w(node) - self.plant.node_charging_w(node)
-
-    def _check(self, seen: dict[str, float]) -> None:
-        c = self.check
-        c.peak = max(c.peak, self.plant.grid_w())
-        above = False
-        for node in self.site.limits:
-            excess = self.plant.node_w(node.id) - node.import_kw * 1e3
-            if excess <= 0:
-                continue
-            above = True
-            ramping = sum(
-                max(0.0, self.plant.bays[b].draw_w - self.plant.bays[b].setpoint_w)
-                for b in self.plant.under[node.id]
+        if now >= self._next_telemetry:
+            self._next_telemetry = now + self.spec.telemetry_s
+            p = self.plant
+            up.produce(
+                "telemetry/site",
+                {"grid_w": p.grid_w(), "charging_w": p.charging_w(), "solar_w": p.solar_w},
+                now,
             )
-            unseen = max(0.0, self._exogenous(node.id) - seen[node.id])
-            c.max_excess = max(c.max_excess, excess)
-            c.max_unexplained = max(c.max_unexplained, excess - ramping - unseen)
-        if above:
-            c.seconds_above += self.spec.period_s
+        for r in self.traffic.results[self._told :]:
+            stream = "events/session" if r.bay else "events/admission"
+            up.produce(stream, {"truck": r.id, "bay": r.bay, "reason": r.reason}, now)
+        self._told = len(self.traffic.results)
+        up.tick(self.spec.period_s)
 
     def result(self) -> DayResult:
         sim_s = self.clock.wall() - self.spec.start
         wall_s = time.perf_counter() - self._t0
         t, c = self.plant.totals, self.check
-        root = next(n for n in self.site.limits if n.parent is None)
+        root = next(n for n in self.spec.site.limits if n.parent is None)
         return DayResult(
             self.traffic.final(),
             root.import_kw * 1e3,
@@ -306,4 +300,7 @@ class Run:
             t.wind_wh,
             sim_s,
             wall_s,
+            c.seconds_unexplained,
+            self.uplink.result() if self.uplink is not None else None,
+            self.series,
         )

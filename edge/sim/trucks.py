@@ -42,6 +42,15 @@ class TruckSpec:
     max_w: float  # the most the truck accepts (its inlet and battery)
     knee: float = 0.75  # above this state of charge, acceptance tapers
     ramp_w_s: float = 100_000.0  # how fast its draw may rise
+    booked: bool = False  # a booking for it exists (slot from `slot`, else `arrive`)
+    slot: float | None = None  # the booked slot's start (UTC epoch s); None: `arrive`
+    inlet_side: str = "left"  # where its charging inlet is ("left", "right")
+    vehicle: str = "electric-truck"  # admission's vehicle class; others are referred
+    plot: str | None = None  # the plot it is booked on / heads for; None: any
+
+    @property
+    def slot_start(self) -> float:
+        return self.arrive if self.slot is None else self.slot
 
 
 def acceptance_w(spec: TruckSpec, soc: float) -> float:
