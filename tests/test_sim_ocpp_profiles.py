@@ -156,3 +156,17 @@ def test_a_tx_profile_without_a_transaction_and_a_station_cap_off_connector_0_ar
         st.set_profile(3, prof(3, pf.Purpose.TX_DEFAULT, 1.0, connector=3), T0) == "no connector 3"
     )
     assert (st.profiles_accepted, st.profiles_rejected) == (0, 3)
+
+
+def test_going_offline_keeps_the_transaction_messages_and_drops_the_statuses() -> None:
+    st, plant = _station()
+    st.online = True
+    plant.arrive(_truck("A"), "B01")
+    st.tick(T0)
+    st.meter_items(T0 + 1)
+    assert [i.kind for i in st.outbox] == ["status", "start", "status", "meter"]
+    st.went_offline()
+    assert [i.kind for i in st.outbox] == ["start", "meter"]
+    plant.depart("B01")
+    st.tick(T0 + 2)  # offline: the stop is queued, the status is not
+    assert [i.kind for i in st.outbox] == ["start", "meter", "stop"]

@@ -194,6 +194,7 @@ class Station:
         if s.tx_id is not None:
             self.profiles = pf.end_transaction(self.profiles, s.tx_id)
         self._set_status(conn, Status.FINISHING if conn.truck else Status.AVAILABLE, now)
+        self.apply_limits(now)  # the truck stops drawing at once
         log.info(
             "ocpp_sim_session_stop cp=%s connector=%d reason=%s",
             self.config.identity,
