@@ -294,3 +294,24 @@ async def test_a_wrong_password_is_refused_at_the_handshake() -> None:
             assert csms.connections == 0
         finally:
             await fleet.stop()
+
+
+async def test_fault_hooks_slow_replies_malformed_frames_and_a_flood(rig: Rig) -> None:
+    """The faults the edge's endpoint is tested with: each does what it says, and the
+    charge point still works afterwards."""
+    version = rig.cp.config.version
+    rig.cp.faults.reply_delay_s = 1.0
+    rig.peer.cp._response_timeout = 0.2  # the CSMS gives up before the late reply
+    with pytest.raises(TimeoutError):
+        await rig.csms.call(CP, tx_default(version, 100_000.0))
+    rig.cp.faults.reply_delay_s = 0.0
+    rig.peer.cp._response_timeout = 5
+    await rig.cp.send_raw("this is no OCPP frame")
+    await wait_until(lambda: rig.peer.raw_errors == 1, 10, "the malformed frame arrived")
+    beats = len(rig.peer.actions("Heartbeat"))
+    await rig.cp.flood(50)
+    await wait_until(lambda: len(rig.peer.actions("Heartbeat")) >= beats + 50, 10, "the flood")
+    reply = await rig.csms.call(CP, tx_default(version, 90_000.0, pid=2))
+    assert reply.status == "Accepted"
+    assert rig.cp.station.online
+    assert rig.cp.connects == 1

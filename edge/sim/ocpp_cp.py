@@ -143,6 +143,7 @@ class SimChargePoint:
             additional_headers=headers,
             proxy=None,
             open_timeout=cfg.response_timeout_s,
+            close_timeout=1.0,
         ) as ws:
             self._ws = ws
             cp: Cp16 | Cp201 = (Cp16 if cfg.version == V16 else Cp201)(self, ws)
@@ -155,11 +156,13 @@ class SimChargePoint:
                 with contextlib.suppress(ConnectionClosed):
                     await reader  # until the connection ends
             finally:
-                for t in (reader, beats):
-                    if t is not None:
-                        t.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                            await t
+                # Abort rather than close: with the reader gone, unread replies (a flood's)
+                # fill the receive queue and a closing handshake would wait its full timeout.
+                ws.transport.abort()
+                tasks = [t for t in (reader, beats) if t is not None]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
             return True
 
     async def _boot(self, cp: Cp16 | Cp201, reader: asyncio.Task[Any]) -> None:

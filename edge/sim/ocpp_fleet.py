@@ -15,7 +15,6 @@ meter values, outbox) plus one plant stepper, at most `MAX_CPS` charge points.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -120,7 +119,5 @@ class OcppFleet:
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await asyncio.gather(*tasks, return_exceptions=True)
         log.info("ocpp_fleet_stopped cps=%d", len(self.cps))
