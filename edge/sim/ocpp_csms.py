@@ -43,6 +43,7 @@ class Peer:
     version: str
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (action, payload)
     raw_errors: int = 0  # frames that were no OCPP message
+    transactions: list[str] = field(default_factory=list)  # started, in order
     cp: Any = None  # the package's ChargePoint (the CSMS side)
 
     def actions(self, action: str) -> list[dict[str, Any]]:
@@ -87,6 +88,7 @@ class _Csms16(Cs16):  # type: ignore[misc]  # the ocpp package is untyped
     @on(Action16.start_transaction)  # type: ignore[untyped-decorator]
     def on_start(self, id_tag: str, **_: Any) -> r16.StartTransaction:
         tx = next(self.csms.tx_numbers)
+        self.peer.transactions.append(str(tx))
         return r16.StartTransaction(tx, {"status": self.csms.tag_status(id_tag)})
 
     @on(Action16.meter_values)  # type: ignore[untyped-decorator]
@@ -124,7 +126,11 @@ class _Csms201(Cs201):  # type: ignore[misc]  # the ocpp package is untyped
         return r201.Authorize({"status": self.csms.tag_status(str(id_token["id_token"]))})
 
     @on(Action201.transaction_event)  # type: ignore[untyped-decorator]
-    def on_transaction_event(self, **_: Any) -> r201.TransactionEvent:
+    def on_transaction_event(
+        self, event_type: str, transaction_info: dict[str, Any], **_: Any
+    ) -> r201.TransactionEvent:
+        if event_type == "Started":
+            self.peer.transactions.append(str(transaction_info["transaction_id"]))
         return r201.TransactionEvent()
 
     @on(Action201.meter_values)  # type: ignore[untyped-decorator]
