@@ -35,9 +35,9 @@ from websockets.exceptions import ConnectionClosed
 from bench._common import summary
 from edge.clock import SystemClock
 from edge.sessions import SessionKind
+from edge.sim.ocpp_config import V16, CpConfig
 from edge.sim.ocpp_csms import TestCsms
 from edge.sim.ocpp_fleet import OcppFleet
-from edge.sim.ocpp_station import V16, CpConfig
 from edge.sim.plant import Plant, Weather
 from edge.sim.trucks import CCS_MAX_W, TruckSpec
 from edge.siteconf.loader import load_site

@@ -18,9 +18,9 @@ from ocpp.v201 import call as c201
 
 from edge.clock import SystemClock
 from edge.sessions import SessionKind
+from edge.sim.ocpp_config import V16, V201
 from edge.sim.ocpp_csms import TestCsms
 from edge.sim.ocpp_fleet import OcppFleet, cp_configs
-from edge.sim.ocpp_station import V16, V201
 from edge.sim.plant import Plant, Weather
 from edge.sim.trucks import CCS_MAX_W, TruckSpec
 from edge.siteconf.loader import load_site

@@ -6,7 +6,8 @@ import pytest
 
 from edge.sessions import SessionKind
 from edge.sim import ocpp_profiles as pf
-from edge.sim.ocpp_station import V201, CpConfig, Station, Status
+from edge.sim.ocpp_config import V201, CpConfig
+from edge.sim.ocpp_station import Station, Status
 from edge.sim.ocpp_wire import to_sim_profile
 from edge.sim.plant import Plant, Weather
 from edge.sim.trucks import CCS_MAX_W, TruckSpec

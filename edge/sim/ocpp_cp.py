@@ -24,9 +24,10 @@ from websockets.headers import build_authorization_basic
 from websockets.typing import Subprotocol
 
 from edge.clock import Clock
+from edge.sim.ocpp_config import V16, CpConfig, CpFaults
 from edge.sim.ocpp_cp16 import Cp16
 from edge.sim.ocpp_cp201 import Cp201
-from edge.sim.ocpp_station import V16, CpConfig, CpFaults, Item, Station
+from edge.sim.ocpp_station import Item, Station
 from edge.sim.plant import Plant
 
 log = logging.getLogger(__name__)

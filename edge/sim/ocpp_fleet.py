@@ -21,8 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from edge.clock import Clock
+from edge.sim.ocpp_config import V16, CpConfig, CpFaults
 from edge.sim.ocpp_cp import SimChargePoint
-from edge.sim.ocpp_station import V16, CpConfig, CpFaults
 from edge.sim.plant import Plant
 from edge.siteconf.model import SiteConfig
 

@@ -22,51 +22,17 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from edge.sessions import BayState
 from edge.sim import ocpp_profiles as pf
+from edge.sim.ocpp_config import V201, CpConfig, CpFaults
 from edge.sim.ocpp_wire import PURPOSES
 from edge.sim.plant import Plant
 from edge.sim.trucks import Truck
 
 log = logging.getLogger(__name__)
-
-V16, V201 = "1.6", "2.0.1"
-
-
-@dataclass(frozen=True, slots=True)
-class CpConfig:
-    """One simulated charge point. `connectors` maps its connectorId (1.6) / EVSE id
-    (2.0.1) to the plant bay it stands for (`bays[].connector_id` -> `bays[].id`)."""
-
-    identity: str  # the charger's device id in the site file
-    connectors: Mapping[int, str]
-    version: str = V16  # "1.6" or "2.0.1"
-    password: str | None = None  # HTTP Basic password (user = identity); None: no header
-    heartbeat_s: float = 60.0  # until the BootNotification reply gives an interval
-    meter_every_s: float = 10.0  # MeterValues (1.6) / TransactionEvent Updated (2.0.1)
-    fallback_w: float = 0.0  # offline without a TxDefaultProfile: the whole station's limit
-    offline_keeps_tx: bool = False  # offline, keep applying TxProfiles
-    volts: float = 800.0  # converts profiles in A to W
-    signed_meter: bool = False  # attach a (simulation-only) signed reading
-    tick_s: float = 0.2  # how often it looks at its bays and applies its limits
-    response_timeout_s: float = 10.0
-    backoff_s: tuple[float, float] = (0.5, 30.0)  # reconnection backoff: first, most
-    vendor: str = "edge-sim"
-    model: str = "sim-dc-cabinet"
-    firmware: str = "sim-1.0"
-
-
-@dataclass(slots=True)
-class CpFaults:
-    """Injected misbehaviour; change the fields while the charge point runs."""
-
-    reject_profiles: bool = False  # SetChargingProfile -> Rejected
-    ignore_profiles: bool = False  # Accepted, but the limit is never applied
-    reply_delay_s: float = 0.0  # answer every CSMS request this late
-    offline: bool = False  # stay disconnected (set by `disconnect`, cleared to return)
 
 
 class Status(StrEnum):
@@ -333,13 +299,3 @@ class Station:
 
     def statuses(self) -> Mapping[int, Status]:
         return {c: conn.status for c, conn in self.connectors.items()}
-
-
-@dataclass(slots=True)
-class Sent:
-    """What a charge point has sent, for tests and the benchmark to look at."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, action: str) -> None:
-        self.counts[action] = self.counts.get(action, 0) + 1
