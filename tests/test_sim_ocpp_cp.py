@@ -264,6 +264,25 @@ async def test_when_the_csms_goes_the_charger_falls_back_to_its_default_profile(
     assert rig.plant.bays["B02"].limit_w == 0.0  # no session there: nothing given
 
 
+async def test_composite_schedule_and_clearing_a_profile(rig: Rig) -> None:
+    version = rig.cp.config.version
+    await rig.started("B01")
+    assert (await rig.csms.call(CP, tx_default(version, 80_000.0, pid=7))).status == "Accepted"
+    if version == V16:
+        got = await rig.csms.call(CP, c16.GetCompositeSchedule(1, 60))
+        periods = got.charging_schedule["charging_schedule_period"]
+        cleared = await rig.csms.call(CP, c16.ClearChargingProfile(id=7))
+        unknown = await rig.csms.call(CP, c16.ClearChargingProfile(id=7))
+    else:
+        got = await rig.csms.call(CP, c201.GetCompositeSchedule(60, 1))
+        periods = got.schedule["charging_schedule_period"]
+        cleared = await rig.csms.call(CP, c201.ClearChargingProfile(charging_profile_id=7))
+        unknown = await rig.csms.call(CP, c201.ClearChargingProfile(charging_profile_id=7))
+    assert periods == [{"start_period": 0, "limit": 80_000.0}]
+    assert (cleared.status, unknown.status) == ("Accepted", "Unknown")
+    await wait_until(lambda: rig.plant.bays["B01"].limit_w == 400_000.0, 10, "back to the maximum")
+
+
 async def test_remote_stop_reset_and_unlock_are_answered(rig: Rig) -> None:
     version = rig.cp.config.version
     tx = await rig.started("B01")

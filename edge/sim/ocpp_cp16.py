@@ -79,7 +79,7 @@ class Cp16(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
 
     async def _start(self, item: Item) -> None:
         st = self.host.station
-        if st.online:
+        if item.wall >= self.host.online_since:  # started offline: authorized locally
             auth = await self.call(call.Authorize(item.id_tag), suppress=False)
             if auth.id_tag_info["status"] != "Accepted":  # no transaction for it
                 st.stop_session(item.connector, "DeAuthorized", self.host.clock.wall())

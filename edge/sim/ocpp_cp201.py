@@ -70,7 +70,7 @@ class Cp201(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
         if item.kind == "status":
             await self.status(item.connector, item.value, item.wall)
             return
-        if item.kind == "start" and st.online:
+        if item.kind == "start" and item.wall >= self.host.online_since:  # else local
             token = {"id_token": item.id_tag, "type": "ISO14443"}
             auth = await self.call(call.Authorize(token), suppress=False)
             if auth.id_token_info["status"] != "Accepted":
