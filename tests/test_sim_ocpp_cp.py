@@ -9,6 +9,7 @@ is the charge point's JSON, not the package's view of it. Waits are bounded poll
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -334,3 +335,24 @@ async def test_fault_hooks_slow_replies_malformed_frames_and_a_flood(rig: Rig) -
     assert reply.status == "Accepted"
     assert rig.cp.station.online
     assert rig.cp.connects == 1
+
+
+async def test_a_mixed_fleet_connects_and_stop_leaves_no_task_behind() -> None:
+    plant = Plant(
+        DEMO.limits, DEMO.chargers, DEMO.bays, DEMO.timezone, SystemClock().wall(), Weather(pv_kw=0)
+    )
+    before = asyncio.all_tasks()
+    async with TestCsms() as csms:
+        configs = cp_configs(DEMO, {"cabinet-2": V201}, **FAST)
+        fleet = OcppFleet(csms.url, plant, SystemClock(), configs, step_s=0.05)
+        await fleet.start()
+        try:
+            await fleet.wait_online(10)
+            assert {i: p.version for i, p in csms.peers.items()} == {
+                "cabinet-1": V16,
+                "cabinet-2": V201,
+            }
+            assert fleet["cabinet-2"].station.connectors.keys() == {1, 2}
+        finally:
+            await fleet.stop()
+    assert asyncio.all_tasks() - before == set()
