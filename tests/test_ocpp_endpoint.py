@@ -69,14 +69,10 @@ async def test_session_status_and_meter_values_v16(tmp_path: Path) -> None:
         result = await port.apply({"B2": 120_000.0})
         assert result.of("B2").outcome is Outcome.CONFIRMED
         tx = rec.profiles[-1]
-        assert (
-            tx["charging_profile_purpose"] == "TxProfile"
-            and tx["transaction_id"] == started.transaction_id
-        )
-        assert (
-            tx["connector"] == 2
-            and tx["charging_schedule"]["charging_schedule_period"][0]["limit"] == 120000.0
-        )
+        assert tx["charging_profile_purpose"] == "TxProfile"
+        assert tx["transaction_id"] == started.transaction_id
+        assert tx["connector"] == 2
+        assert tx["charging_schedule"]["charging_schedule_period"][0]["limit"] == 120000.0
         await cp.call(
             call16.StopTransaction(25_000, "2026-11-30T10:30:00Z", started.transaction_id),
             suppress=False,
@@ -96,11 +92,14 @@ async def test_limit_change_threshold_and_rejection_v16(tmp_path: Path) -> None:
         assert first.of("B1").outcome is Outcome.CONFIRMED
         sent = len(rec.profiles)
         assert rec.profiles[-1]["charging_profile_purpose"] == "TxDefaultProfile"
-        assert rec.profiles[-1]["connector"] == 1 and rec.profiles[-1]["stack_level"] == 1
+        assert rec.profiles[-1]["connector"] == 1
+        assert rec.profiles[-1]["stack_level"] == 1
         same = await port.apply({"B1": 50_400.0})  # within the 1 kW threshold: nothing sent
-        assert same.of("B1").outcome is Outcome.CONFIRMED and len(rec.profiles) == sent
+        assert same.of("B1").outcome is Outcome.CONFIRMED
+        assert len(rec.profiles) == sent
         lower = await port.apply({"B1": 30_000.0})  # a decrease goes at once
-        assert lower.of("B1").outcome is Outcome.CONFIRMED and len(rec.profiles) == sent + 1
+        assert lower.of("B1").outcome is Outcome.CONFIRMED
+        assert len(rec.profiles) == sent + 1
         rec.answer = "Rejected"
         refused = await port.apply({"B1": 10_000.0})
         assert refused.of("B1").outcome is Outcome.FAILED
@@ -151,7 +150,8 @@ async def test_v201_boot_status_transaction_and_profile(tmp_path: Path) -> None:
             call201.StatusNotification("2026-11-30T11:00:01Z", "Available", 1, 1), suppress=False
         )
         b3 = next(s for s in port.states(_snapshot(site)) if s.bay == "B3")
-        assert b3.state is BayState.AVAILABLE and site.stations["CP201"].transactions == {}
+        assert b3.state is BayState.AVAILABLE
+        assert site.stations["CP201"].transactions == {}
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,8 @@ async def test_disconnect_and_return(tmp_path: Path) -> None:
             assert (await port.apply({"B1": 60_000.0})).of("B1").outcome is Outcome.CONFIRMED
         await wait_until(lambda: not site.stations["CP16"].connected, 10, "disconnect seen")
         gone = await port.apply({"B1": 60_000.0})
-        assert gone.of("B1").outcome is Outcome.FAILED and "not connected" in gone.of("B1").reason
+        assert gone.of("B1").outcome is Outcome.FAILED
+        assert "not connected" in gone.of("B1").reason
         row = next(r for r in site.health(site.clock.monotonic()) if r["device"] == "CP16")
         assert (row["state"], row["connected"]) == ("disconnected", False)
         async with charge_point(site, "CP16", "1.6", rec):
