@@ -7,10 +7,9 @@ rows join `edge devices` and `telemetry/health`; `chargers(now)` is `edge charge
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -200,15 +199,3 @@ class OcppSite:
         if action == "unlock":
             return await cp.unlock(connector)  # type: ignore[no-any-return]
         return await cp.reset(action == "hard-reset")  # type: ignore[no-any-return]
-
-
-async def run_forever(site: OcppSite) -> None:
-    await site.start()
-    try:
-        await site.refresh()
-    finally:
-        await asyncio.shield(site.stop())
-
-
-def by_identity(site: OcppSite) -> Mapping[str, Station]:
-    return site.stations
