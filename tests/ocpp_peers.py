@@ -107,6 +107,7 @@ class Record:
 
     profiles: list[dict[str, Any]] = field(default_factory=list)
     answer: str = "Accepted"  # or "Rejected", or "error" for a CALLERROR
+    resets: list[str] = field(default_factory=list)
 
 
 class Charger16(Cp16):  # type: ignore[misc]
@@ -120,6 +121,11 @@ class Charger16(Cp16):  # type: ignore[misc]
             raise ValueError("boom")  # the package answers InternalError
         self.record.profiles.append({"connector": connector_id, **cs_charging_profiles})
         return result16.SetChargingProfile(self.record.answer)
+
+    @on("Reset")
+    def on_reset(self, type: str, **kw: Any) -> Any:
+        self.record.resets.append(type)
+        return result16.Reset("Accepted")
 
 
 class Charger201(Cp201):  # type: ignore[misc]
@@ -146,8 +152,12 @@ async def endpoint(folder: Path, extra: str = "") -> AsyncIterator[OcppSite]:
         await site.stop()
 
 
-def url(site: OcppSite, identity: str, password: str = PASSWORD, user: str | None = None) -> str:
-    return f"ws://{user or identity}:{password}@127.0.0.1:{site.port()}/ocpp/{identity}"
+def url(
+    site: OcppSite | int, identity: str, password: str = PASSWORD, user: str | None = None
+) -> str:
+    """The charge point's URL on the site's endpoint (or on a port number)."""
+    port = site if isinstance(site, int) else site.port()
+    return f"ws://{user or identity}:{password}@127.0.0.1:{port}/ocpp/{identity}"
 
 
 @contextlib.asynccontextmanager

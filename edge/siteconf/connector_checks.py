@@ -32,12 +32,19 @@ def check_connectors(
         count = MAX_CONNECTORS if ocpp else _connectors(profiles.get(str(device.get("profile"))))
         given = bay.get("connector_id")
         shared = sum(1 for _, b in items(data, "bays") if b.get("charger") == bay.get("charger"))
-        if "connector_id" not in bay and ((count > 1 and not ocpp) or (ocpp and shared > 1)):
+        if "connector_id" not in bay and ocpp and shared > 1:
+            report(
+                ("bays", i, "connector_id"),
+                f"missing: charger {bay['charger']!r} is OCPP charge point "
+                f"{charger['device']!r} with {shared} bays; say which connector this bay is "
+                "(1.6 connectorId, 2.0.1 EVSE id)",
+            )
+            continue
+        if "connector_id" not in bay and count > 1 and not ocpp:
             report(
                 ("bays", i, "connector_id"),
                 f"missing: charger {bay['charger']!r} is device {charger['device']!r} with "
-                f"{shared if ocpp else count} {'bays' if ocpp else 'connectors'}; say which "
-                f"connector{' (OCPP connectorId / EVSE id)' if ocpp else ''} this bay is",
+                f"{count} connectors; say which one this bay is (1-{count})",
             )
             continue
         number = given if isinstance(given, int) and not isinstance(given, bool) else 1
