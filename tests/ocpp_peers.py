@@ -108,6 +108,7 @@ class Record:
     profiles: list[dict[str, Any]] = field(default_factory=list)
     answer: str = "Accepted"  # or "Rejected", or "error" for a CALLERROR
     resets: list[str] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Charger16(Cp16):  # type: ignore[misc]
@@ -121,6 +122,11 @@ class Charger16(Cp16):  # type: ignore[misc]
             raise ValueError("boom")  # the package answers InternalError
         self.record.profiles.append({"connector": connector_id, **cs_charging_profiles})
         return result16.SetChargingProfile(self.record.answer)
+
+    @on("ChangeConfiguration")
+    def on_config(self, key: str, value: str, **kw: Any) -> Any:
+        self.record.settings.append((key, value))
+        return result16.ChangeConfiguration("Accepted")
 
     @on("Reset")
     def on_reset(self, type: str, **kw: Any) -> Any:
@@ -137,6 +143,14 @@ class Charger201(Cp201):  # type: ignore[misc]
     def on_profile(self, evse_id: int, charging_profile: dict[str, Any], **kw: Any) -> Any:
         self.record.profiles.append({"connector": evse_id, **charging_profile})
         return result201.SetChargingProfile(self.record.answer)
+
+    @on("SetVariables")
+    def on_variables(self, set_variable_data: list[dict[str, Any]], **kw: Any) -> Any:
+        for d in set_variable_data:
+            self.record.settings.append((d["variable"]["name"], d["attribute_value"]))
+        return result201.SetVariables(
+            [{**d, "attribute_status": "Accepted"} for d in set_variable_data]
+        )
 
 
 @contextlib.asynccontextmanager

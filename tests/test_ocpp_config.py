@@ -86,3 +86,16 @@ def test_secrets_file_mode_is_checked(tmp_path: Path) -> None:
     (tmp_path / "secrets.toml").chmod(0o644)
     errors = _errors(path)
     assert any("links[0].secrets_file" in e and "chmod 600" in e for e in errors), errors
+
+
+def test_threshold_against_the_margin_is_a_warning(tmp_path: Path) -> None:
+    from edge.siteconf.loader import load_site_with_warnings
+
+    path = write_site(tmp_path)
+    path.write_text(
+        path.read_text().replace("port = 1\n", "port = 1\nprofile_threshold_kw = 20\n", 1)
+    )
+    _, issues = load_site_with_warnings(path)
+    warned = [str(i) for i in issues if "profile_threshold_kw" in str(i)]
+    assert warned
+    assert "3 OCPP bays x 20 kW exceeds control.margin_kw 40 kW" in warned[0]

@@ -40,6 +40,7 @@ async def test_boot_installs_the_standing_profiles_v16(tmp_path: Path) -> None:
         ]
         assert limits == [400000.0, 100000.0]  # max_power_kw, then fallback_kw
         assert "valid_to" in rec.profiles[1]
+        assert rec.settings == [("MeterValueSampleInterval", "10")]
 
 
 async def test_session_status_and_meter_values_v16(tmp_path: Path) -> None:
@@ -116,6 +117,8 @@ async def test_v201_boot_status_transaction_and_profile(tmp_path: Path) -> None:
     async with endpoint(tmp_path) as site, charge_point(site, "CP201", "2.0.1", rec) as cp:
         await wait_until(lambda: site.stations["CP201"].standing_ok, 10, "standing profiles")
         assert rec.profiles[0]["charging_profile_purpose"] == "ChargingStationMaxProfile"
+        assert rec.settings == [("TxUpdatedInterval", "10")]
+        assert site.stations["CP201"].errors_out == 0
         port = SitePort(site.backends())
         await cp.call(
             call201.StatusNotification("2026-11-30T10:00:00Z", "Occupied", 1, 1), suppress=False

@@ -37,7 +37,16 @@ def count_errors(station: Station, message: str) -> None:
                     station.identity, station.errors_out, message[:160])  # fmt: skip
 
 
-async def checked(cp: Any, payload: Any, ok: tuple[str, ...] = ("Accepted",)) -> str | None:
+def _status(answer: Any) -> str:
+    return str(getattr(answer, "status", ""))
+
+
+async def checked(
+    cp: Any,
+    payload: Any,
+    ok: tuple[str, ...] = ("Accepted",),
+    status_of: Callable[[Any], str] = _status,
+) -> str | None:
     action = type(payload).__name__
     try:
         answer = await cp.call(payload, suppress=False)
@@ -45,7 +54,7 @@ async def checked(cp: Any, payload: Any, ok: tuple[str, ...] = ("Accepted",)) ->
         return f"{action}: CALLERROR {exc.code}: {exc.description}"
     except TimeoutError:
         return f"{action}: no answer within {cp._response_timeout:g} s"
-    status = str(getattr(answer, "status", ""))
+    status = status_of(answer)
     if status in ok:
         return None
     info = getattr(answer, "status_info", None)

@@ -135,7 +135,8 @@ class OcppSite:
             await old.close(1000, "replaced by a new connection")
         ctx = Context(
             st, self.writer, self.auth, self.sessions, self.clock, ep.settings,
-            lambda: next(self._tx), lambda: self._standing(st, ep.open[st.identity]),
+            lambda: next(self._tx),
+            lambda: self._after_boot(st, ep.open[st.identity], ep.settings.meter_values_s),
         )  # fmt: skip
         cp: Any = (V201ChargePoint if ws.subprotocol == "ocpp2.0.1" else V16ChargePoint)(ctx, ws)
         st.version, st.connected = cp._ocpp_version, True
@@ -154,9 +155,16 @@ class OcppSite:
             ctx.cancel()
             if ep.sockets.get(st.identity) is ws:
                 del ep.sockets[st.identity], ep.open[st.identity]
-                st.connected = False
+                st.connected = st.standing_ok = False
                 st.sent.clear()  # profiles are resent on return: we cannot know what it kept
                 self.writer.gone(st)
+
+    async def _after_boot(self, st: Station, cp: Any, interval_s: float) -> None:
+        """After a BootNotification: the meter values' interval, then the standing profiles."""
+        problem = await cp.sample_every(max(1, round(interval_s)))
+        if problem is not None:  # not fatal: its values just age by their own pace
+            log.warning("ocpp_config_refused charger=%s error=%s", st.identity, problem)
+        await self._standing(st, cp)
 
     async def _standing(self, st: Station, cp: Any) -> None:
         charger = self._chargers.get(st.identity)

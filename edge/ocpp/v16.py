@@ -135,6 +135,12 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is untyp
         )  # fmt: skip
         return await checked(self, call.SetChargingProfile(order.connector, profile))
 
+    async def sample_every(self, seconds: int) -> str | None:
+        """MeterValues every `seconds` during a transaction (1.6 MeterValueSampleInterval)."""
+        return await checked(
+            self, call.ChangeConfiguration("MeterValueSampleInterval", str(seconds))
+        )
+
     async def reset(self, hard: bool) -> str | None:
         kind = enums.ResetType.hard if hard else enums.ResetType.soft
         return await checked(self, call.Reset(kind))

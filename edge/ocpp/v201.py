@@ -153,12 +153,26 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is unty
         )  # fmt: skip
         return await checked(self, call.SetChargingProfile(order.connector, profile))
 
+    async def sample_every(self, seconds: int) -> str | None:
+        """MeterValues every `seconds` in a transaction (SampledDataCtrlr.TxUpdatedInterval)."""
+        data = datatypes.SetVariableDataType(
+            str(seconds),
+            datatypes.ComponentType("SampledDataCtrlr"),
+            datatypes.VariableType("TxUpdatedInterval"),
+        )
+        return await checked(self, call.SetVariables([data]), status_of=_first_attribute_status)
+
     async def reset(self, hard: bool) -> str | None:
         kind = enums.ResetEnumType.immediate if hard else enums.ResetEnumType.on_idle
         return await checked(self, call.Reset(kind), ok=("Accepted", "Scheduled"))
 
     async def unlock(self, connector: int) -> str | None:
         return await checked(self, call.UnlockConnector(connector, 1), ok=("Unlocked",))
+
+
+def _first_attribute_status(answer: Any) -> str:
+    results = getattr(answer, "set_variable_result", None) or [{}]
+    return str(results[0].get("attribute_status", ""))
 
 
 def _evse_of(evse: Any, transactions: dict[int, Transaction], tx: str) -> int | None:

@@ -36,7 +36,7 @@ def check_site(
     ids(data, "gates", report)
     _check_control(data, report)
     check_devices(data, links, profiles, report)
-    check_ocpp(data, links, report)
+    check_ocpp(data, links, report, warn)
     _check_limits(data, limits, plots, devices, report, warn)
     _check_chargers(data, limits, devices, report)
     _check_bays(data, plots, chargers, report)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edge.siteconf.raw_items import Report, items
+from edge.siteconf.raw_items import Report, items, num
 
 OCPP_ONLY = (
     "cert_file",
@@ -28,7 +28,10 @@ OCPP_ONLY = (
 
 
 def check_ocpp(
-    data: Mapping[str, Any], links: Mapping[str, dict[str, Any]], report: Report
+    data: Mapping[str, Any],
+    links: Mapping[str, dict[str, Any]],
+    report: Report,
+    warn: Report | None = None,
 ) -> None:
     for i, link in items(data, "links"):
         if link.get("type") == "ocpp":
@@ -56,6 +59,40 @@ def check_ocpp(
                     ("devices", i, key),
                     "not used by OCPP charge points (they report by themselves)",
                 )
+    if warn is not None:
+        _check_threshold(data, links, warn)
+
+
+def _check_threshold(
+    data: Mapping[str, Any], links: Mapping[str, dict[str, Any]], warn: Report
+) -> None:
+    """A limit that moves less than the threshold is not sent, so each OCPP bay may hold up to
+    the threshold above its setpoint: together they must fit in the margin kept free."""
+    ocpp_devices = {
+        str(d.get("id"))
+        for _, d in items(data, "devices")
+        if links.get(str(d.get("link")), {}).get("type") == "ocpp"
+    }
+    chargers = {
+        str(c.get("id")) for _, c in items(data, "chargers") if c.get("device") in ocpp_devices
+    }
+    bays = sum(1 for _, b in items(data, "bays") if b.get("charger") in chargers)
+    control = data.get("control")
+    roots = [n for _, n in items(data, "limits") if n.get("parent") is None]
+    if not bays or len(roots) != 1:
+        return
+    default_margin = 0.02 * num(roots[0], "import_kw")
+    margin = (
+        num(control, "margin_kw", default_margin) if isinstance(control, dict) else default_margin
+    )
+    for i, link in items(data, "links"):
+        threshold = num(link, "profile_threshold_kw", 1.0)
+        if link.get("type") == "ocpp" and bays * threshold > margin:
+            warn(
+                ("links", i, "profile_threshold_kw"),
+                f"{bays} OCPP bays x {threshold:g} kW exceeds control.margin_kw {margin:g} kW: "
+                "moves within the threshold are not sent, so the bays could overrun a limit",
+            )
 
 
 def _check_link(i: int, link: Mapping[str, Any], report: Report) -> None:
