@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-# OCPP 1.6 security whitepaper / 2.0.1 A00.FR.204: the Basic password is 16-40 characters
-# (the AuthorizationKey). Shorter ones are refused, not padded.
+# The Basic password: 16-20 bytes in the OCPP 1.6 security whitepaper (AuthorizationKey), a
+# 16-40 character string in 2.0.1 (BasicAuthPassword); we take 16-40, shorter is refused.
 MIN_PASSWORD, MAX_PASSWORD = 16, 40
 
 
