@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,24 @@ async def test_disconnect_and_return(tmp_path: Path) -> None:
             back = await port.apply({"B1": 60_000.0})  # resent: we cannot know what it kept
             assert back.of("B1").outcome is Outcome.CONFIRMED
         await asyncio.sleep(0)
+
+
+async def test_a_steady_setpoint_is_refreshed_before_its_profile_lapses(tmp_path: Path) -> None:
+    rec = Record()
+    async with endpoint(tmp_path) as site, charge_point(site, "CP16", "1.6", rec) as cp:
+        await wait_until(lambda: site.stations["CP16"].standing_ok, 10, "standing profiles")
+        backend = next(b for b in site.backends() if b.charger == "ch16")
+        assert (await backend.apply({"B1": 50_000.0})).of("B1").outcome is Outcome.CONFIRMED
+        sent = len(rec.profiles)
+        assert await backend.refresh() == 0  # fresh: nothing to do
+        st = site.stations["CP16"]
+        st.sent[1] = replace(st.sent[1], valid_to=site.clock.wall() + 5.0)  # past half of 60 s
+        assert await backend.refresh() == 1
+        again = rec.profiles[-1]
+        assert len(rec.profiles) == sent + 1
+        assert again["charging_schedule"]["charging_schedule_period"][0]["limit"] == 50000.0
+        started = await cp.call(
+            call16.StartTransaction(1, "T", 0, "2026-11-30T10:00:00Z"), suppress=False
+        )
+        assert await backend.refresh() == 1  # the session took over the bay: its TxProfile
+        assert rec.profiles[-1]["transaction_id"] == started.transaction_id

@@ -14,12 +14,12 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from edge.chargers.port import ApplyResult, BayStatus, BayWrite, Outcome
 from edge.clock import Clock
 from edge.drivers.profile_common import connector_point
-from edge.ocpp.profiles import Rules, Sent, bay_order, decide
+from edge.ocpp.profiles import ProfileOrder, Rules, Sent, bay_order, decide
 from edge.ocpp.states import bay_state
 from edge.ocpp.station import Station
 from edge.readings import Grade, Reading, Snapshot
@@ -31,7 +31,7 @@ _RANK = {Grade.FRESH: 0, Grade.STALE: 1, Grade.LOST: 2}
 class Session(Protocol):
     """A connected charge point, as the backend needs it (V16/V201ChargePoint)."""
 
-    async def set_profile(self, order: Any) -> str | None: ...
+    async def set_profile(self, order: ProfileOrder) -> str | None: ...
 
 
 class OcppCharger:
@@ -51,10 +51,30 @@ class OcppCharger:
         self.rules = rules
         self.timeout_s = timeout_s
         self._failing: set[str] = set()
+        # apply and refresh both send: one at a time, so a refresh never re-sends a limit
+        # read before a decrease that apply was sending
+        self._lock = asyncio.Lock()
 
     async def apply(self, setpoints: Mapping[str, float]) -> ApplyResult:
         """One bay after the other, in the order given (decreases first)."""
-        return ApplyResult(tuple([await self._one(bay, w) for bay, w in setpoints.items()]))
+        async with self._lock:
+            return ApplyResult(tuple([await self._one(bay, w) for bay, w in setpoints.items()]))
+
+    async def refresh(self) -> int:
+        """Re-send each accepted profile that is past half its validity, or whose bay's
+        transaction changed: the control cycle writes changes only, and a dynamic profile
+        left alone would lapse to the fallback while the edge is running. How many went."""
+        sent = 0
+        async with self._lock:
+            wall = self.clock.wall()
+            for bay, connector in self.bays.items():
+                last = self.station.sent.get(connector)
+                if last is None:
+                    continue
+                due = last.valid_to is not None and last.valid_to - wall < self.rules.validity_s / 2
+                if due or last.transaction_id != self.station.tx_of(connector):
+                    sent += (await self._one(bay, last.limit_w)).outcome is Outcome.CONFIRMED
+        return sent
 
     async def _one(self, bay: str, power_w: float) -> BayWrite:
         st = self.station

@@ -7,6 +7,7 @@ rows join `edge devices` and `telemetry/health`; `chargers(now)` is `edge charge
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from edge.ocpp.context import Context
 from edge.ocpp.hooks import AcceptAll, Authorizes, NoSessions, TracksSessions
 from edge.ocpp.profiles import Rules, standing_due, standing_orders
 from edge.ocpp.secrets import SecretsError, load_secrets
-from edge.ocpp.server import Gate, bound_port, start_server
+from edge.ocpp.server import Gate, bound_port, identity_of, start_server
 from edge.ocpp.settings import OcppSettings, settings_of
 from edge.ocpp.station import Station, StationImage
 from edge.ocpp.v16 import V16ChargePoint
@@ -66,6 +67,14 @@ class OcppSite:
         self.writer = StationImage(image, clock, meter_s)
         self._tx = itertools.count(int(clock.wall()) % 1_000_000_000)
         self._chargers = {c.device: c for c in config.chargers if c.device}
+        self._backends = [
+            self._backend(ep, st) for ep in self.endpoints for st in ep.stations.values()
+        ]
+
+    def _backend(self, ep: Endpoint, st: Station) -> OcppCharger:
+        s = ep.settings
+        rules = Rules(s.profile_threshold_w, s.profile_min_interval_s, s.profile_validity_s)
+        return OcppCharger(st, ep.open, self.clock, rules, s.call_timeout_s)
 
     def _endpoint(self, link_id: str) -> Endpoint:
         settings = settings_of(self.config.link(link_id), self.config.path.parent)
@@ -116,9 +125,12 @@ class OcppSite:
         return bound_port(ep.server)
 
     async def refresh(self) -> None:
-        """Supervised task: keep every connected charge point's standing profiles valid."""
+        """Supervised task: keep every connected charge point's profiles valid: the dynamic
+        ones (the cycle writes changes only) and the standing ones."""
+        period = min([REFRESH_S] + [e.settings.profile_validity_s / 4 for e in self.endpoints])
         while True:
-            await self.clock.sleep(REFRESH_S)
+            await self.clock.sleep(period)
+            await asyncio.gather(*(b.refresh() for b in self._backends))
             for ep in self.endpoints:
                 for identity, cp in list(ep.open.items()):
                     st = ep.stations[identity]
@@ -127,8 +139,6 @@ class OcppSite:
 
     # --- one connection ---------------------------------------------------------------------
     async def _serve(self, ep: Endpoint, ws: ServerConnection) -> None:
-        from edge.ocpp.server import identity_of  # noqa: PLC0415
-
         st = ep.stations[identity_of(ws.request.path if ws.request else "") or ""]
         old = ep.sockets.get(st.identity)
         if old is not None:  # the charger came back before we saw it go: the new one wins
@@ -184,15 +194,7 @@ class OcppSite:
 
     # --- the port, health, commands ----------------------------------------------------------
     def backends(self) -> list[OcppCharger]:
-        out = []
-        for ep in self.endpoints:
-            s = ep.settings
-            rules = Rules(s.profile_threshold_w, s.profile_min_interval_s, s.profile_validity_s)
-            out += [
-                OcppCharger(st, ep.open, self.clock, rules, s.call_timeout_s)
-                for st in ep.stations.values()
-            ]
-        return out
+        return list(self._backends)
 
     def health(self, now: float) -> list[dict[str, Any]]:
         from edge.ocpp.report import health_rows  # noqa: PLC0415
