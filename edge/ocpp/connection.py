@@ -11,8 +11,10 @@ would hold up the answers to our own calls. Here:
   FormationViolation, TypeConstraintViolation, ...);
 * answers to our calls (CALLRESULT, CALLERROR) are routed at once;
 * CALLs wait in a small queue and are handled at most `max_calls_per_s` a second (a burst
-  of twice that): when the queue is full the reader stops reading, so TCP pushes back on
-  that charger only; nothing is dropped;
+  of twice that); a CALL that finds the queue full is answered at once with a CALLERROR
+  GenericError ("busy ... retry later"): nothing is dropped unanswered (a charge point keeps
+  and retries its transaction messages after a CALLERROR, 1.6 TransactionMessageAttempts),
+  and the reader never stops, so the answers to our own calls are not held behind a flood;
 * a frame larger than `max_message_bytes` closes the connection with 1009 (RFC 6455
   §7.4.1, done by websockets' `max_size`): there is no OCPP answer to a frame never read.
 """
@@ -71,6 +73,11 @@ def _rpc_error(version: str, raw: Any, exc: OCPPError) -> str:
     return json.dumps([4, unique_id, code, cause, {}], separators=(",", ":"))
 
 
+def _busy_error(unique_id: str, waiting: int) -> str:
+    why = f"busy: {waiting} calls of this charge point are waiting; retry later"
+    return json.dumps([4, unique_id, "GenericError", why, {}], separators=(",", ":"))
+
+
 class Pump:
     """Reads a websocket into a charge point (`cp`, an `ocpp` ChargePoint)."""
 
@@ -85,6 +92,7 @@ class Pump:
         self.on_frame = on_frame  # called for every frame read (the station's "heard")
         self.refused = 0
         self.throttled = 0
+        self.busy = 0
 
     async def run(self) -> None:
         """Until the websocket closes (raises websockets' ConnectionClosed)."""
@@ -105,7 +113,11 @@ class Pump:
             await self.cp._send(_rpc_error(self.version, raw, exc))
             return
         if msg.message_type_id == MessageType.Call:
-            await self.calls.put(raw)  # full: stop reading (push back), drop nothing
+            try:
+                self.calls.put_nowait(raw)
+            except asyncio.QueueFull:  # answered, not dropped: the charger keeps it and retries
+                self._busy(msg.unique_id)
+                await self.cp._send(_busy_error(msg.unique_id, QUEUE))
         else:
             await self.cp.route_message(raw)
 
@@ -120,6 +132,12 @@ class Pump:
                                 self.cp.id, self.bucket.rate)  # fmt: skip
                 await self.clock.sleep(wait)
             await self.cp.route_message(raw)
+
+    def _busy(self, unique_id: str) -> None:
+        self.busy += 1
+        if self.busy == 1 or self.busy % 100 == 0:
+            log.warning("ocpp_busy charger=%s waiting=%d count=%d: CALL answered GenericError",
+                        self.cp.id, QUEUE, self.busy)  # fmt: skip
 
     def _refuse(self, what: str, exc: OCPPError) -> None:
         self.refused += 1
