@@ -206,10 +206,16 @@ async def test_disconnect_and_return(tmp_path: Path) -> None:
         assert "not connected" in gone.of("B1").reason
         row = next(r for r in site.health(site.clock.monotonic()) if r["device"] == "CP16")
         assert (row["state"], row["connected"]) == ("disconnected", False)
+        before = len(rec.profiles)
         async with charge_point(site, "CP16", "1.6", rec):
-            await wait_until(lambda: site.stations["CP16"].connects == 2, 10, "second connection")
-            back = await port.apply({"B1": 60_000.0})  # resent: we cannot know what it kept
+            # after its boot: the standing profiles, then its last limit, unasked by the cycle
+            await wait_until(lambda: len(rec.profiles) == before + 3, 10, "limits sent again")
+            again = rec.profiles[-1]
+            assert again["connector"] == 1
+            assert again["charging_schedule"]["charging_schedule_period"][0]["limit"] == 60000.0
+            back = await port.apply({"B1": 60_000.0})  # accepted: within the threshold
             assert back.of("B1").outcome is Outcome.CONFIRMED
+            assert len(rec.profiles) == before + 3
         await asyncio.sleep(0)
 
 

@@ -8,12 +8,13 @@ edge/site_access.py; imports the `ocpp` and `websockets` packages only for a sit
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edge.siteconf.model import LinkType
 
 if TYPE_CHECKING:
     from edge.chargers.site_port import ChargerBackend
+    from edge.ocpp.hooks import Authorizes, TracksSessions
     from edge.ocpp.site import OcppSite
     from edge.runtime import Daemon
 
@@ -42,7 +43,9 @@ async def _refresh(site: OcppSite) -> None:
         await site.stop()
 
 
-def attach_hooks(site: Any, auth: Any = None, sessions: Any = None) -> None:
+def attach_hooks(
+    site: OcppSite, auth: Authorizes | None = None, sessions: TracksSessions | None = None
+) -> None:
     """Where the lead connects edge/auth (`Authorizes`) and the session tracker
     (`TracksSessions`); the charge points connected later use them."""
     if auth is not None:

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -166,7 +167,9 @@ class OcppSite:
             if ep.sockets.get(st.identity) is ws:
                 del ep.sockets[st.identity], ep.open[st.identity]
                 st.connected = st.standing_ok = False
-                st.sent.clear()  # profiles are resent on return: we cannot know what it kept
+                # we cannot know what it keeps: every limit counts as lapsed, and is sent again
+                # after its next boot (a TxProfile of a transaction that ended, as TxDefault)
+                st.sent = {c: replace(sent, valid_to=0.0) for c, sent in st.sent.items()}
                 self.writer.gone(st)
 
     async def _after_boot(self, st: Station, cp: Any, interval_s: float) -> None:
@@ -175,6 +178,9 @@ class OcppSite:
         if problem is not None:  # not fatal: its values just age by their own pace
             log.warning("ocpp_config_refused charger=%s error=%s", st.identity, problem)
         await self._standing(st, cp)
+        resent = await next(b for b in self._backends if b.station is st).refresh()
+        if resent:
+            log.info("ocpp_limits_resent charger=%s connectors=%d", st.identity, resent)
 
     async def _standing(self, st: Station, cp: Any) -> None:
         charger = self._chargers.get(st.identity)
