@@ -154,9 +154,9 @@ class Charger201(Cp201):  # type: ignore[misc]
 
 
 @contextlib.asynccontextmanager
-async def endpoint(folder: Path, extra: str = "") -> AsyncIterator[OcppSite]:
+async def endpoint(folder: Path, extra: str = "", **hooks: Any) -> AsyncIterator[OcppSite]:
     config = load_site(write_site(folder, extra))
-    site = OcppSite(config, ProcessImage(3.0, 10.0), SystemClock())
+    site = OcppSite(config, ProcessImage(3.0, 10.0), SystemClock(), **hooks)
     for ep in site.endpoints:  # a free port: the site file needs 1-65535
         ep.settings = replace(ep.settings, port=0)
     await site.start()

@@ -56,6 +56,7 @@ def test_meter_points_scale_and_skip_phases() -> None:
         {"value": "55", "measurand": "SoC", "unit": "Percent"},
         {"value": "nan", "measurand": "Power.Offered", "unit": "W"},
         {"value": "7", "measurand": "Power.Active.Import", "unit": "VA"},
+        {"value": "1234", "format": "SignedData"},
     ]}]  # fmt: skip
     assert meter_points(v16) == {"power_w": 1500.0, "energy_register_wh": 12.0, "ev_soc_pct": 55.0}
     v201 = [{"sampled_value": [

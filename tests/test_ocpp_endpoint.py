@@ -7,6 +7,7 @@ import asyncio
 import base64
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -16,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 
 from edge.chargers.port import Outcome
 from edge.chargers.site_port import SitePort
+from edge.ocpp.hooks import AuthDecision
 from edge.sessions import BayState
 from tests.ocpp_peers import PASSWORD, Record, charge_point, endpoint, url
 from tests.polling import wait_until
@@ -238,3 +240,58 @@ async def test_a_steady_setpoint_is_refreshed_before_its_profile_lapses(tmp_path
         )
         assert await backend.refresh() == 1  # the session took over the bay: its TxProfile
         assert rec.profiles[-1]["transaction_id"] == started.transaction_id
+
+
+class _Refuse:
+    """An authorization port that knows one token."""
+
+    async def authorize(self, id_token: str, bay: str | None) -> AuthDecision:
+        ok = id_token == "GOOD"
+        return AuthDecision(ok, "Accepted" if ok else "Invalid", "test")
+
+
+class _Sessions:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def started(
+        self, bay: str, tx: str, id_token: str, meter_start_wh: float | None, at: float
+    ) -> None:
+        self.calls.append(("started", bay, tx, id_token, str(meter_start_wh)))
+
+    def meter_values(self, bay: str, tx: str | None, raw: list[dict[str, Any]], at: float) -> None:
+        self.calls.append(("meter_values", bay, str(tx), raw[0]["sampled_value"][0]["value"]))
+
+    def ended(self, bay: str, tx: str, meter_stop_wh: float | None, reason: str, at: float) -> None:
+        self.calls.append(("ended", bay, tx, str(meter_stop_wh), reason))
+
+
+async def test_authorization_and_session_call_sites(tmp_path: Path) -> None:
+    sessions = _Sessions()
+    async with (
+        endpoint(tmp_path, auth=_Refuse(), sessions=sessions) as site,
+        charge_point(site, "CP16", "1.6", Record()) as cp,
+    ):
+        bad = await cp.call(call16.Authorize("BAD"), suppress=False)
+        assert bad.id_tag_info["status"] == "Invalid"
+        good = await cp.call(
+            call16.StartTransaction(1, "GOOD", 500, "2026-11-30T10:00:00Z"), suppress=False
+        )
+        assert good.id_tag_info["status"] == "Accepted"
+        tx = good.transaction_id
+        mv = [
+            {
+                "timestamp": "2026-11-30T10:01:00Z",
+                "sampledValue": [{"value": "900", "format": "SignedData"}],
+            }
+        ]
+        await cp.call(call16.MeterValues(1, mv, tx), suppress=False)
+        await cp.call(
+            call16.StopTransaction(1500, "2026-11-30T10:30:00Z", tx, reason="EVDisconnected"),
+            suppress=False,
+        )
+        assert sessions.calls == [
+            ("started", "B1", str(tx), "GOOD", "500.0"),
+            ("meter_values", "B1", str(tx), "900"),
+            ("ended", "B1", str(tx), "1500.0", "EVDisconnected"),
+        ]

@@ -89,6 +89,8 @@ def meter_points(meter_values: Iterable[Mapping[str, Any]]) -> dict[str, float]:
             point = _MEASURANDS.get(str(sv.get("measurand", "Energy.Active.Import.Register")))
             if point is None or sv.get("phase") or sv.get("location", "Outlet") != "Outlet":
                 continue
+            if sv.get("format") == "SignedData":  # a signed blob: kept for billing, not read
+                continue
             value = _scaled(sv, point)
             if value is not None:
                 out[point] = value

@@ -91,41 +91,41 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is unty
         answer: Any = call_result.TransactionEvent()
         if token:
             decision = await ctx.auth.authorize(token, ctx.bay(evse) if evse else None)
-            answer = call_result.TransactionEvent(
-                id_token_info=datatypes.IdTokenInfoType(decision.status)
-            )
+            info = datatypes.IdTokenInfoType(decision.status)
+            answer = call_result.TransactionEvent(id_token_info=info)
         if evse is None:
             log.info("ocpp_transaction_unplaced charger=%s tx=%s event=%s", self.id, tx, event_type)
             return answer
-        bay = ctx.bay(evse)
         if evse not in st.transactions or st.transactions[evse].id != tx:
-            st.transactions[evse] = Transaction(tx, token, None, at)
-            log.info(
-                "ocpp_transaction_started charger=%s evse=%d bay=%s tx=%s", self.id, evse, bay, tx
-            )
-            if bay is not None:
-                ctx.sessions.started(bay, tx, token, None, at)
+            self._opened(evse, tx, token, at)
         if transaction_info.get("charging_state"):
             st.charging[evse] = str(transaction_info["charging_state"])
         if kw.get("meter_value"):
             ctx.image.meter(st, evse, kw["meter_value"])
+            bay = ctx.bay(evse)
             if bay is not None:
                 ctx.sessions.meter_values(bay, tx, kw["meter_value"], at)
         if event_type == "Ended":
-            st.transactions.pop(evse, None)
-            st.charging.pop(evse, None)
-            reason = str(transaction_info.get("stopped_reason") or "Local")
-            log.info(
-                "ocpp_transaction_stopped charger=%s evse=%d tx=%s reason=%s",
-                self.id,
-                evse,
-                tx,
-                reason,
-            )
-            if bay is not None:
-                ctx.sessions.ended(bay, tx, None, reason, at)
+            self._ended(evse, tx, str(transaction_info.get("stopped_reason") or "Local"), at)
         self._show(evse)
         return answer
+
+    def _opened(self, evse: int, tx: str, token: str, at: float) -> None:
+        bay = self.ctx.bay(evse)
+        self.ctx.station.transactions[evse] = Transaction(tx, token, None, at)
+        log.info("ocpp_transaction_started charger=%s evse=%d bay=%s tx=%s", self.id, evse, bay, tx)
+        if bay is not None:
+            self.ctx.sessions.started(bay, tx, token, None, at)
+
+    def _ended(self, evse: int, tx: str, reason: str, at: float) -> None:
+        st = self.ctx.station
+        st.transactions.pop(evse, None)
+        st.charging.pop(evse, None)
+        log.info("ocpp_transaction_stopped charger=%s evse=%d tx=%s reason=%s",
+                 self.id, evse, tx, reason)  # fmt: skip
+        bay = self.ctx.bay(evse)
+        if bay is not None:
+            self.ctx.sessions.ended(bay, tx, None, reason, at)
 
     @on(Action.meter_values)
     def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]], **kw: Any) -> Any:
