@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call as call16
 
-from edge.local_api.client import LocalApiClient
+from edge.local_api.client import ApiError, LocalApiClient
 from edge.runtime import Daemon
 from edge.siteconf import load_site
 from edge.store import audit_rows
@@ -93,6 +93,9 @@ async def test_daemon_drives_an_ocpp_charge_point(tmp_path: Path) -> None:
             assert done["outcome"] == "accepted"
             assert rec.resets == ["Soft"]
             assert "charger-reset" in await _audit_kinds(daemon)
+            for bad in ({"charger": "ch16", "connector": 1}, {"charger": "nope", "reason": "x"}):
+                with pytest.raises(ApiError):
+                    await _api(tmp_path / "edge.sock", "charger-unlock", bad)
     finally:
         daemon.request_stop()
         exit_code = await asyncio.wait_for(runner, timeout=10)

@@ -12,13 +12,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from edge.clock import Clock
-from edge.gates.api import _reason, _who
 from edge.local_api.protocol import ProtocolError
-from edge.local_api.server import LocalApiServer
+from edge.local_api.server import LocalApiServer, current_peer
 from edge.ocpp.report import charger_rows
 from edge.ocpp.site import OcppSite
 
 Record = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
+MAX_REASON = 200  # as the gate commands
+
+
+def _who() -> str:
+    peer = current_peer()
+    return f"{peer.user}(uid={peer.uid})" if peer else "unknown"
+
+
+def _reason(params: dict[str, Any], method: str) -> str:
+    reason = params.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+        raise ProtocolError("bad_params", f"{method}: a reason of 1-{MAX_REASON} characters")
+    if not reason.isprintable():
+        raise ProtocolError("bad_params", f"{method}: the reason must be printable text")
+    return reason.strip()
 
 
 def register(api: LocalApiServer, site: OcppSite, record: Record, clock: Clock) -> None:
