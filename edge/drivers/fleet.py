@@ -182,7 +182,7 @@ def _links(
 
             links[link.id] = GpioLink(link.id)
         else:
-            log.info("link_served_elsewhere link=%s type=%s", link.id, link.type.value)  # ocpp
+            log.info("link_served_elsewhere link=%s type=%s", link.id, link.type.value)
     return links
 
 
