@@ -36,6 +36,7 @@ AREAS = (
     "edge.gates",
     "edge.instance_lock",
     "edge.local_api",
+    "edge.ocpp",
     "edge.operator_limits",
     "edge.power_control",
     "edge.runtime",
@@ -48,8 +49,11 @@ AREAS = (
     "asyncio",
     "can",
     "pymodbus",
+    "websockets",
 )
+# websockets logs each handshake at INFO; edge.ocpp logs the ones that matter, with the charger.
 QUIET = {"pymodbus": logging.CRITICAL, "asyncio": logging.WARNING, "can": logging.WARNING}
+QUIET["websockets"] = logging.WARNING
 # C0, DEL, C1 and the Unicode line and paragraph separators: all can end or fake a line.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -34,6 +34,7 @@ from edge.instance_lock import STATE_LOCK, InstanceLock, InstanceLocked
 from edge.local_api.protocol import default_socket_path
 from edge.local_api.server import LocalApiServer
 from edge.logs import set_area_level
+from edge.ocpp.daemon import start_ocpp
 from edge.operator_limits import OperatorLimits
 from edge.operator_limits import register as register_limits
 from edge.power_control import PowerController
@@ -213,7 +214,8 @@ class Daemon:
         await self.fleet.first_poll(timeout_s=2 * self.config.control.period_s)
         # A site whose chargers have no device still runs: its bays are unavailable (no
         # backend reports them), nothing is written, and the budgets are still shown.
-        port = site_port(self.config, {d.id: d for d in self.fleet.devices})
+        ocpp = await start_ocpp(self)  # the OCPP endpoint, when the site has an ocpp link
+        port = site_port(self.config, {d.id: d for d in self.fleet.devices}, ocpp)
         self.power = PowerController(
             self.config,
             port,

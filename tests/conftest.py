@@ -32,6 +32,8 @@ PEER_FILES = frozenset(
         "test_late_replies_tcp.py",
         "test_link_queue.py",
         "test_local_api.py",
+        "test_ocpp_endpoint.py",
+        "test_ocpp_bad_input.py",
         "test_runtime.py",
         "test_sunspec.py",
         "test_systemd_unit.py",

@@ -49,8 +49,11 @@ class SitePort:
         return tuple(s for b in self.backends for s in b.states(snapshot))
 
 
-def site_port(config: SiteConfig, devices: Mapping[str, object]) -> SitePort:
-    backends: list[ChargerBackend] = []
+def site_port(
+    config: SiteConfig, devices: Mapping[str, object], extra: Iterable[ChargerBackend] = ()
+) -> SitePort:
+    """`extra`: backends built elsewhere (OCPP charge points, edge/ocpp/site.py)."""
+    backends: list[ChargerBackend] = list(extra)
     for charger in config.chargers:
         device = devices.get(charger.device or "")
         if device is None:

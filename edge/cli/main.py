@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from edge.cli import (
     bay_commands,
     booking_commands,
+    charger_commands,
     device_commands,
     gate_commands,
     power_commands,
@@ -32,6 +33,7 @@ COMMAND_MODULES = (
     booking_commands,
     gate_commands,
     power_commands,
+    charger_commands,
     sim_commands,
 )
 

@@ -61,6 +61,8 @@ class Fleet:
         self.links = dict(links)
         self.devices = devices
         self._image = image
+        # Devices served elsewhere report here too (OCPP charge points: edge/ocpp/site.py).
+        self.more_health: list[Callable[[float], list[dict[str, Any]]]] = []
 
     def device(self, device_id: str) -> AnyDevice:
         return next(d for d in self.devices if d.id == device_id)
@@ -118,7 +120,7 @@ class Fleet:
                     },
                 }
             )
-        return rows
+        return rows + [row for more in self.more_health for row in more(now)]
 
     def link_stats(self) -> list[dict[str, Any]]:
         rows = []
@@ -249,6 +251,8 @@ def build_fleet(
     links = _links(config, clock, endpoints)
     devices: list[AnyDevice] = []
     for dev in config.devices:
+        if config.link(dev.link).type is LinkType.OCPP:
+            continue  # a charge point connects to us: edge/ocpp/ serves it
         link = links.get(dev.link)
         built = (
             None if link is None else _device(config, dev, catalog[dev.profile], link, image, clock)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge.siteconf.raw_items import Report, items
+from edge.siteconf.schema import MAX_CONNECTORS
 
 
 def check_connectors(
@@ -27,9 +28,19 @@ def check_connectors(
         device = devices.get(str(charger.get("device"))) if charger else None
         if charger is None or device is None:
             continue  # no device: nothing to address (the charger runs on its own)
-        count = _connectors(profiles.get(str(device.get("profile"))))
+        ocpp = "profile" not in device  # an OCPP charge point: its connectors are not known
+        count = MAX_CONNECTORS if ocpp else _connectors(profiles.get(str(device.get("profile"))))
         given = bay.get("connector_id")
-        if "connector_id" not in bay and count > 1:
+        shared = sum(1 for _, b in items(data, "bays") if b.get("charger") == bay.get("charger"))
+        if "connector_id" not in bay and ocpp and shared > 1:
+            report(
+                ("bays", i, "connector_id"),
+                f"missing: charger {bay['charger']!r} is OCPP charge point "
+                f"{charger['device']!r} with {shared} bays; say which connector this bay is "
+                "(1.6 connectorId, 2.0.1 EVSE id)",
+            )
+            continue
+        if "connector_id" not in bay and count > 1 and not ocpp:
             report(
                 ("bays", i, "connector_id"),
                 f"missing: charger {bay['charger']!r} is device {charger['device']!r} with "

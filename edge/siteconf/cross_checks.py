@@ -12,6 +12,7 @@ from typing import Any
 
 from edge.siteconf.connector_checks import check_connectors
 from edge.siteconf.device_checks import check_devices
+from edge.siteconf.ocpp_checks import check_ocpp
 from edge.siteconf.raw_items import Report, ids, items, kind, num, ref
 
 # Highest DC power each connector standard is specified for (CCS: 1000 V x 500 A;
@@ -35,6 +36,7 @@ def check_site(
     ids(data, "gates", report)
     _check_control(data, report)
     check_devices(data, links, profiles, report)
+    check_ocpp(data, links, report, warn)
     _check_limits(data, limits, plots, devices, report, warn)
     _check_chargers(data, limits, devices, report)
     _check_bays(data, plots, chargers, report)

@@ -41,6 +41,9 @@ def check_host(
     if isinstance(uplink, dict):
         _check_broker(uplink.get("broker"), report)
         _check_uplink_files(uplink, base, report)
+    from edge.siteconf.ocpp_checks import check_ocpp_files  # noqa: PLC0415 (it imports resolve)
+
+    check_ocpp_files(data, base, report)
     logging_table = data.get("logging")
     if isinstance(logging_table, dict) and isinstance(logging_table.get("areas"), dict):
         for area in logging_table["areas"]:

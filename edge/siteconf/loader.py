@@ -53,6 +53,8 @@ from edge.siteconf.values import MAX_NESTING, check_values, pruned
 ProfileIndex = Mapping[str, Mapping[str, Any]]
 
 DEFAULT_STATE_DIR = "/var/lib/edge"
+# A charger on an `ocpp` link has no register profile: its `Device.profile` reads "ocpp".
+OCPP_PROFILE = "ocpp"
 _TOML_POS = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -283,7 +285,7 @@ def _device(d: Mapping[str, Any], link_types: Mapping[str, LinkType]) -> Device:
     return Device(
         id=d["id"],
         kind=DeviceKind(d["kind"]),
-        profile=d["profile"],
+        profile=d.get("profile", OCPP_PROFILE),
         link=d["link"],
         unit=unit,
         role=d.get("role"),

@@ -35,6 +35,20 @@ GATE_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 3600}
 # A listening address for a camera's HTTP posts: "127.0.0.1:8089" (host:port).
 LISTEN = {"type": "string", "pattern": "^[A-Za-z0-9_.-]+:[0-9]{1,5}$"}
 
+# The keys of an `ocpp` link besides host and port (docs/ocpp.md).
+OCPP_LINK = {
+    "cert_file": PATH,  # wss: the server certificate (PEM) and its key
+    "key_file": PATH,
+    "secrets_file": PATH,  # HTTP Basic passwords per charge point identity
+    "heartbeat_s": {"type": "integer", "minimum": 10, "maximum": 86_400},
+    "meter_values_s": {"type": "number", "minimum": 1, "maximum": 3600},
+    "profile_threshold_kw": {"type": "number", "minimum": 0, "maximum": 50},
+    "profile_min_interval_s": {"type": "number", "minimum": 0, "maximum": 60},
+    "profile_validity_s": {"type": "integer", "minimum": 10, "maximum": 86_400},
+    "max_message_kb": {"type": "integer", "minimum": 4, "maximum": 1024},
+    "max_calls_per_s": {"type": "number", "minimum": 1, "maximum": 1000},
+}
+
 # A QR key id: the token's `kid`, a small integer written as a TOML key ("1").
 QR_KEY_ID = {"type": "string", "pattern": "^[0-9]{1,9}$"}
 # An Ed25519 public key: 32 bytes as 64 hex digits.
@@ -120,14 +134,15 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "interface": {"type": "string"},
                     "bitrate": {"type": "integer", "minimum": 10000, "maximum": 1000000},
                     "timeout_s": {"type": "number", "minimum": 0.05, "maximum": 30},
-                    "listen": {"type": "string"},
                     "chip": {"type": "string"},
+                    # ocpp: the endpoint charge points connect to (edge/ocpp/, docs/ocpp.md)
+                    **OCPP_LINK,
                 },
             )
         ),
         "devices": _array_of(
             _table(
-                ["id", "kind", "profile", "link"],
+                ["id", "kind", "link"],  # profile: required off OCPP links (device_checks)
                 {
                     "id": ID,
                     "kind": {"enum": ["meter", "inverter", "charger", "io"]},
