@@ -13,7 +13,7 @@ from ocpp.v201.enums import Action
 from edge.ocpp.calls import after, checked, count_errors, on
 from edge.ocpp.context import Context, iso, parse_iso
 from edge.ocpp.profiles import ProfileOrder, Purpose
-from edge.ocpp.states import v201_word
+from edge.ocpp.states import meter_points, v201_word
 from edge.ocpp.station import Transaction
 from edge.ocpp.wire_logger import WireLogger
 
@@ -96,8 +96,10 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is unty
         if evse is None:
             log.info("ocpp_transaction_unplaced charger=%s tx=%s event=%s", self.id, tx, event_type)
             return answer
+        # 2.0.1 has no meterStart/meterStop: the register comes with the Started/Ended event
+        register = meter_points(kw.get("meter_value") or ()).get("energy_register_wh")
         if evse not in st.transactions or st.transactions[evse].id != tx:
-            self._opened(evse, tx, token, at)
+            self._opened(evse, tx, token, register if event_type == "Started" else None, at)
         if transaction_info.get("charging_state"):
             st.charging[evse] = str(transaction_info["charging_state"])
         if kw.get("meter_value"):
@@ -106,18 +108,19 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is unty
             if bay is not None:
                 ctx.sessions.meter_values(bay, tx, kw["meter_value"], at)
         if event_type == "Ended":
-            self._ended(evse, tx, str(transaction_info.get("stopped_reason") or "Local"), at)
+            reason = str(transaction_info.get("stopped_reason") or "Local")
+            self._ended(evse, tx, reason, register, at)
         self._show(evse)
         return answer
 
-    def _opened(self, evse: int, tx: str, token: str, at: float) -> None:
+    def _opened(self, evse: int, tx: str, token: str, start_wh: float | None, at: float) -> None:
         bay = self.ctx.bay(evse)
         self.ctx.station.transactions[evse] = Transaction(tx, token, None, at)
         log.info("ocpp_transaction_started charger=%s evse=%d bay=%s tx=%s", self.id, evse, bay, tx)
         if bay is not None:
-            self.ctx.sessions.started(bay, tx, token, None, at)
+            self.ctx.sessions.started(bay, tx, token, start_wh, at)
 
-    def _ended(self, evse: int, tx: str, reason: str, at: float) -> None:
+    def _ended(self, evse: int, tx: str, reason: str, stop_wh: float | None, at: float) -> None:
         st = self.ctx.station
         st.transactions.pop(evse, None)
         st.charging.pop(evse, None)
@@ -125,7 +128,7 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is unty
                  self.id, evse, tx, reason)  # fmt: skip
         bay = self.ctx.bay(evse)
         if bay is not None:
-            self.ctx.sessions.ended(bay, tx, None, reason, at)
+            self.ctx.sessions.ended(bay, tx, stop_wh, reason, at)
 
     @on(Action.meter_values)
     def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]], **kw: Any) -> Any:
