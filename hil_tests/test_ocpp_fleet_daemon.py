@@ -176,3 +176,43 @@ async def test_sessions_limit_step_and_a_rejecting_charger(broker: Broker, tmp_p
             assert stop > start
         assert meter_txs <= {tx1, tx3}
         assert t.checker.event_losses() == 0
+
+
+async def test_uplink_down_and_a_dropped_line_lose_no_billing_event(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The tail's persistent session is made, then the broker stops: the hub runs its
+    sessions with no uplink at all, CP16 loses its line mid-session (its meter values and
+    stop queued on the charge point), and every session reaches the cloud once the broker
+    is back."""
+    async with tail(broker.url, prefix=PREFIX) as t:
+        broker.stop()
+        async with hub(tmp_path, broker.url) as h:
+            seen: dict[str, tuple[float, float]] = {}  # tx -> (start, stop) as the CPs saw
+            for n, bay in enumerate(("B1", "B3", "B1"), 1):
+                tx, start = await h.session(bay, n)
+                await until(lambda b=bay: (h.conn(b).applied_w or 0) > 0, 20, f"{bay} charging")
+                seen[tx] = (start, await h.leave(bay))
+            cp16 = h.fleet["CP16"]
+            tx2, start = await h.session("B2", 9)
+            await until(lambda: h.conn("B2").register_wh > start, 20, "B2 charging")
+            cp16.disconnect(hold=True)
+            await until(lambda: not cp16.station.online, 20, "CP16 offline")
+            sent_before = cp16.sent_ok
+            queued = len(cp16.station.outbox)
+            await until(lambda: len(cp16.station.outbox) > queued, 20, "meter values queued")
+            seen[tx2] = (start, await h.leave("B2"))  # the stop is queued too
+            assert cp16.sent_ok == sent_before  # nothing went out while the line was down
+            cp16.reconnect()
+            await until(lambda: not cp16.station.outbox, 30, "CP16's queue delivered")
+            assert not t.checker.records  # the uplink was down the whole time
+            broker.start()
+            await until(lambda: set(seen) <= set(by_tx(t, "ended")), 60, "every session ended")
+            started, ended = by_tx(t, "started"), by_tx(t, "ended")
+            assert set(started) == set(ended) == set(seen)
+            for tx, (start, stop) in seen.items():
+                assert ended[tx]["meter_start_wh"] == pytest.approx(start, abs=1)
+                assert ended[tx]["meter_stop_wh"] == pytest.approx(stop, abs=1)
+            offline_tx = {str(p["transaction_id"]) for p in events(t, "events/meter-values")}
+            assert tx2 in offline_tx  # B2's meter values from the queue reached the cloud
+            assert t.checker.event_losses() == 0
