@@ -9,7 +9,9 @@ validation) and without the port (no decision, no bookkeeping).
     python -m bench.ocpp_step [--chargers 30] [--steps 20] [--rounds 3]
 
 Figures: median time from the step to the last acknowledgement, and this process's CPU per
-step, for the port and the bare round, and their ratio.
+step, for the port and the bare round, and their ratio; then the same step through the port
+with Modbus TCP chargers (bench.ocpp_step_modbus: 30 bays on 15 two-connector cabinets) and
+the OCPP/Modbus ratio; the load average before and after.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench import ocpp_step_modbus
 from edge.chargers.port import Outcome
 from edge.chargers.site_port import SitePort
 from edge.clock import SystemClock
@@ -145,6 +149,11 @@ async def run(n: int, steps: int, rounds: int) -> None:
               f"CPU {cpu * 1000:.1f} ms per step")  # fmt: skip
     ratio_wall, ratio_cpu = med["port"][0] / med["bare"][0], med["port"][1] / med["bare"][1]
     print(f"ratio port/bare: wall {ratio_wall:.2f}x, CPU {ratio_cpu:.2f}x")
+    mb_wall, mb_cpu = await ocpp_step_modbus.measure(max(1, n // 2), steps, rounds)
+    print(f"modbus {n} bays on {max(1, n // 2)} cabinets: step to last confirmation "
+          f"{mb_wall * 1000:.1f} ms, CPU {mb_cpu * 1000:.1f} ms per step")  # fmt: skip
+    print(f"ratio ocpp/modbus: wall {med['port'][0] / mb_wall:.2f}x, "
+          f"CPU {med['port'][1] / mb_cpu:.2f}x")  # fmt: skip
 
 
 def main() -> None:
@@ -154,7 +163,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     a = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the fleet's stop logs 30 disconnections
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     asyncio.run(run(a.chargers, a.steps, a.rounds))
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
