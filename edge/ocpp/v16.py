@@ -9,11 +9,11 @@ from typing import Any
 from ocpp.v16 import ChargePoint, call, call_result, datatypes, enums
 from ocpp.v16.enums import Action
 
-from edge.ocpp.calls import after, checked, count_errors, on
+from edge.ocpp.calls import after, checked, on
 from edge.ocpp.context import Context, iso, parse_iso
+from edge.ocpp.edge_side import EdgeSide
 from edge.ocpp.profiles import ProfileOrder, Purpose
 from edge.ocpp.station import Transaction
-from edge.ocpp.wire_logger import WireLogger
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +24,8 @@ _PURPOSE = {
 }
 
 
-class V16ChargePoint(ChargePoint):  # type: ignore[misc]  # the package is untyped
-    def __init__(self, ctx: Context, connection: Any) -> None:
-        super().__init__(
-            ctx.station.identity, connection, ctx.settings.call_timeout_s, WireLogger()
-        )
-        self.ctx = ctx
-
-    async def _send(self, message: str) -> None:
-        count_errors(self.ctx.station, message)
-        await super()._send(message)
-
-    def _now(self) -> str:
-        return iso(self.ctx.clock.wall())
+class V16ChargePoint(EdgeSide, ChargePoint):  # type: ignore[misc]  # the package is untyped
+    ctx: Context
 
     @on(Action.boot_notification)
     def on_boot(self, charge_point_vendor: str, charge_point_model: str, **kw: Any) -> Any:
