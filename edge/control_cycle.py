@@ -29,6 +29,8 @@ from edge.siteconf.model import SiteConfig
 
 log = logging.getLogger(__name__)
 
+ALIGN_WINDOW = 0.25  # of a period: how early or late a step may move to follow the meter
+
 
 class CycleSink(Protocol):
     """Where each cycle's record goes for the cloud (the uplink's outbox)."""
@@ -149,7 +151,17 @@ class ControlCycle:
                 await asyncio.gather(reactions, return_exceptions=True)
 
     async def _periods(self) -> None:
+        """Every period; with power shared and a grid meter, right after the meter's fresh
+        value that arrives within a quarter period of the period's time (the cadence then
+        follows the meter's poll; none: at a quarter period late). A meter read just before
+        the step sees the bays at what the last step wrote, not part way up the ramps it
+        started, so the (safe, pessimistic) pairing of readings by time stops trimming and
+        raising bays at the limit every period (docs/power.md, "Steps after the meter")."""
         period = self._config.control.period_s
+        meter = self._config.root_limit().meter if self._power is not None else None
+        polled = asyncio.Event()
+        if meter is not None:
+            self._image.watch(meter, polled.set)
         next_at = self._clock.monotonic()
         while True:
             await self.step()
@@ -158,7 +170,24 @@ class ControlCycle:
             if next_at < now:  # the cycle overran: skip, do not burst to catch up
                 self.overruns += 1
                 next_at = now + period
-            await self._clock.sleep(next_at - now)
+            if meter is None:
+                await self._clock.sleep(next_at - now)
+                continue
+            await self._clock.sleep(next_at - period * ALIGN_WINDOW - now)
+            polled.clear()
+            await self._until(polled, 2 * period * ALIGN_WINDOW)
+            next_at = self._clock.monotonic()
+
+    async def _until(self, event: asyncio.Event, timeout_s: float) -> None:
+        """Wait for `event`, at most `timeout_s` on the cycle's clock (virtual in tests)."""
+        waiter = asyncio.ensure_future(event.wait())
+        sleeper = asyncio.ensure_future(self._clock.sleep(timeout_s))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, sleeper):
+                task.cancel()
+            await asyncio.gather(waiter, sleeper, return_exceptions=True)
 
     async def _react(self) -> None:
         """The fast path: on every fresh value of a limit node's meter, write at once the
