@@ -23,14 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from edge.clock import Clock
 from edge.drivers.device_base import WriteFailed
 from edge.power.budget import margin_w_of
-from edge.power.export import BayDraw, Curtailment, ExportInputs, Inverter, absorbable_w, curtail
+from edge.power.export import (
+    BayDraw,
+    Curtailment,
+    ExportInputs,
+    Inverter,
+    absorbable_w,
+    curtail,
+    hysteresis_w_of,
+    safe_pct_of,
+)
 from edge.process_image import ProcessImage
 from edge.readings import Grade, Snapshot
 from edge.safe_state import SafeOutput, writable
@@ -106,7 +114,7 @@ class ExportController:
         self.devices: dict[str, Device] = {d.id: d for d in config.devices if d.id in targets}
         self.limit_w, self.meter = root.export_kw * 1000.0, root.meter
         self.margin_w = margin_w_of(config.control)
-        self.hysteresis_w = max(2000.0, 0.02 * self.limit_w)
+        self.hysteresis_w = hysteresis_w_of(self.limit_w)
         self.refresh_s = revert_after_s(config) / 3.0
         self.decision = Curtailment()
         self.safe_pct = self._safe_pct(self._config_ratings())
@@ -118,8 +126,7 @@ class ExportController:
         return {i: d.rated_kw * 1000.0 for i, d in self.devices.items() if d.rated_kw}
 
     def _safe_pct(self, ratings: Mapping[str, float]) -> float:
-        total = sum(ratings.values())
-        return 0.0 if total <= 0 else min(100.0, math.floor(self.limit_w / total * 100.0))
+        return safe_pct_of(self.limit_w, sum(ratings.values()))
 
     def ratings(self, snapshot: Snapshot) -> dict[str, float]:
         """Each target's rating: `rated_kw`, else the rating it reports (fresh or stale)."""

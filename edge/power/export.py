@@ -117,6 +117,16 @@ def curtail(inputs: ExportInputs) -> Curtailment:
     return hold if out.pct == inputs.previous.pct else out
 
 
+def hysteresis_w_of(limit_w: float) -> float:
+    """The band export may sit below the target before a cap is raised (2 kW, 2 %)."""
+    return max(2000.0, 0.02 * limit_w)
+
+
+def safe_pct_of(limit_w: float, rated_w: float) -> float:
+    """The safe level: the export limit as a share of the inverters' rating (0 unknown)."""
+    return 0.0 if rated_w <= 0 else min(100.0, math.floor(limit_w / rated_w * 100.0))
+
+
 def _capped(cap_w: float, rated_w: float, step: float, reason: str) -> Curtailment:
     """The cap as one share of every rating, rounded down to `step` %; the cap reported is
     what that share allows (never more than asked)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.sim.export_sim import ExportCheck
 from edge.sim.series import Series
 from edge.sim.traffic import TruckResult
 from edge.sim.uplink_sim import UplinkResult
@@ -28,6 +29,9 @@ class DayResult:
     seconds_unexplained: float = 0.0  # seconds with an unexplained excess
     uplink: UplinkResult | None = None
     series: Series | None = None
+    curtailed_wh: float = 0.0  # offered by sun and wind, held back by the export limit
+    export_limit_w: float | None = None  # the root's export_kw (None: no export limit)
+    export: ExportCheck | None = None  # grid export against that limit
 
     def delivered_by_departure_wh(self) -> float:
         """Energy the trucks that left got, up to what each wanted."""

@@ -10,8 +10,11 @@ Each control period, at `now`:
    (`edge.power.budget`), allocates (`allocate` or a baseline from `edge.power.baselines`)
    and plans break-before-make writes (`edge.power.dispatch_plan`), which go straight to
    the plant's chargers;
-3. the plant steps one period; every limit node is checked against its limit
-   (`edge.sim.limit_check`); records go to the outbox (`edge.sim.uplink_sim`).
+3. export control decides the PV and wind inverters' limit from the grid meter and what the
+   bays can still take (`edge.power.export.curtail`, through `edge.sim.export_sim`);
+4. the plant steps one period; every limit node is checked against its limit
+   (`edge.sim.limit_check`), the grid export against `export_kw`; records go to the outbox
+   (`edge.sim.uplink_sim`).
 
 What the controller knows of a truck (`knowledge`): "exact" (its true departure and energy,
 as if every truck were booked and honest) or "site" (booked trucks: their booking; others:
@@ -37,6 +40,7 @@ from edge.readings import Grade
 from edge.sessions import Estimate, Session, Source
 from edge.sim.day_result import DayResult
 from edge.sim.events import ChargerFault, Event, GridLimit, MeterFault, Spike, UplinkDown
+from edge.sim.export_sim import ExportSim, bay_draws
 from edge.sim.gate_queue import GateQueue
 from edge.sim.limit_check import LimitCheck, exogenous_w
 from edge.sim.meter_faults import MeterFaults
@@ -105,6 +109,7 @@ class Run:
         self.metered = [n for n in self.site.limits if n.meter is not None]
         self.meters = MeterFaults(self.site.control.stale_after_s, self.site.control.lost_after_s)
         self.check = LimitCheck()
+        self.export = ExportSim(self.site, plant)  # the export limit: curtail PV and wind
         self.uplink = SimUplink(self.site.site_id) if spec.uplink else None
         self.series = Series(spec.sample_s) if spec.sample_s > 0 else None
         self._next_telemetry = clock.wall()
@@ -161,9 +166,12 @@ class Run:
         self.state = plan.state
         for w in plan.writes:
             self.plant.write(w.bay, w.power_w)
+        grid = next((m for m in nodes if m.node == self.export.root), None)
+        self.export.period(self.plant, grid, bay_draws(self.plant, allocation), now)
         seen = {n.id: exogenous_w(self.plant, n.id) for n in self.site.limits}
         self.plant.step(self.spec.period_s)
         self.check.after_step(self.plant, self.site.limits, seen, self.spec.period_s)
+        self.export.after_step(self.plant, self.spec.period_s)
         self._record(now)
 
     def _remember_base(self, budgets: tuple[NodeBudget, ...]) -> None:
@@ -303,4 +311,7 @@ class Run:
             c.seconds_unexplained,
             self.uplink.result() if self.uplink is not None else None,
             self.series,
+            t.curtailed_wh,
+            self.export.limit_w,
+            self.export.check,
         )

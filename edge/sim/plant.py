@@ -4,7 +4,10 @@ no I/O, so the day runner and `edge demo` drive the same model at any speed.
 
 Conventions: W and Wh, import positive (as `edge/readings.py`). Exogenous values (base load,
 solar, wind) are sampled at the end of each step and held over it, so the integrated energy
-balance is exact: grid = base + charging - solar - wind.
+balance is exact: grid = base + charging - solar - wind, with solar and wind what the
+inverters feed in: what sun and wind offer, less what the export limit curtails
+(`edge/sim/inverter.py`, one inverter each for solar and wind, rated at `pv_kw` and
+`wind_kw`).
 
 Chargers: a setpoint write becomes the charger's applied limit at once (or `lag_s` later, or
 never, as injected faults); the charger's output limit then rises at its `ramp_kw_s` and
@@ -23,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from edge.power.budget import bays_under
 from edge.sessions import BayState
+from edge.sim.inverter import InverterSim
 from edge.sim.physics import site_load_w, solar_w, wind_w
 from edge.sim.trucks import Truck, TruckSpec
 from edge.siteconf.model import Bay, Charger, LimitNode
@@ -75,14 +79,16 @@ class BaySim:
 
 @dataclass(slots=True)
 class Totals:
-    """Energy over the run (Wh)."""
+    """Energy over the run (Wh): grid import - export + solar + wind - curtailed = base +
+    charging."""
 
     grid_import_wh: float = 0.0
     grid_export_wh: float = 0.0
     base_wh: float = 0.0
     charging_wh: float = 0.0
-    solar_wh: float = 0.0
-    wind_wh: float = 0.0
+    solar_wh: float = 0.0  # what the sun offered (before curtailment)
+    wind_wh: float = 0.0  # what the wind offered (before curtailment)
+    curtailed_wh: float = 0.0  # offered but not fed in: the inverters' limits
 
 
 class Plant:
@@ -123,7 +129,13 @@ class Plant:
         self.spikes: list[tuple[float, float]] = []  # (until wall, extra W)
         self.totals = Totals()
         self._charging: dict[str, float] | None = None
-        self.base_w = self.solar_w = self.wind_w = 0.0
+        self.inverters = {
+            i: InverterSim(i, kw * 1e3)
+            for i, kw in (("pv", self.weather.pv_kw), ("wind", self.weather.wind_kw))
+            if kw > 0
+        }
+        self.base_w = self.solar_w = self.wind_w = 0.0  # solar, wind: what is fed in
+        self.offered_solar_w = self.offered_wind_w = 0.0  # what sun and wind offer
         self._sample()
 
     # ---- the controller's side ---------------------------------------------------------
@@ -228,8 +240,15 @@ class Plant:
         self.spikes = [(until, extra) for until, extra in self.spikes if until > self.now]
         extra = sum(e for _, e in self.spikes)
         self.base_w = site_load_w(self.now, w.base_kw, w.peak_kw, offset_h) + extra
-        self.solar_w = solar_w(self.now, w.pv_kw, offset_h, w.seed) if w.pv_kw else 0.0
-        self.wind_w = wind_w(self.now, w.wind_kw, w.seed) if w.wind_kw else 0.0
+        self.offered_solar_w = solar_w(self.now, w.pv_kw, offset_h, w.seed) if w.pv_kw else 0.0
+        self.offered_wind_w = wind_w(self.now, w.wind_kw, w.seed) if w.wind_kw else 0.0
+        inv = self.inverters
+        self.solar_w = inv["pv"].output_w(self.offered_solar_w, self.now) if "pv" in inv else 0.0
+        self.wind_w = inv["wind"].output_w(self.offered_wind_w, self.now) if "wind" in inv else 0.0
+
+    def curtailed_w(self) -> float:
+        """What sun and wind offer that the inverters' limits hold back now."""
+        return self.offered_solar_w + self.offered_wind_w - self.solar_w - self.wind_w
 
     def _utc_offset_h(self) -> float:
         off = datetime.fromtimestamp(self.now, self._tz).utcoffset()
@@ -244,5 +263,6 @@ class Plant:
             t.grid_export_wh -= grid * h
         t.base_wh += self.base_w * h
         t.charging_wh += self.charging_w() * h
-        t.solar_wh += self.solar_w * h
-        t.wind_wh += self.wind_w * h
+        t.solar_wh += self.offered_solar_w * h
+        t.wind_wh += self.offered_wind_w * h
+        t.curtailed_wh += self.curtailed_w() * h

@@ -8,6 +8,7 @@ runner for it. Arrivals are listed (`[[arrivals]]`), drawn from a seed (`[genera
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ SCENARIO_KEYS = (
     "patience_min",
     "telemetry_s",
     "sample_s",
+    "export_kw",
 )
 
 
@@ -101,6 +103,7 @@ def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
     site = _site(keys, head, file)
     if site is None:
         raise ScenarioError(keys.issues)
+    site = _export_limit(keys, head, site)
     scenario = _build(keys, data, head, site, file, seed)
     if keys.issues:
         raise ScenarioError(keys.issues)
@@ -117,6 +120,19 @@ def _site(keys: Keys, head: Mapping[str, Any], file: Path) -> SiteConfig | None:
     except Exception as exc:
         keys.fail(("scenario", "site"), f"site file {ref}: {exc}")
         return None
+
+
+def _export_limit(keys: Keys, head: Mapping[str, Any], site: SiteConfig) -> SiteConfig:
+    """`export_kw`: the grid connection's `limits[].export_kw` for this run (where the site
+    file gives none, or to try another cap); the site file's otherwise."""
+    if "export_kw" not in head:
+        return site
+    kw = keys.number(("scenario", "export_kw"), head, lo=0.0, hi=1e5)
+    root = site.root_limit()
+    limits = tuple(
+        dataclasses.replace(n, export_kw=kw) if n.id == root.id else n for n in site.limits
+    )
+    return dataclasses.replace(site, limits=limits)
 
 
 def _build(
