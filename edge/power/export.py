@@ -100,7 +100,9 @@ def curtail(inputs: ExportInputs) -> Curtailment:
     target = inputs.limit_w - inputs.margin_w
     slack = target + max(0.0, inputs.absorb_w) - expected
     if slack < 0:
-        return _capped(max(0.0, effective + slack), rated, inputs.pct_step, "export above limit")
+        at_limit = math.inf if prev is None else prev / rated - inputs.pct_step / 100
+        share = _share(inputs.inverters, max(0.0, effective + slack), at_limit)
+        return _capped(share * rated, rated, inputs.pct_step, "export above limit")
     if prev is None:
         return Curtailment()
     # The band is at least one step of the limit: a smaller one would flap on the rounding.
@@ -110,11 +112,31 @@ def curtail(inputs: ExportInputs) -> Curtailment:
         return hold
     if expected + (rated - effective) <= target + max(0.0, inputs.absorb_w):
         return Curtailment(reason="released")
-    raised = max(prev, effective + slack - band)
+    share = _share(inputs.inverters, effective + slack - band, prev / rated - inputs.pct_step / 100)
+    raised = max(prev, share * rated)
     if raised >= rated:
         return Curtailment(reason="released")
     out = _capped(raised, rated, inputs.pct_step, "export below limit: raising")
     return hold if out.pct == inputs.previous.pct else out
+
+
+def _share(inverters: tuple[Inverter, ...], generation_w: float, at_limit: float) -> float:
+    """The share of every rating at which the inverters together give `generation_w`, each
+    giving its output up to its limit, and more only where it is at its limit (output at
+    least `at_limit` of its rating): one share of unequal outputs is not one total."""
+    gives = sorted(
+        (math.inf if out >= at_limit * i.rated_w else out / i.rated_w, i.rated_w)
+        for i in inverters
+        if i.rated_w > 0
+        for out in (max(0.0, i.power_w or 0.0),)
+    )
+    fixed, slope = 0.0, sum(r for _, r in gives)
+    for ratio, rated in gives:
+        share = (generation_w - fixed) / slope
+        if share <= ratio:
+            return max(0.0, share)
+        fixed, slope = fixed + ratio * rated, slope - rated
+    return 1.0
 
 
 def hysteresis_w_of(limit_w: float) -> float:
