@@ -77,6 +77,7 @@ def test_short_scenario_loads(tmp_path: Path) -> None:
         ("duration_min = 3", "duration_mins = 3", "faults[0].duration_mins"),
         ('kind = "charger-ignore"', 'kind = "meteor"', "faults[0].kind"),
         ("seed = 3", 'seed = "three"', "scenario.seed"),
+        ("duration_h = 0.25", "export_kw = -5", "scenario.export_kw"),
     ],
 )
 def test_errors_name_file_key_and_line(tmp_path: Path, old: str, new: str, where: str) -> None:

@@ -45,12 +45,15 @@ def play(sc: Scenario) -> tuple[DayResult, Run]:
 
 def check_invariants(sc: Scenario, r: DayResult, run: Run) -> dict[str, object]:
     net = r.grid_import_wh - r.grid_export_wh
-    assert net == pytest.approx(r.base_wh + r.charging_wh - r.solar_wh - r.wind_wh, abs=FLOAT_WH)
+    used = r.solar_wh + r.wind_wh - r.curtailed_wh  # offered less what the export limit took
+    assert net + used == pytest.approx(r.base_wh + r.charging_wh, abs=FLOAT_WH)
     assert sum(t.delivered_wh for t in r.trucks) == pytest.approx(r.charging_wh, abs=FLOAT_WH)
     for t in r.trucks:
         assert t.delivered_wh <= t.wanted_wh + FLOAT_WH, t
     assert r.seconds_unexplained == 0.0
     assert r.max_unexplained_w <= 1.0
+    assert r.export is not None
+    assert r.export.seconds_unexplained == 0.0  # export above export_kw: reaction window only
     u = r.uplink
     assert u is not None
     assert (u.lost, u.duplicated) == (0, 0)

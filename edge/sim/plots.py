@@ -1,6 +1,7 @@
 """The day in one PNG (matplotlib, the `[sim]` extra): site power stacked by source with
-the grid limit, charging per plot, each truck's energy wanted against delivered, and the
-gate queue over time."""
+the grid limit (on a day with curtailment, also what was curtailed, the export and its
+limit), charging per plot, each truck's energy wanted against delivered, and the gate
+queue over time."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def plot_day(result: DayResult, timezone: str, title: str, path: Path) -> None:
     tz = ZoneInfo(timezone)
     x = [datetime.fromtimestamp(t, tz) for t in s.t]
     fig, ax = plt.subplots(4, 1, figsize=(12, 14), constrained_layout=True)
-    _power(ax[0], x, s, title)
+    _power(ax[0], x, s, title, result.export_limit_w)
     for plot, ws in sorted(s.plot_w.items()):
         ax[1].plot(x, [w * KW for w in ws], label=plot)
     ax[1].set_ylabel("kW")
@@ -48,19 +49,27 @@ def plot_day(result: DayResult, timezone: str, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _power(ax: Any, x: list[datetime], s: Series, title: str) -> None:
-    """Site power stacked by source, the grid import limit and the charging power."""
+def _power(ax: Any, x: list[datetime], s: Series, title: str, export_limit_w: float | None) -> None:
+    """Site power stacked by source (solar and wind as fed in, then what the export limit
+    curtailed), the grid limits, the charging power and the export."""
     imported = [max(0.0, g) * KW for g in s.grid_w]
     ax.stackplot(
         x,
         imported,
         [w * KW for w in s.solar_w],
         [w * KW for w in s.wind_w],
-        labels=["grid import", "solar", "wind"],
+        [w * KW for w in s.curtailed_w],
+        labels=["grid import", "solar", "wind", "curtailed"],
+        colors=["tab:blue", "gold", "tab:green", "lightgray"],
         alpha=0.8,
     )
     ax.plot(x, [w * KW for w in s.limit_w], "k--", label="grid import limit")
     ax.plot(x, [w * KW for w in s.charging_w], color="tab:red", lw=0.8, label="charging")
+    if export_limit_w is not None and any(s.curtailed_w):
+        ax.plot(
+            x, [max(0.0, -g) * KW for g in s.grid_w], color="tab:purple", lw=0.8, label="export"
+        )
+        ax.axhline(export_limit_w * KW, color="tab:purple", ls=":", label="export limit")
     ax.set_ylabel("kW")
     ax.set_title(f"{title}: site power by source")
     ax.legend(loc="upper left", fontsize=8)

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.sim.day_runner import DayResult
+from edge.sim.export_sim import ExportCheck
 from edge.sim.scenario import Scenario
 from edge.sim.traffic import TruckResult
 
@@ -98,8 +99,22 @@ def _site(sc: Scenario, r: DayResult) -> dict[str, Any]:
         "charging_kwh": round(r.charging_wh / 1e3, 3),
         "solar_kwh": round(r.solar_wh / 1e3, 3),
         "wind_kwh": round(r.wind_wh / 1e3, 3),
-        "curtailment_kwh": None,  # the plant does not curtail generation (docs/scenarios.md)
+        "curtailment_kwh": round(r.curtailed_wh / 1e3, 3),
+        **_export(r),
         "bay_utilisation": util,
+    }
+
+
+def _export(r: DayResult) -> dict[str, Any]:
+    """Grid export against `export_kw` (`edge.sim.export_sim.ExportCheck`)."""
+    c = r.export or ExportCheck()
+    return {
+        "export_limit_kw": None if r.export_limit_w is None else r.export_limit_w / 1e3,
+        "peak_export_kw": round(c.peak_w / 1e3, 3),
+        "seconds_above_export_limit": c.seconds_above,
+        "seconds_above_export_unexplained": c.seconds_unexplained,
+        "max_export_excess_kw": round(c.max_excess_w / 1e3, 3),
+        "max_export_unexplained_kw": round(c.max_unexplained_w / 1e3, 3),
     }
 
 
@@ -160,6 +175,10 @@ def _div(a: float, b: float | None) -> float | None:
     return None if not b else round(a / b, 4)
 
 
+def _kw(limit_kw: float | None) -> str:
+    return "no limit" if limit_kw is None else f"{limit_kw:.0f} kW"
+
+
 def summary(rep: Mapping[str, Any]) -> str:
     sc, st, ac, sv = rep["scenario"], rep["site"], rep["access"], rep["service"]
     lines = [
@@ -171,7 +190,11 @@ def summary(rep: Mapping[str, Any]) -> str:
         f"({st['peak_share_of_limit']:.0%}); {st['seconds_above_limit']:g} s above a limit "
         f"({st['seconds_above_unexplained']:g} s unexplained); import "
         f"{st['grid_import_kwh'] / 1e3:.2f} MWh, solar {st['solar_kwh'] / 1e3:.2f} MWh, "
-        f"wind {st['wind_kwh'] / 1e3:.2f} MWh",
+        f"wind {st['wind_kwh'] / 1e3:.2f} MWh offered",
+        f"export: peak {st['peak_export_kw']:.0f} kW of {_kw(st['export_limit_kw'])}; "
+        f"{st['seconds_above_export_limit']:g} s above it "
+        f"({st['seconds_above_export_unexplained']:g} s unexplained); "
+        f"curtailed {st['curtailment_kwh'] / 1e3:.2f} MWh",
         f"access: booked {ac['booked_admitted']}/{ac['booked']} admitted "
         f"({ac['booked_admitted_on_time']} on time); ad hoc {ac['ad_hoc_admitted']} admitted, "
         f"{ac['ad_hoc_refused']} refused {ac['refused_by_reason']}; gate queue max "

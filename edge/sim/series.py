@@ -15,6 +15,7 @@ class Series:
     base_w: list[float] = field(default_factory=list)
     solar_w: list[float] = field(default_factory=list)
     wind_w: list[float] = field(default_factory=list)
+    curtailed_w: list[float] = field(default_factory=list)  # offered, held back by the limit
     charging_w: list[float] = field(default_factory=list)
     limit_w: list[float] = field(default_factory=list)  # the grid connection's import limit
     gate_queue: list[int] = field(default_factory=list)  # trucks waiting at the gate
@@ -31,6 +32,7 @@ class Series:
         self.base_w.append(plant.base_w)
         self.solar_w.append(plant.solar_w)
         self.wind_w.append(plant.wind_w)
+        self.curtailed_w.append(plant.curtailed_w())
         self.charging_w.append(plant.charging_w())
         self.limit_w.append(limit_w)
         self.gate_queue.append(queue)
