@@ -17,6 +17,10 @@ inverters together never exceed the cap).
   even full output at every inverter's rating would keep export within the target.
 * otherwise hold the cap (the hysteresis band: no flapping).
 
+The share written is solved for the generation wanted (`_share`): each inverter gives its
+output up to its share of its rating, more only where it is at its limit; one share of
+unequal outputs does not move the total by the same amount as the cap over the total.
+
 Data quality: an inverter whose output is not fresh counts as producing nothing (a lower
 bound: the cap comes out lower, never higher) and blocks raising the cap. Grid meter stale:
 hold the cap as it is (no raise, no new curtailment: for up to `lost_after_s`). Grid meter
