@@ -14,7 +14,7 @@ from edge.sim.export_sim import ExportCheck
 from edge.sim.scenario import Scenario
 from edge.sim.traffic import TruckResult
 
-SCHEMA = "edge-sim-report/1"
+SCHEMA = "edge-sim-report/2"
 
 
 def service(r: DayResult) -> dict[str, Any]:
