@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from edge.clock import Clock
+from edge.clock import Clock, SystemClock
 from edge.drivers.device_base import WriteFailed
 from edge.power.budget import margin_w_of
 from edge.power.export import (
@@ -106,8 +106,11 @@ class ExportController:
         config: SiteConfig,
         targets: Mapping[str, LimitsPower],  # device id -> how to limit it
         bays: BayRows,
+        clock: Clock | None = None,
     ) -> None:
         root = config.root_limit()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.changed_at: float | None = None  # monotonic: when a new limit was last written
         if root.export_kw is None:
             raise ValueError(f"limits: the root {root.id!r} has no export_kw")
         self.config, self.targets, self.bays = config, dict(targets), bays
@@ -172,7 +175,24 @@ class ExportController:
             self.hysteresis_w,
         )
 
+    def change_unseen(self, snapshot: Snapshot) -> bool:
+        """A new limit was written after the grid meter's or an inverter's fresh reading: the
+        readings straddle the change (the inverter already lower, the meter not yet, or the
+        reverse), and pairing them would over-curtail, or raise the cap too far. Hold until
+        each has been read again; a reading that is not renewed turns stale, and the pure
+        decision's stale rules take over."""
+        if self.changed_at is None:
+            return False
+        points = [self.meter, *self.devices] if self.meter is not None else [*self.devices]
+        for dev in points:
+            r = snapshot.reading(dev, "power_w")
+            if r is not None and r.grade is Grade.FRESH and r.at <= self.changed_at:
+                return True
+        return False
+
     async def step(self, snapshot: Snapshot) -> Curtailment:
+        if self.change_unseen(snapshot):
+            return self.decision
         inputs = self.inputs(snapshot)
         decision = curtail(inputs)
         if (decision.pct, decision.reason) != (self.decision.pct, self.decision.reason):
@@ -184,9 +204,12 @@ class ExportController:
                 "-" if inputs.export_w is None else f"{inputs.export_w / 1000:.1f}",
                 inputs.absorb_w / 1000,
             )
+        changed = decision.pct != self.decision.pct
         self.decision = decision
         rated = [t for dev, t in self.targets.items() if dev not in self.unrated]
         await asyncio.gather(*(self._write(t, decision.pct, snapshot.taken_at) for t in rated))
+        if changed:
+            self.changed_at = self.clock.monotonic()  # once written: readings after it agree
         return decision
 
     async def _write(self, target: LimitsPower, pct: float | None, now: float) -> None:
@@ -288,7 +311,7 @@ def start_export(d: Daemon) -> ExportController | None:
         latest = d.cycle.latest if d.cycle is not None else None
         return latest.power.bays if latest is not None and latest.power is not None else ()
 
-    ctl = ExportController(d.config, targets, bays)
+    ctl = ExportController(d.config, targets, bays, d.clock)
     page[0] = ctl.status
     d.safe_state_hooks += ctl.safe_outputs()
     d.supervisor.start("export", lambda: ctl.run(d.image, d.clock), vital=True)

@@ -218,3 +218,48 @@ async def test_edge_export_shows_the_curtailment_and_why() -> None:
     assert "Curtailment 87 % of rating (cap 435.0 kW): export above limit" in page
     assert "pv-inverter" in page
     assert "87 %" in page
+
+
+class RecordingLimit:
+    id = "pv-inverter"
+
+    def __init__(self) -> None:
+        self.pcts: list[float | None] = []
+
+    async def limit_power(self, pct: float | None, safe_pct: float) -> None:
+        self.pcts.append(pct)
+
+
+async def test_readings_straddling_a_new_limit_are_not_paired() -> None:
+    """Seen in CI: the inverter read after the new limit (435 kW) and the grid meter before it
+    (still 450 kW export) made the limit look ineffective, and the cap fell to 74 %. Until
+    both have been read since the write, the decision holds."""
+    from edge.clock import SimClock
+    from edge.process_image import ProcessImage
+    from edge.readings import Quality, Reading
+
+    clock, image, target = SimClock(), ProcessImage(2.0), RecordingLimit()
+    site = load_site(DEMO)
+    ctl = ExportController(site, {"pv-inverter": target}, lambda: (), clock)
+    meter = site.root_limit().meter
+    assert meter is not None
+
+    def read(device: str, point: str, value: float) -> None:
+        image.put(device, point, Reading(value, "W", Quality.OK, clock.monotonic()))
+
+    def snap() -> Any:
+        return image.freeze(clock.monotonic(), clock.wall())
+
+    read("pv-inverter", "rated_power_w", RATED_W)
+    read("pv-inverter", "power_w", RATED_W)
+    read(meter, "power_w", 50_000.0 - RATED_W)  # 450 kW export
+    await ctl.step(snap())
+    assert target.pcts == [87.0]
+    clock.advance(0.1)
+    read("pv-inverter", "power_w", 435_000.0)  # the inverter applied it, the meter not yet
+    await ctl.step(snap())
+    assert (target.pcts, ctl.decision.pct) == ([87.0], 87.0)  # held, not 74 %
+    clock.advance(0.1)
+    read(meter, "power_w", 50_000.0 - 435_000.0)  # both read since: 385 kW, within target
+    await ctl.step(snap())
+    assert ctl.decision.pct == 87.0
