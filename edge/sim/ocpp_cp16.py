@@ -20,7 +20,13 @@ from ocpp.v16.enums import Action
 
 from edge.clock import Clock
 from edge.sim.ocpp_station import Item, Station
-from edge.sim.ocpp_wire import ProfileError, iso, signed_reading, to_sim_profile
+from edge.sim.ocpp_wire import (
+    ProfileError,
+    SimWireLogger,
+    iso,
+    signed_reading,
+    to_sim_profile,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ class Host(Protocol):
 class Cp16(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
     def __init__(self, host: Host, connection: Any) -> None:
         cfg = host.station.config
-        super().__init__(cfg.identity, connection, response_timeout=cfg.response_timeout_s)
+        super().__init__(cfg.identity, connection, cfg.response_timeout_s, SimWireLogger())
         self.host = host
 
     # ---- sent by the charge point ------------------------------------------------------

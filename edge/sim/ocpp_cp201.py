@@ -22,7 +22,13 @@ from ocpp.v201.enums import Action
 
 from edge.sim.ocpp_cp16 import Host
 from edge.sim.ocpp_station import Item, Status
-from edge.sim.ocpp_wire import ProfileError, iso, signed_reading, to_sim_profile
+from edge.sim.ocpp_wire import (
+    ProfileError,
+    SimWireLogger,
+    iso,
+    signed_reading,
+    to_sim_profile,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ _CHARGING_STATES = {
 class Cp201(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
     def __init__(self, host: Host, connection: Any) -> None:
         cfg = host.station.config
-        super().__init__(cfg.identity, connection, response_timeout=cfg.response_timeout_s)
+        super().__init__(cfg.identity, connection, cfg.response_timeout_s, SimWireLogger())
         self.host = host
         self._seq = 0
 
