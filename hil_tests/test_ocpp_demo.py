@@ -100,16 +100,17 @@ def cli(sock: Path, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.timeout(360)  # a bound: the sum of the steps' own bounds below
 def test_the_ocpp_demo_charges_trucks_within_the_site_limit(tmp_path: Path) -> None:
     with demo(tmp_path) as (proc, out):
-        found = poll(lambda: SOCKET.search(out.read_text()), bool, 60, "the demo's socket")
+        found = poll(lambda: SOCKET.search(out.read_text()), bool, 30, "the demo's socket")
         assert found is not None
         sock = Path(found.group(1))
 
         chargers = poll(
             lambda: call(sock, "chargers")["chargers"],
             lambda rows: all(r["connected"] and r["standing_profile"] for r in rows),
-            60,
+            30,
             "both charge points booted, standing profiles set",
         )
         assert {r["identity"]: r["ocpp_version"] for r in chargers} == {
@@ -121,7 +122,7 @@ def test_the_ocpp_demo_charges_trucks_within_the_site_limit(tmp_path: Path) -> N
         now = poll(
             lambda: charging(sock),
             lambda bays: {b["charger"] for b in bays.values()} == {"ch01", "ch02"},
-            120,
+            90,
             "trucks charging on both charge points",
         )
         for bay in now.values():
@@ -138,13 +139,13 @@ def test_the_ocpp_demo_charges_trucks_within_the_site_limit(tmp_path: Path) -> N
             )  # fmt: skip
             return len(matched) >= 3
 
-        poll(lambda: charging(sock), match, 120, "three bays' OCPP limits at their setpoints")
+        poll(lambda: charging(sock), match, 60, "three bays' OCPP limits at their setpoints")
 
         # the bays share the grid: a limit node binds, and the grid meter stays under it
         poll(
             lambda: call(sock, "bays")["bays"],
             lambda bays: any(b["binding"].startswith("limit:") for b in bays),
-            120,
+            60,
             "the site limit binding the bays",
         )
         imports = []
