@@ -215,6 +215,8 @@ class Daemon:
         # A site whose chargers have no device still runs: its bays are unavailable (no
         # backend reports them), nothing is written, and the budgets are still shown.
         ocpp = await start_ocpp(self)  # the OCPP endpoint, when the site has an ocpp link
+        if self.sims is not None:  # the demo's simulated OCPP charge points (edge/sim/ocpp_host.py)
+            await self.sims.start_ocpp()
         port = site_port(self.config, {d.id: d for d in self.fleet.devices}, ocpp)
         self.power = PowerController(
             self.config,

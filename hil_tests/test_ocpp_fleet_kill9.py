@@ -26,7 +26,9 @@ FALLBACK_W = 100_000.0  # chargers[].fallback_kw in tests/ocpp_peers.py
 async def test_sigkill_leaves_the_chargers_on_their_fallback(tmp_path: Path) -> None:
     port = free_port()
     site_path = write_site(
-        tmp_path, "profile_validity_s = 10\n[authorization]\noffline_accept_unknown = true\n"
+        tmp_path,  # meter values every 1 s: the charge points do as the edge says at boot
+        "profile_validity_s = 10\nmeter_values_s = 1\n"
+        "[authorization]\noffline_accept_unknown = true\n",
     )
     site_path.write_text(site_path.read_text().replace("port = 1\n", f"port = {port}\n", 1))
     site = load_site(site_path)

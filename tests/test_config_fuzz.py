@@ -66,7 +66,12 @@ _ASSIGN = re.compile(r"^(\s*[A-Za-z0-9_\"-]+\s*=\s*)(.*)$")
 
 
 def _base(text: str, work: Path) -> str:
-    """The shipped file with its storage in this case's own folder."""
+    """The shipped file with its storage in this case's own folder (and the OCPP passwords
+    file beside it, private, as the check wants it)."""
+    work.mkdir(parents=True, exist_ok=True)
+    for secrets in (REPO / "config").glob("*.secrets"):
+        (work / secrets.name).write_bytes(secrets.read_bytes())
+        (work / secrets.name).chmod(0o600)
     text = re.sub(r"(?m)^state_dir = .*$", "", text)
     storage = f'[storage]\nstate_dir = "{work}/state"\nsocket = "{work}/edge.sock"\n'
     return text.replace("[storage]\n", storage, 1)

@@ -356,3 +356,80 @@ async def test_a_mixed_fleet_connects_and_stop_leaves_no_task_behind() -> None:
         finally:
             await fleet.stop()
     assert asyncio.all_tasks() - before == set()
+
+
+def set_interval(version: str, seconds: int) -> Any:
+    if version == V16:
+        return c16.ChangeConfiguration("MeterValueSampleInterval", str(seconds))
+    return c201.SetVariables(
+        [
+            {
+                "attribute_value": str(seconds),
+                "component": {"name": "SampledDataCtrlr"},
+                "variable": {"name": "TxUpdatedInterval"},
+            }
+        ]
+    )
+
+
+def status_of(version: str, reply: Any) -> str:
+    return str(reply.status if version == V16 else reply.set_variable_result[0]["attribute_status"])
+
+
+async def test_the_meter_value_interval_is_changed_over_ocpp_and_applies_at_once(rig: Rig) -> None:
+    """What the edge sends after every boot (docs/ocpp.md): honoured, not refused."""
+    version = rig.cp.config.version
+    periodic = "MeterValues" if version == V16 else "TransactionEvent"
+
+    def readings() -> int:
+        events = rig.peer.actions(periodic)
+        return sum(
+            1 for e in events if version == V16 or e["triggerReason"] == "MeterValuePeriodic"
+        )
+
+    assert status_of(version, await rig.csms.call(CP, set_interval(version, 3600))) == "Accepted"
+    await rig.started("B01")
+    bay = rig.plant.bays["B01"]  # the ramp takes many of the configured 0.2 s intervals
+    await wait_until(lambda: bay.draw_w > 100_000.0, 20, "the truck ramping up")
+    assert readings() == 0
+    assert status_of(version, await rig.csms.call(CP, set_interval(version, 1))) == "Accepted"
+    await wait_until(lambda: readings() >= 2, 20, "meter values at the new interval")
+
+
+async def test_configuration_is_read_and_unknown_or_read_only_keys_refused(rig: Rig) -> None:
+    version = rig.cp.config.version
+    if version == V16:
+        unknown = await rig.csms.call(CP, c16.ChangeConfiguration("NoSuchKey", "1"))
+        ping = await rig.csms.call(CP, c16.ChangeConfiguration("WebSocketPingInterval", "5"))
+        ro = await rig.csms.call(CP, c16.ChangeConfiguration("NumberOfConnectors", "9"))
+        assert (unknown.status, ping.status, ro.status) == (
+            "NotSupported",
+            "RebootRequired",
+            "Rejected",
+        )
+        got = await rig.csms.call(CP, c16.GetConfiguration(["HeartbeatInterval", "Nope"]))
+        assert got.configuration_key == [
+            {"key": "HeartbeatInterval", "readonly": False, "value": "1"}
+        ]
+        assert got.unknown_key == ["Nope"]  # 1 s: the interval the CSMS's boot reply gave
+        return
+    data = [
+        {"attribute_value": "5", "component": {"name": c}, "variable": {"name": v}}
+        for c, v in (
+            ("NoCtrlr", "X"),
+            ("OCPPCommCtrlr", "Nope"),
+            ("OCPPCommCtrlr", "WebSocketPingInterval"),
+            ("SmartChargingCtrlr", "RateUnit"),
+        )
+    ]
+    answer = await rig.csms.call(CP, c201.SetVariables(data))
+    statuses = [r["attribute_status"] for r in answer.set_variable_result]
+    assert statuses == ["UnknownComponent", "UnknownVariable", "RebootRequired", "Rejected"]
+    got = await rig.csms.call(
+        CP,
+        c201.GetVariables(
+            [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]
+        ),
+    )
+    assert got.get_variable_result[0]["attribute_status"] == "Accepted"
+    assert got.get_variable_result[0]["attribute_value"] == "1"

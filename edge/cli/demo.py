@@ -2,7 +2,9 @@
 
 Starts `edge run` on config/demo.toml in a child process (its devices served by simulators
 over real Modbus TCP on 127.0.0.1), waits until it answers, shows `edge top`, and on Ctrl-C
-or `--duration` stops the daemon and everything it started.
+or `--duration` stops the daemon and everything it started. `--ocpp` runs
+config/demo-ocpp.toml instead: the same hub with its chargers as simulated OCPP charge points
+(1.6J and 2.0.1) connecting to the daemon's OCPP endpoint on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from edge.cli.top import run_top
 from edge.local_api.client import ApiError, DaemonUnreachable, LocalApiClient
 
 REPO_DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+REPO_DEMO_OCPP = REPO_DEMO.with_name("demo-ocpp.toml")
+DEMO_SECRETS = REPO_DEMO.with_name("demo-ocpp.secrets")  # its charge points' passwords
 
 
 def _wait_ready(socket_path: Path, daemon: subprocess.Popen[bytes], timeout_s: float) -> bool:
@@ -46,11 +50,27 @@ def _stop(daemon: subprocess.Popen[bytes]) -> int:
     return int(daemon.returncode)
 
 
-def run_demo(*, config: str | None, duration_s: float | None, keep: bool) -> int:
-    config_path = Path(config) if config else REPO_DEMO
+def _private_demo_secrets() -> None:
+    """A checkout leaves the shipped passwords file readable by all, and the daemon refuses
+    such a file (docs/ocpp.md): make it the owner's alone, once, and say so."""
+    if DEMO_SECRETS.exists() and DEMO_SECRETS.stat().st_mode & 0o077:
+        DEMO_SECRETS.chmod(0o600)
+        print(f"edge demo: chmod 600 {DEMO_SECRETS} (a passwords file is the owner's only)")
+
+
+def run_demo(
+    *, config: str | None, duration_s: float | None, keep: bool, ocpp: bool = False
+) -> int:
+    config_path = Path(config) if config else REPO_DEMO_OCPP if ocpp else REPO_DEMO
     if not config_path.exists():
         print(f"edge demo: no demo config at {config_path}; pass --config PATH", file=sys.stderr)
         return 1
+    if config_path == REPO_DEMO_OCPP:
+        try:
+            _private_demo_secrets()
+        except OSError as exc:
+            print(f"edge demo: cannot chmod 600 {DEMO_SECRETS}: {exc}", file=sys.stderr)
+            return 1
     workdir = Path(tempfile.mkdtemp(prefix="edge-demo-"))
     socket_path = workdir / "edge.sock"
     log_path = workdir / "daemon.log"

@@ -53,6 +53,11 @@ def register(sub: Any) -> None:
 
     demo = sub.add_parser("demo", help="run a simulated hub and show it live (no hardware needed)")
     demo.add_argument("--config", help="site file (default: config/demo.toml)")
+    demo.add_argument(
+        "--ocpp",
+        action="store_true",
+        help="the demo's chargers as OCPP 1.6J and 2.0.1 charge points (config/demo-ocpp.toml)",
+    )
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temp dir (logs, state)")
     demo.set_defaults(func=cmd_demo)
@@ -167,4 +172,4 @@ def cmd_top(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from edge.cli.demo import run_demo  # noqa: PLC0415
 
-    return run_demo(config=args.config, duration_s=args.duration, keep=args.keep)
+    return run_demo(config=args.config, duration_s=args.duration, keep=args.keep, ocpp=args.ocpp)

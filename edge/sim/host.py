@@ -2,6 +2,8 @@
 simulated device reading from one closed-loop plant (`edge.sim.plant`): the node meters see
 base load + charging - solar - wind, the charger cabinets take a setpoint per connector,
 and seeded trucks come and go in real time (lunchtime and evening rushes, overnight stays).
+The chargers on an `ocpp` link are simulated OCPP charge points on the same plant
+(`edge.sim.ocpp_host`), started once the daemon's OCPP endpoint listens (`start_ocpp`).
 So that a demo shows trucks arriving and sharing at once whatever the hour, the bays start
 empty and the day's next break trucks (one per bay) are brought forward to arrive in the
 first half-minute, one every `OPENING_EVERY_S`; the seeded day goes on from there. A
@@ -29,6 +31,8 @@ from edge.sim.gate_arrivals import Arrivals, Book, PortOf
 from edge.sim.gate_plant import GatePlant
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import build_model, power_function, rated_w
+from edge.sim.ocpp_fleet import OcppFleet
+from edge.sim.ocpp_host import ocpp_chargers, ocpp_fleets
 from edge.sim.plant import Plant, Weather
 from edge.sim.plant_models import PlantCabinet, generation_meter, node_meter
 from edge.sim.sim_unit import Model, ServedUnit, SimUnit
@@ -115,7 +119,7 @@ class LivePlant:
         trucks = opening(trucks, now, len(config.bays), connectors)
         self.traffic = Traffic(self.plant, trucks, seed)
         self._meters = {n.meter: n.id for n in config.limits if n.meter is not None}
-        self._driven: set[str] = set()  # chargers a simulated device drives
+        self._driven = ocpp_chargers(config)  # chargers a simulated device drives (+ Modbus)
         self.gates = GatePlant(config.gates)  # barriers and trucks behind `gate` I/O units
 
     def model_for(self, device: Device, profile: Profile) -> Model | None:
@@ -154,6 +158,7 @@ class SimHost:
     def __init__(self) -> None:
         self.servers: dict[str, SimModbusServer] = {}
         self.live: LivePlant | None = None
+        self.ocpp: list[OcppFleet] = []  # the OCPP charge points, by link
         self._task: asyncio.Task[None] | None = None
         self._arrivals: asyncio.Task[None] | None = None
 
@@ -182,6 +187,7 @@ class SimHost:
             server = SimModbusServer(units, clock)
             self.servers[link.id] = server
             endpoints[link.id] = TcpEndpoint("127.0.0.1", await server.start())
+        self.ocpp = ocpp_fleets(config, self.live.plant, clock)
         self.live.release_uncontrolled()
         self._task = asyncio.create_task(self.live.run(), name="sim-plant")
         log.info(
@@ -191,7 +197,15 @@ class SimHost:
         )
         return endpoints
 
+    async def start_ocpp(self) -> None:
+        """The OCPP charge points connect; once the endpoint listens (till then their
+        sessions would run on their offline fallback)."""
+        for fleet in self.ocpp:
+            await fleet.start()
+
     async def stop(self) -> None:
+        for fleet in self.ocpp:
+            await fleet.stop()
         for task in (self._arrivals, self._task):
             if task is not None:
                 task.cancel()

@@ -28,6 +28,7 @@ from edge.sim.ocpp_config import V16, CpConfig, CpFaults
 from edge.sim.ocpp_cp16 import Cp16
 from edge.sim.ocpp_cp201 import Cp201
 from edge.sim.ocpp_station import Item, Station
+from edge.sim.ocpp_variables import HEARTBEAT, METER_SAMPLE, PING
 from edge.sim.plant import Plant
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ class SimChargePoint:
         self._cp: Cp16 | Cp201 | None = None
         self._ws: ClientConnection | None = None
         self._wake = asyncio.Event()  # the outbox has something, or the CP came online
-        self._interval_s = config.heartbeat_s
 
     @property
     def faults(self) -> CpFaults:
@@ -106,7 +106,6 @@ class SimChargePoint:
     async def run(self) -> None:
         tasks = [
             asyncio.create_task(self._ticks(), name=f"ocpp-sim-tick-{self.config.identity}"),
-            asyncio.create_task(self._meters(), name=f"ocpp-sim-meter-{self.config.identity}"),
             asyncio.create_task(self._sender(), name=f"ocpp-sim-send-{self.config.identity}"),
         ]
         try:
@@ -136,6 +135,7 @@ class SimChargePoint:
         """One connection, to its end; True when it got as far as an accepted boot."""
         cfg = self.config
         headers = {}
+        ping_s = self.station.variables.seconds(PING)  # a change waits for the next connection
         if cfg.password is not None:
             headers["Authorization"] = build_authorization_basic(cfg.identity, cfg.password)
         async with connect(
@@ -143,6 +143,7 @@ class SimChargePoint:
             subprotocols=[Subprotocol(SUBPROTOCOL[cfg.version])],
             additional_headers=headers,
             proxy=None,
+            ping_interval=ping_s if ping_s > 0 else None,
             open_timeout=cfg.response_timeout_s,
             close_timeout=1.0,
         ) as ws:
@@ -170,7 +171,8 @@ class SimChargePoint:
         while True:
             accepted, interval = await cp.boot()
             if accepted:
-                self._interval_s = interval if interval > 0 else self.config.heartbeat_s
+                if interval > 0:  # the CSMS's interval becomes the HeartbeatInterval
+                    self.station.variables.values[HEARTBEAT] = f"{interval:g}"
                 return
             await self.clock.sleep(interval if interval > 0 else BOOT_RETRY_S)
             if reader.done():
@@ -198,22 +200,24 @@ class SimChargePoint:
 
     async def _heartbeats(self, cp: Cp16 | Cp201) -> None:
         while True:
-            await self.clock.sleep(self._interval_s)
+            await self.clock.sleep(self.station.variables.seconds(HEARTBEAT))
             with contextlib.suppress(TimeoutError, OCPPError):
                 await cp.heartbeat()
 
     async def _ticks(self) -> None:
+        """The bays every tick; meter values every MeterValueSampleInterval (read each tick,
+        so a change from the CSMS applies at once; 0: none)."""
+        last_meter = self.clock.wall()
         while True:
-            self.station.tick(self.clock.wall())
+            now = self.clock.wall()
+            self.station.tick(now)
+            every_s = self.station.variables.seconds(METER_SAMPLE)
+            if every_s > 0 and now - last_meter >= every_s - 1e-6:
+                self.station.meter_items(now)
+                last_meter = now
             if self.station.outbox:
                 self._wake.set()
             await self.clock.sleep(self.config.tick_s)
-
-    async def _meters(self) -> None:
-        while True:
-            await self.clock.sleep(self.config.meter_every_s)
-            self.station.meter_items(self.clock.wall())
-            self._wake.set()
 
     async def _sender(self) -> None:
         """Drain the outbox in order while online; a message stays at the head until the

@@ -5,11 +5,13 @@ why the tests also send raw frames).
 Sent: BootNotification, StatusNotification, Heartbeat, Authorize, StartTransaction,
 MeterValues, StopTransaction. Answered: SetChargingProfile, ClearChargingProfile,
 GetCompositeSchedule, RemoteStartTransaction, RemoteStopTransaction, Reset,
-UnlockConnector (anything else: the package's NotImplemented CALLERROR).
+UnlockConnector, ChangeConfiguration, GetConfiguration (`edge.sim.ocpp_variables`;
+anything else: the package's NotImplemented CALLERROR).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from ocpp.routing import on
@@ -18,7 +20,15 @@ from ocpp.v16.enums import Action
 
 from edge.clock import Clock
 from edge.sim.ocpp_station import Item, Station
-from edge.sim.ocpp_wire import ProfileError, iso, signed_reading, to_sim_profile
+from edge.sim.ocpp_wire import (
+    ProfileError,
+    SimWireLogger,
+    iso,
+    signed_reading,
+    to_sim_profile,
+)
+
+log = logging.getLogger(__name__)
 
 
 class Host(Protocol):
@@ -35,7 +45,7 @@ class Host(Protocol):
 class Cp16(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
     def __init__(self, host: Host, connection: Any) -> None:
         cfg = host.station.config
-        super().__init__(cfg.identity, connection, response_timeout=cfg.response_timeout_s)
+        super().__init__(cfg.identity, connection, cfg.response_timeout_s, SimWireLogger())
         self.host = host
 
     # ---- sent by the charge point ------------------------------------------------------
@@ -196,3 +206,20 @@ class Cp16(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
             return call_result.UnlockConnector("NotSupported")
         st.stop_session(connector_id, "UnlockCommand", self.host.clock.wall())
         return call_result.UnlockConnector("Unlocked")
+
+    @on(Action.change_configuration)  # type: ignore[untyped-decorator]
+    async def on_change_configuration(
+        self, key: str, value: str
+    ) -> call_result.ChangeConfiguration:
+        await self.host.answer_delay()
+        status = self.host.station.variables.change(key, value)
+        log.info("ocpp_sim_config cp=%s key=%s status=%s", self.id, key, status)
+        return call_result.ChangeConfiguration(status)
+
+    @on(Action.get_configuration)  # type: ignore[untyped-decorator]
+    async def on_get_configuration(
+        self, key: list[str] | None = None
+    ) -> call_result.GetConfiguration:
+        await self.host.answer_delay()
+        known, unknown = self.host.station.variables.get(key)
+        return call_result.GetConfiguration(known, unknown or None)

@@ -7,11 +7,13 @@ while offline and sent later with `offline: true`, in order, `seq_no` counting u
 
 Sent: BootNotification, StatusNotification (Available / Occupied), Heartbeat, Authorize,
 TransactionEvent. Answered: SetChargingProfile, ClearChargingProfile, GetCompositeSchedule,
-RequestStartTransaction, RequestStopTransaction, Reset, UnlockConnector.
+RequestStartTransaction, RequestStopTransaction, Reset, UnlockConnector, SetVariables,
+GetVariables (`edge.sim.ocpp_variables`; the Actual attribute, no component instances).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ocpp.routing import on
@@ -20,7 +22,15 @@ from ocpp.v201.enums import Action
 
 from edge.sim.ocpp_cp16 import Host
 from edge.sim.ocpp_station import Item, Status
-from edge.sim.ocpp_wire import ProfileError, iso, signed_reading, to_sim_profile
+from edge.sim.ocpp_wire import (
+    ProfileError,
+    SimWireLogger,
+    iso,
+    signed_reading,
+    to_sim_profile,
+)
+
+log = logging.getLogger(__name__)
 
 _STOP_REASONS = {  # the station's 1.6 reason names -> 2.0.1 ReasonEnumType
     "SoftReset": "ImmediateReset",
@@ -44,7 +54,7 @@ _CHARGING_STATES = {
 class Cp201(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
     def __init__(self, host: Host, connection: Any) -> None:
         cfg = host.station.config
-        super().__init__(cfg.identity, connection, response_timeout=cfg.response_timeout_s)
+        super().__init__(cfg.identity, connection, cfg.response_timeout_s, SimWireLogger())
         self.host = host
         self._seq = 0
 
@@ -232,3 +242,45 @@ class Cp201(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
             return call_result.UnlockConnector("UnknownConnector")
         st.stop_session(evse_id, "UnlockCommand", self.host.clock.wall())
         return call_result.UnlockConnector("Unlocked")
+
+    @on(Action.set_variables)  # type: ignore[untyped-decorator]
+    async def on_set_variables(
+        self, set_variable_data: list[dict[str, Any]], **_: Any
+    ) -> call_result.SetVariables:
+        await self.host.answer_delay()
+        variables, results = self.host.station.variables, []
+        for item in set_variable_data:
+            attribute = item.get("attribute_type", "Actual")
+            status = variables.set(*_names(item), str(item["attribute_value"]), attribute)
+            log.info("ocpp_sim_config cp=%s variable=%s status=%s", self.id, _names(item), status)
+            results.append(_result(item, status))
+        return call_result.SetVariables(results)
+
+    @on(Action.get_variables)  # type: ignore[untyped-decorator]
+    async def on_get_variables(
+        self, get_variable_data: list[dict[str, Any]], **_: Any
+    ) -> call_result.GetVariables:
+        await self.host.answer_delay()
+        results = []
+        for item in get_variable_data:
+            attribute = item.get("attribute_type", "Actual")
+            status, value = self.host.station.variables.read(*_names(item), attribute)
+            result = _result(item, status)
+            if value is not None:
+                result["attribute_value"] = value
+            results.append(result)
+        return call_result.GetVariables(results)
+
+
+def _names(item: dict[str, Any]) -> tuple[str, str]:
+    """(component, variable) names; "" for an instance or EVSE we do not have."""
+    c, v = item["component"], item["variable"]
+    component = "" if c.get("instance") or c.get("evse") else str(c["name"])
+    return component, "" if v.get("instance") else str(v["name"])
+
+
+def _result(item: dict[str, Any], status: str) -> dict[str, Any]:
+    out = {"attribute_status": status, "component": item["component"], "variable": item["variable"]}
+    if "attribute_type" in item:
+        out["attribute_type"] = item["attribute_type"]
+    return out

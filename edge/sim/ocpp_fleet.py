@@ -8,7 +8,7 @@
 
 `cp_configs(site, ...)` makes one `CpConfig` per site charger: identity = the charger's
 device id (else the charger id), connectors = its bays by `connector_id`, fallback = the
-charger's `fallback_kw`. Tasks are bounded: four per charge point (connection, tick,
+charger's `fallback_kw`. Tasks are bounded: three per charge point (connection, tick and
 meter values, outbox) plus one plant stepper, at most `MAX_CPS` charge points.
 """
 

@@ -28,6 +28,7 @@ from enum import StrEnum
 from edge.sessions import BayState
 from edge.sim import ocpp_profiles as pf
 from edge.sim.ocpp_config import V201, CpConfig, CpFaults
+from edge.sim.ocpp_variables import Variables
 from edge.sim.ocpp_wire import PURPOSES
 from edge.sim.plant import Plant
 from edge.sim.trucks import Truck
@@ -102,6 +103,7 @@ class Station:
         self.faults = faults or CpFaults()
         self.connectors = {c: ConnectorSim(c, bay) for c, bay in config.connectors.items()}
         self.profiles: tuple[pf.SimProfile, ...] = ()
+        self.variables = Variables(config)  # ChangeConfiguration / SetVariables
         self.outbox: deque[Item] = deque()  # unbounded on purpose: billing data is never dropped
         self.online = False
         self.tx_ids: dict[int, str] = {}  # Session.local_id -> the CSMS's transaction id

@@ -1,6 +1,6 @@
 """Wire shapes shared by the simulated 1.6J and 2.0.1 charge points: a charging profile as
 the `ocpp` package hands it over (snake_case dicts) to a `SimProfile`, timestamps, and the
-simulated signed meter reading.
+simulated signed meter reading, and where the package's frame log goes.
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.ocpp.wire_logger import WireLogger
 from edge.sim.ocpp_profiles import Kind, Purpose, SimProfile
 
 PURPOSES = {
@@ -24,6 +26,14 @@ PURPOSES = {
 _KINDS = {"Absolute": Kind.ABSOLUTE, "Relative": Kind.RELATIVE, "Recurring": Kind.RECURRING}
 _RECURRENCY = {"Daily": 86_400.0, "Weekly": 604_800.0}
 SIGNING_METHOD = "SIM-HMAC-SHA256"  # a simulation's stand-in, not OCMF: never trust it
+
+
+class SimWireLogger(WireLogger):
+    """The package logs every frame at INFO: the charge points' go to DEBUG on
+    `edge.sim.ocpp_frames` (the endpoint's own go to `edge.ocpp.wire`)."""
+
+    def __init__(self) -> None:
+        logging.LoggerAdapter.__init__(self, logging.getLogger("edge.sim.ocpp_frames"), {})
 
 
 class ProfileError(ValueError):

@@ -48,19 +48,26 @@ def check_ocpp(
                     ("devices", i, "profile"), "missing: a device needs a profile (or an ocpp link)"
                 )
             continue
-        if dev.get("kind") not in (None, "charger"):
-            report(
-                ("devices", i, "kind"),
-                f"{dev.get('kind')!r} on an ocpp link: only chargers speak OCPP",
-            )
-        for key in ("profile", "unit", "poll_s", "sim"):
-            if key in dev:
-                report(
-                    ("devices", i, key),
-                    "not used by OCPP charge points (they report by themselves)",
-                )
+        _check_device(i, dev, report)
     if warn is not None:
         _check_threshold(data, links, warn)
+
+
+def _check_device(i: int, dev: Mapping[str, Any], report: Report) -> None:
+    """A charger device on an ocpp link."""
+    if dev.get("kind") not in (None, "charger"):
+        report(
+            ("devices", i, "kind"),
+            f"{dev.get('kind')!r} on an ocpp link: only chargers speak OCPP",
+        )
+    for key in ("profile", "unit", "poll_s"):
+        if key in dev:
+            report(
+                ("devices", i, key), "not used by OCPP charge points (they report by themselves)"
+            )
+    sim = dev.get("sim")
+    if isinstance(sim, dict) and set(sim) - {"ocpp"}:
+        report(("devices", i, "sim"), "on an ocpp link only `ocpp` (the simulated version)")
 
 
 def _check_threshold(

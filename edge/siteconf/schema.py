@@ -21,6 +21,7 @@ TIMEZONE = {"type": "string", "pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2
 SIM = {
     "model": {"enum": ["grid", "load", "pv", "wind", "cabinet", "gate"]},  # gate: sim/gate_plant.py
     "sunspec": {"enum": ["legacy", "ieee1547"]},
+    "ocpp": {"enum": ["1.6", "2.0.1"]},  # a simulated charge point's version (sim/ocpp_host.py)
     **dict.fromkeys(("base_kw", "peak_kw", "pv_kw", "wind_kw", "rated_kw", "demand_kw"), KW0),
 }
 POINT_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_]+$"}
