@@ -1,5 +1,6 @@
 """The cheaper admission gives the straightforward one's answers: the due-trucks index
-against the pass over the bookings, one augmenting path from a remembered matching against
+against the pass over the bookings, the bays' classes counted once against a class built per
+bay, one augmenting path from a remembered matching against
 matching everyone again, and `decide` with both against a per-truck matching written here."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from edge.access.admission import Policy, Reason, Site, by_start, decide, needs_for
 from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus, Phase, Terms
 from edge.access.due import DueIndex, demand_of, due_scan
-from edge.access.matching import Demand, match, matching, max_matched, supply_of
+from edge.access.matching import BayClasses, Demand, match, matching, max_matched, supply_of
 from edge.sessions import BayState
 from edge.siteconf.model import Bay
 from tests.test_access_admission import (
@@ -122,7 +123,10 @@ def test_decide_with_the_index_and_the_remembered_matching_answers_as_before(
 ) -> None:
     states = {b.id: busy[i] for i, b in enumerate(bays)}
     plain = Site(bays, states, by_start(bookings), tuple(moving))
-    indexed = replace(plain, due=DueIndex.build(bookings))
+    indexed = replace(plain, due=DueIndex.build(bookings), classes=BayClasses.of(bays))
+    assert indexed.classes is not None
+    free = [b for b in bays if states[b.id] is BayState.AVAILABLE]
+    assert indexed.classes.free(states) == supply_of(free)
     policy = Policy(ad_hoc_needs=needs)  # type: ignore[arg-type]
     demand = Demand(None, frozenset({declared})) if declared else None  # type: ignore[arg-type]
     mine = bookings[own] if 0 <= own < len(bookings) else None

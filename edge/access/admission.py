@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from edge.access.bookings import Booking, BookingStatus, Need
 from edge.access.due import DueIndex, demand_of, due_scan
-from edge.access.matching import Demand, Matching, matching, supply_of
+from edge.access.matching import BayClasses, Demand, Matching, matching
 from edge.sessions import BayState
 from edge.siteconf.model import Bay, Connector, InletSide
 
@@ -119,6 +119,7 @@ class Site:
     # `bookings` indexed (`DueIndex.build`), built once per version of the bookings; None:
     # the due trucks are found by a pass over `bookings` (same answer, slower).
     due: DueIndex | None = None
+    classes: BayClasses | None = None  # `BayClasses.of(bays)`, built once; None: built here
 
 
 def by_start(bookings: Sequence[Booking]) -> tuple[Booking, ...]:
@@ -128,7 +129,7 @@ def by_start(bookings: Sequence[Booking]) -> tuple[Booking, ...]:
 def decide(site: Site, arrival: Arrival, now: float, policy: Policy = Policy()) -> Decision:
     arrival = _with_demand(arrival)
     horizon = now + max(arrival.dwell_s, 0.0) + policy.margin_s
-    free = [b for b in site.bays if site.states.get(b.id) is BayState.AVAILABLE]
+    free = (site.classes or BayClasses.of(site.bays)).free(site.states)
     own = arrival.booking
     due = _due(site, own, now, horizon)
     possible = _possible(arrival, policy)
@@ -141,7 +142,7 @@ def decide(site: Site, arrival: Arrival, now: float, policy: Policy = Policy()) 
         horizon_end=horizon,
         booked_due=due.total(),
         in_transit=len(site.in_transit),
-        free_bays=len(free),
+        free_bays=free.total(),
         needs=tuple(sorted({n for d in possible for n in d.accepts})),
     )
     early = _screen(arrival, now, policy, possible)
@@ -149,7 +150,7 @@ def decide(site: Site, arrival: Arrival, now: float, policy: Policy = Policy()) 
         return Decision(early[0], early[1], inputs)
     if own is not None and own.awaited() and own.in_window(now):
         return Decision(Reason.ACCEPTED, "booked, inside its window", inputs)
-    base = matching(due + Counter(site.in_transit), supply_of(free))
+    base = matching(due + Counter(site.in_transit), free)
     return _ad_hoc(arrival, now, possible, base, inputs)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from edge.access.bookings import Need
+from edge.sessions import BayState
 from edge.siteconf.model import Bay, Connector, InletSide
 
 
@@ -53,6 +54,29 @@ def fits(bay: Bay, demand: Demand) -> bool:
 
 def supply_of(bays: Iterable[Bay]) -> Counter[BayClass]:
     return Counter(bay_class(b) for b in bays)
+
+
+@dataclass(frozen=True, slots=True)
+class BayClasses:
+    """The site's bays by class, worked out once (bays change only with the site file), so
+    that the free supply of a cycle is a count, not a class built per bay."""
+
+    classes: tuple[BayClass, ...]  # distinct
+    of_bay: tuple[tuple[str, int], ...]  # (bay id, index in `classes`), in the bays' order
+
+    @classmethod
+    def of(cls, bays: Iterable[Bay]) -> BayClasses:
+        index: dict[BayClass, int] = {}
+        of_bay = tuple((b.id, index.setdefault(bay_class(b), len(index))) for b in bays)
+        return cls(tuple(index), of_bay)
+
+    def free(self, states: Mapping[str, BayState]) -> Counter[BayClass]:
+        """The bays whose state is AVAILABLE, by class (`supply_of` the free bays)."""
+        counts = [0] * len(self.classes)
+        for bay_id, k in self.of_bay:
+            if states.get(bay_id) is BayState.AVAILABLE:
+                counts[k] += 1
+        return Counter({c: n for c, n in zip(self.classes, counts, strict=True) if n})
 
 
 def max_matched(demands: Iterable[Demand], supply: Mapping[BayClass, int]) -> int:

@@ -20,7 +20,7 @@ from edge.access.bookings import Booking
 from edge.access.due import DueIndex
 from edge.access.entry import CredentialRead, Directory, EntryRules, Ledger, entry, exit_
 from edge.access.gate_types import Event
-from edge.access.matching import Demand
+from edge.access.matching import BayClasses, Demand
 from edge.gates.audit import Audit, LogAudit
 from edge.sessions import BayState
 from edge.siteconf.model import Bay, GateLane
@@ -59,6 +59,7 @@ class EntryDecider:
     ) -> None:
         self.view = bookings
         self.bays = tuple(bays)
+        self.classes = BayClasses.of(self.bays)  # the bays change only with the site file
         self.bay_states = bay_states
         self.rules = rules
         self.transit_s = transit_s
@@ -83,7 +84,7 @@ class EntryDecider:
         found = self._bookings()
         self._transit = [(t, d) for t, d in self._transit if now - t < self.transit_s]
         moving = tuple(d for _, d in self._transit)
-        site = Site(self.bays, self.bay_states(), found.by_start, moving, found.due)
+        site = Site(self.bays, self.bay_states(), found.by_start, moving, found.due, self.classes)
         directory = found.directory
         self.ledger, outcome = entry(self.ledger, read, site, directory, gate.plot, now, self.rules)
         self.ledger_changed(self.ledger)
