@@ -12,9 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.access.admission import Policy, Reason, Site, by_start, decide, needs_for
-from edge.access.bookings import MAX_EARLY_START_S, Booking, BookingStatus, Phase, Terms
+from edge.access.bookings import (
+    MAX_EARLY_START_S,
+    Booking,
+    BookingStatus,
+    Credentials,
+    Phase,
+    Terms,
+)
 from edge.access.due import DueIndex, demand_of, due_scan
 from edge.access.matching import BayClasses, Demand, match, matching, max_matched, supply_of
+from edge.access.plates import (
+    MIN_FUZZY_LENGTH,
+    MatchKind,
+    PlateIndex,
+    PlateMatch,
+    _within_one,
+    canonical_plate,
+    match_plate,
+    normalise_plate,
+)
 from edge.sessions import BayState
 from edge.siteconf.model import Bay
 from tests.test_access_admission import (
@@ -140,3 +157,65 @@ def test_decide_with_the_index_and_the_remembered_matching_answers_as_before(
         if demand is not None:
             possible = [Demand(plot, demand.accepts)]
         assert fast.admitted == reference(plain, possible, T0, fast.inputs.horizon_end)
+
+
+def match_by_scan(raw: str, index: PlateIndex, now: float) -> PlateMatch:
+    """`match_plate` as it was: every booking active in its window compared with the read."""
+    plate = normalise_plate(raw)
+    exact = list(index.exact.get(plate, ()))
+    if exact:
+        exact.sort(key=lambda b: (not b.in_window(now), abs(b.period.start - now), b.id))
+        return PlateMatch(MatchKind.EXACT, plate, exact[0])
+    canon = canonical_plate(plate)
+    scored = []
+    for b, canon_plates in index.active(now):
+        d = min((_within_one(canon, c) for c in canon_plates), default=2)
+        if d <= 1:
+            scored.append((d, b.id, b))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    if not scored or (scored[0][0] == 1 and len(plate) < MIN_FUZZY_LENGTH):
+        return PlateMatch(MatchKind.NONE, plate, None)
+    best = scored[0][0]
+    ties = tuple(bid for d, bid, _ in scored if d == best)
+    if len(ties) > 1:
+        return PlateMatch(MatchKind.AMBIGUOUS, plate, None, ties)
+    kind = MatchKind.CONFUSABLE if best == 0 else MatchKind.FUZZY
+    return PlateMatch(kind, plate, scored[0][2])
+
+
+plate_st = st.text("AB8O0DIL1S5", min_size=2, max_size=8)
+
+
+@st.composite
+def near_read(draw: st.DrawFn, plates: list[str]) -> str:
+    """A plate of a booking with one substitution, insertion or deletion, or any plate."""
+    if not plates or draw(st.booleans()):
+        return draw(plate_st)
+    p = draw(st.sampled_from(plates))
+    i = draw(st.integers(0, len(p)))
+    ch = draw(st.sampled_from("AB8O0DIL1S5"))
+    edit = draw(st.sampled_from(["sub", "ins", "del"]))
+    if edit == "ins" or i == len(p):
+        return p[:i] + ch + p[i:]
+    return p[:i] + ch + p[i + 1 :] if edit == "sub" else p[:i] + p[i + 1 :] or p
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.tuples(plate_st, plate_st, st.floats(-3600, 3600)), max_size=12),
+    st.data(),
+    st.sampled_from([0.0, 600.0, -86_400.0]),
+)
+def test_the_plate_index_finds_what_the_scan_over_active_bookings_finds(
+    plates: list[tuple[str, str, float]], data: st.DataObject, dt: float
+) -> None:
+    bookings = [
+        booking(i, T0 + at, credentials=Credentials(tractor_plate=p, trailer_plate=q))
+        for i, (p, q, at) in enumerate(plates)
+    ]
+    index = PlateIndex.build(bookings)
+    for _ in range(4):
+        raw = data.draw(near_read([p for p, q, _ in plates] + [q for p, q, _ in plates]))
+        if len(raw) < 2:
+            continue  # not a plate: refused by normalise_plate on both sides
+        assert match_plate(raw, index, T0 + dt) == match_by_scan(raw, index, T0 + dt)

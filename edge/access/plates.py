@@ -6,6 +6,11 @@ Z->2, G->6). An exact match may name any live booking (admission then judges its
 inexact one is accepted only against bookings active in their window, and only when no other
 active booking is as close (a tie refers the truck to staff). Raw reads are kept as evidence
 by the caller. `PlateIndex` is built once per change of the bookings, not per read.
+
+Plates one edit apart share a form with one character deleted (a substitution at i: both
+without i; an insertion: the longer without it is the shorter), so the index keeps every
+canonical plate under itself and its one-deletion forms, and a read is compared only with the
+bookings sharing one of its own forms, not with every booking active in its window.
 """
 
 from __future__ import annotations
@@ -80,21 +85,27 @@ class PlateIndex:
     exact: Mapping[str, tuple[Booking, ...]]  # normalised plate -> live bookings
     starts: tuple[float, ...]  # period.start of `entries`, sorted
     entries: tuple[tuple[Booking, frozenset[str]], ...]  # (booking, canonical plates)
+    near: Mapping[str, tuple[int, ...]]  # a one-deletion form -> indices in `entries`
 
     @classmethod
     def build(cls, bookings: Sequence[Booking]) -> PlateIndex:
         live = sorted((b for b in bookings if b.live()), key=lambda b: b.period.start)
         exact: dict[str, list[Booking]] = {}
         entries = []
-        for b in live:
+        near: dict[str, list[int]] = {}
+        for i, b in enumerate(live):
             plates = plates_of(b)
             for p in plates:
                 exact.setdefault(p, []).append(b)
-            entries.append((b, frozenset(canonical_plate(p) for p in plates)))
+            canon = frozenset(canonical_plate(p) for p in plates)
+            entries.append((b, canon))
+            for form in {f for c in canon for f in _forms(c)}:
+                near.setdefault(form, []).append(i)
         return cls(
             {p: tuple(bs) for p, bs in exact.items()},
             tuple(b.period.start for b, _ in entries),
             tuple(entries),
+            {f: tuple(ids) for f, ids in near.items()},
         )
 
     def active(self, now: float) -> list[tuple[Booking, frozenset[str]]]:
@@ -102,6 +113,19 @@ class PlateIndex:
         lo = bisect_left(self.starts, now - MAX_NOSHOW_S)
         hi = bisect_right(self.starts, now + MAX_EARLY_START_S)
         return [e for e in self.entries[lo:hi] if e[0].awaited() and e[0].in_window(now)]
+
+    def active_near(self, canon: str, now: float) -> list[tuple[Booking, frozenset[str]]]:
+        """The entries of `active(now)` that may be one edit or less from `canon`."""
+        lo = bisect_left(self.starts, now - MAX_NOSHOW_S)
+        hi = bisect_right(self.starts, now + MAX_EARLY_START_S)
+        ids = sorted({i for f in _forms(canon) for i in self.near.get(f, ()) if lo <= i < hi})
+        found = [self.entries[i] for i in ids]
+        return [e for e in found if e[0].awaited() and e[0].in_window(now)]
+
+
+def _forms(canon: str) -> set[str]:
+    """The plate and its forms with one character deleted."""
+    return {canon, *(canon[:i] + canon[i + 1 :] for i in range(len(canon)))}
 
 
 def match_plate(raw: str, index: PlateIndex, now: float) -> PlateMatch:
@@ -113,7 +137,7 @@ def match_plate(raw: str, index: PlateIndex, now: float) -> PlateMatch:
         return PlateMatch(MatchKind.EXACT, plate, exact[0])
     canon = canonical_plate(plate)
     scored = []
-    for booking, canon_plates in index.active(now):
+    for booking, canon_plates in index.active_near(canon, now):
         d = min((_within_one(canon, c) for c in canon_plates), default=2)
         if d <= 1:
             scored.append((d, booking.id, booking))
