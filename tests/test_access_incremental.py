@@ -92,7 +92,7 @@ def test_one_augmenting_path_from_a_maximum_matching_is_matching_again(
     again = max_matched([*demands, newcomer], supply_of(bays))
     assert base.admits(newcomer) == (again == base.matched + 1)
     assert base.fits(newcomer) == (kuhn([newcomer], bays) == 1)
-    assert base.supply() == supply_of(bays)
+    assert base.supply == supply_of(bays)
     assert base.admits(newcomer) == base.admits(newcomer)  # the remembered one is not changed
 
 

@@ -101,6 +101,7 @@ class Matching:
     edges: Mapping[Demand, list[BayClass]]
     flow: Mapping[tuple[Demand, BayClass], int]
     left: Mapping[BayClass, int]  # bays of each class still free
+    supply: Mapping[BayClass, int]  # free bays of each class, matched or not
 
     @property
     def full(self) -> bool:
@@ -108,13 +109,7 @@ class Matching:
 
     def fits(self, demand: Demand) -> bool:
         """Is there a free bay for `demand` on its own (ignoring everyone else)?"""
-        return any(n > 0 and serves(c, demand) for c, n in self.supply().items())
-
-    def supply(self) -> Counter[BayClass]:
-        out = Counter(self.left)
-        for (_, c), f in self.flow.items():
-            out[c] += f
-        return out
+        return any(n > 0 and serves(c, demand) for c, n in self.supply.items())
 
     def admits(self, demand: Demand) -> bool:
         """Can `demand` be matched too, with everyone matched here kept matched? In a maximum
@@ -145,7 +140,8 @@ def match(need: Mapping[Demand, int], supply: Mapping[BayClass, int]) -> Matchin
             todo -= pushed
             total += pushed
     wanted = sum(n for n in need.values() if n > 0)
-    return Matching(wanted, total, edges, {k: f for k, f in flow.items() if f > 0}, left)
+    used = {k: f for k, f in flow.items() if f > 0}
+    return Matching(wanted, total, edges, used, left, {c: supply[c] for c in classes})
 
 
 @lru_cache(maxsize=64)
