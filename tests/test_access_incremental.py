@@ -11,6 +11,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.access import plates as plates_module
 from edge.access.admission import Policy, Reason, Site, by_start, decide, needs_for
 from edge.access.bookings import (
     MAX_EARLY_START_S,
@@ -213,9 +214,14 @@ def test_the_plate_index_finds_what_the_scan_over_active_bookings_finds(
         booking(i, T0 + at, credentials=Credentials(tractor_plate=p, trailer_plate=q))
         for i, (p, q, at) in enumerate(plates)
     ]
-    index = PlateIndex.build(bookings)
-    for _ in range(4):
-        raw = data.draw(near_read([p for p, q, _ in plates] + [q for p, q, _ in plates]))
-        if len(raw) < 2:
-            continue  # not a plate: refused by normalise_plate on both sides
-        assert match_plate(raw, index, T0 + dt) == match_by_scan(raw, index, T0 + dt)
+    for block in (3, plates_module.BLOCK):  # blocks of 3: the window spans several
+        index = PlateIndex.build(bookings)
+        saved, plates_module.BLOCK = plates_module.BLOCK, block
+        try:
+            for _ in range(4):
+                raw = data.draw(near_read([p for p, _, _ in plates] + [q for _, q, _ in plates]))
+                if len(raw) < 2:
+                    continue  # not a plate: refused by normalise_plate on both sides
+                assert match_plate(raw, index, T0 + dt) == match_by_scan(raw, index, T0 + dt)
+        finally:
+            plates_module.BLOCK = saved
