@@ -62,21 +62,23 @@ class BayClasses:
     that the free supply of a cycle is a count, not a class built per bay."""
 
     classes: tuple[BayClass, ...]  # distinct
-    of_bay: tuple[tuple[str, int], ...]  # (bay id, index in `classes`), in the bays' order
+    ids: tuple[str, ...]  # the bays' ids, in order
+    index: tuple[int, ...]  # each bay's class, as an index in `classes`
 
     @classmethod
     def of(cls, bays: Iterable[Bay]) -> BayClasses:
-        index: dict[BayClass, int] = {}
-        of_bay = tuple((b.id, index.setdefault(bay_class(b), len(index))) for b in bays)
-        return cls(tuple(index), of_bay)
+        found: dict[BayClass, int] = {}
+        listed = list(bays)
+        index = tuple(found.setdefault(bay_class(b), len(found)) for b in listed)
+        return cls(tuple(found), tuple(b.id for b in listed), index)
 
     def free(self, states: Mapping[str, BayState]) -> Counter[BayClass]:
         """The bays whose state is AVAILABLE, by class (`supply_of` the free bays)."""
-        counts = [0] * len(self.classes)
-        for bay_id, k in self.of_bay:
-            if states.get(bay_id) is BayState.AVAILABLE:
-                counts[k] += 1
-        return Counter({c: n for c, n in zip(self.classes, counts, strict=True) if n})
+        free = BayState.AVAILABLE
+        counts = Counter(
+            k for k, s in zip(self.index, map(states.get, self.ids), strict=True) if s is free
+        )
+        return Counter({self.classes[k]: n for k, n in counts.items()})
 
 
 def max_matched(demands: Iterable[Demand], supply: Mapping[BayClass, int]) -> int:
