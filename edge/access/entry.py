@@ -52,6 +52,7 @@ from edge.access.qr_token import (
     spend,
     verify_token,
 )
+from edge.siteconf.model import Connector, InletSide
 
 
 class ReadKind(StrEnum):
@@ -68,6 +69,9 @@ class CredentialRead:
     taken_at: float  # the reader's own timestamp (UTC s)
     event_id: str | None = None  # camera event id, for webhook retries
     vehicle: VehicleClass = VehicleClass.UNKNOWN  # what the camera classified, if anything
+    # What the reader (or the cloud behind it) knows of the vehicle's inlet; None: not said.
+    connector: Connector | None = None
+    inlet_side: InletSide | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +145,11 @@ def entry(
     inside = ledger.inside.holds(keys, now, rules.max_stay_s)
     if booking is not None:  # a booking says what it needs and how long it stays
         ad_hoc, dwell_s = None, booking.period.end - now
-    arrival = Arrival(lane_plot, _vehicle(read, booking), via, booking, ad_hoc, dwell_s, inside)
+    vehicle = _vehicle(read, booking)
+    arrival = Arrival(
+        lane_plot, vehicle, via, booking, ad_hoc, dwell_s, inside,
+        connector=read.connector, inlet_side=read.inlet_side,
+    )  # fmt: skip
     decision = decide(site, arrival, now, rules.policy)
     if decision.admitted:
         ledger = replace(ledger, inside=ledger.inside.enter(keys, now))

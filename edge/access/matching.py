@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from edge.access.bookings import Need
+from edge.sessions import BayState
 from edge.siteconf.model import Bay, Connector, InletSide
 
 
@@ -54,23 +56,34 @@ def supply_of(bays: Iterable[Bay]) -> Counter[BayClass]:
     return Counter(bay_class(b) for b in bays)
 
 
+@dataclass(frozen=True, slots=True)
+class BayClasses:
+    """The site's bays by class, worked out once (bays change only with the site file), so
+    that the free supply of a cycle is a count, not a class built per bay."""
+
+    classes: tuple[BayClass, ...]  # distinct
+    ids: tuple[str, ...]  # the bays' ids, in order
+    index: tuple[int, ...]  # each bay's class, as an index in `classes`
+
+    @classmethod
+    def of(cls, bays: Iterable[Bay]) -> BayClasses:
+        found: dict[BayClass, int] = {}
+        listed = list(bays)
+        index = tuple(found.setdefault(bay_class(b), len(found)) for b in listed)
+        return cls(tuple(found), tuple(b.id for b in listed), index)
+
+    def free(self, states: Mapping[str, BayState]) -> Counter[BayClass]:
+        """The bays whose state is AVAILABLE, by class (`supply_of` the free bays)."""
+        free = BayState.AVAILABLE
+        counts = Counter(
+            k for k, s in zip(self.index, map(states.get, self.ids), strict=True) if s is free
+        )
+        return Counter({self.classes[k]: n for k, n in counts.items()})
+
+
 def max_matched(demands: Iterable[Demand], supply: Mapping[BayClass, int]) -> int:
     """How many of `demands` can be given distinct compatible bays at once."""
-    need: Counter[Demand] = Counter(d for d in demands if d.accepts)
-    kinds = sorted(need, key=Demand.key)
-    classes = sorted(c for c, n in supply.items() if n > 0)
-    edges = {d: [c for c in classes if serves(c, d)] for d in kinds}
-    flow: dict[tuple[Demand, BayClass], int] = {}
-    left = {c: supply[c] for c in classes}
-    total = 0
-    for d in kinds:
-        while need[d] > 0:
-            pushed = _augment(d, need[d], edges, flow, left)
-            if pushed == 0:
-                break
-            need[d] -= pushed
-            total += pushed
-    return total
+    return match(Counter(demands), supply).matched
 
 
 def feasible(demands: Iterable[Demand], supply: Mapping[BayClass, int]) -> bool:
@@ -78,6 +91,72 @@ def feasible(demands: Iterable[Demand], supply: Mapping[BayClass, int]) -> bool:
     if any(not d.accepts for d in wanted):
         return False
     return max_matched(wanted, supply) == len(wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """A maximum matching of some trucks (by kind) to free bays (by class), kept so that one
+    more truck can be tested against it without matching everyone again."""
+
+    wanted: int  # trucks to match, those that accept nothing included
+    matched: int
+    edges: Mapping[Demand, list[BayClass]]
+    flow: Mapping[tuple[Demand, BayClass], int]
+    left: Mapping[BayClass, int]  # bays of each class still free
+    supply: Mapping[BayClass, int]  # free bays of each class, matched or not
+
+    @property
+    def full(self) -> bool:
+        return self.matched == self.wanted
+
+    def fits(self, demand: Demand) -> bool:
+        """Is there a free bay for `demand` on its own (ignoring everyone else)?"""
+        return any(n > 0 and serves(c, demand) for c, n in self.supply.items())
+
+    def admits(self, demand: Demand) -> bool:
+        """Can `demand` be matched too, with everyone matched here kept matched? In a maximum
+        matching that is one augmenting path from the newcomer (Berge): the matching grows by
+        one or not at all, so the rest need not be matched again."""
+        if not demand.accepts:
+            return False
+        edges = dict(self.edges)
+        if demand not in edges:
+            edges[demand] = [c for c in sorted(self.left) if serves(c, demand)]
+        return _augment(demand, 1, edges, dict(self.flow), dict(self.left)) == 1
+
+
+def match(need: Mapping[Demand, int], supply: Mapping[BayClass, int]) -> Matching:
+    """A maximum matching of `need` (trucks by kind) to `supply` (free bays by class)."""
+    kinds = sorted((d for d in need if d.accepts and need[d] > 0), key=Demand.key)
+    classes = sorted(c for c, n in supply.items() if n > 0)
+    edges = {d: [c for c in classes if serves(c, d)] for d in kinds}
+    flow: dict[tuple[Demand, BayClass], int] = {}
+    left = {c: supply[c] for c in classes}
+    total = 0
+    for d in kinds:
+        todo = need[d]
+        while todo > 0:
+            pushed = _augment(d, todo, edges, flow, left)
+            if pushed == 0:
+                break
+            todo -= pushed
+            total += pushed
+    wanted = sum(n for n in need.values() if n > 0)
+    used = {k: f for k, f in flow.items() if f > 0}
+    return Matching(wanted, total, edges, used, left, {c: supply[c] for c in classes})
+
+
+@lru_cache(maxsize=64)
+def _cached(
+    need: frozenset[tuple[Demand, int]], supply: frozenset[tuple[BayClass, int]]
+) -> Matching:
+    return match(dict(need), dict(supply))
+
+
+def matching(need: Mapping[Demand, int], supply: Mapping[BayClass, int]) -> Matching:
+    """`match`, remembered: the trucks due and the free bays change far less often than
+    trucks arrive, so most arrivals reuse the last matching and only augment it."""
+    return _cached(frozenset(need.items()), frozenset(supply.items()))
 
 
 def _augment(

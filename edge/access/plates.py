@@ -6,19 +6,28 @@ Z->2, G->6). An exact match may name any live booking (admission then judges its
 inexact one is accepted only against bookings active in their window, and only when no other
 active booking is as close (a tie refers the truck to staff). Raw reads are kept as evidence
 by the caller. `PlateIndex` is built once per change of the bookings, not per read.
+
+Plates one edit apart share a form with one character deleted (a substitution at i: both
+without i; an insertion: the longer without it is the shorter), so the index keeps canonical
+plates under themselves and their one-deletion forms, and a read is compared only with the
+bookings sharing one of its own forms, not with every booking active in its window. These
+forms are worked out per block of BLOCK bookings (by start), when a read first needs that
+block: building the index stays one pass, and a read pays at most for the few blocks its
+window newly reaches.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from edge.access.bookings import MAX_EARLY_START_S, MAX_NOSHOW_S, Booking
 
 MAX_RAW_PLATE = 32
 MIN_FUZZY_LENGTH = 5  # shorter plates are too easy to hit by accident
+BLOCK = 256  # bookings whose near forms are worked out together
 _CONFUSABLE = str.maketrans("OQDILBSZG", "000118526")
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _SEPARATORS = frozenset(" -._·/:")
@@ -80,6 +89,9 @@ class PlateIndex:
     exact: Mapping[str, tuple[Booking, ...]]  # normalised plate -> live bookings
     starts: tuple[float, ...]  # period.start of `entries`, sorted
     entries: tuple[tuple[Booking, frozenset[str]], ...]  # (booking, canonical plates)
+    # block number -> (form -> indices in `entries`), filled when a read first needs it: a
+    # memo of `_near_block`, which depends on `entries` only
+    near: dict[int, Mapping[str, list[int]]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(cls, bookings: Sequence[Booking]) -> PlateIndex:
@@ -103,6 +115,35 @@ class PlateIndex:
         hi = bisect_right(self.starts, now + MAX_EARLY_START_S)
         return [e for e in self.entries[lo:hi] if e[0].awaited() and e[0].in_window(now)]
 
+    def active_near(self, canon: str, now: float) -> list[tuple[Booking, frozenset[str]]]:
+        """The entries of `active(now)` that may be one edit or less from `canon`."""
+        lo = bisect_left(self.starts, now - MAX_NOSHOW_S)
+        hi = bisect_right(self.starts, now + MAX_EARLY_START_S)
+        forms = _forms(canon)
+        ids: set[int] = set()
+        for block in range(lo // BLOCK, (hi + BLOCK - 1) // BLOCK):
+            near = self.near.get(block)
+            if near is None:
+                near = self.near[block] = _near_block(self.entries, block)
+            ids.update(i for f in forms for i in near.get(f, ()) if lo <= i < hi)
+        found = [self.entries[i] for i in sorted(ids)]
+        return [e for e in found if e[0].awaited() and e[0].in_window(now)]
+
+
+def _near_block(
+    entries: Sequence[tuple[Booking, frozenset[str]]], block: int
+) -> Mapping[str, list[int]]:
+    near: dict[str, list[int]] = {}
+    for i in range(block * BLOCK, min(len(entries), (block + 1) * BLOCK)):
+        for form in {f for c in entries[i][1] for f in _forms(c)}:
+            near.setdefault(form, []).append(i)
+    return near
+
+
+def _forms(canon: str) -> set[str]:
+    """The plate and its forms with one character deleted."""
+    return {canon, *(canon[:i] + canon[i + 1 :] for i in range(len(canon)))}
+
 
 def match_plate(raw: str, index: PlateIndex, now: float) -> PlateMatch:
     """The booking a plate read belongs to. Raises CredentialInvalid for a non-plate read."""
@@ -113,7 +154,7 @@ def match_plate(raw: str, index: PlateIndex, now: float) -> PlateMatch:
         return PlateMatch(MatchKind.EXACT, plate, exact[0])
     canon = canonical_plate(plate)
     scored = []
-    for booking, canon_plates in index.active(now):
+    for booking, canon_plates in index.active_near(canon, now):
         d = min((_within_one(canon, c) for c in canon_plates), default=2)
         if d <= 1:
             scored.append((d, booking.id, booking))

@@ -4,7 +4,9 @@ the lane as plate reads.
 A camera posts `POST /anpr/<reader id>` with `Authorization: Bearer <secret>` (the reader's
 `secret_file`) and a body like
 `{"event_id": "cam1-8812", "plate": "1-ABC-123", "taken_at": 1767225600.0, "vehicle": "truck"}`
-(`taken_at` in UTC epoch seconds or ISO 8601 with an offset; `vehicle` optional). Answers:
+(`taken_at` in UTC epoch seconds or ISO 8601 with an offset; `vehicle` optional; `connector`,
+"CCS" or "MCS", and `inlet_side`, "left" or "right", optional: what the camera's fleet
+lookup knows of an unbooked truck's inlet, used instead of `[access] ad_hoc_connectors`). Answers:
 202 delivered, 200 a duplicate event id (the camera retried; not delivered twice),
 400 malformed, 401 wrong secret, 404 unknown reader, 413 body over MAX_BODY. The lane's
 decision is awaited before answering, so a busy lane pushes back on the camera.
@@ -19,13 +21,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from edge.access.admission import VehicleClass
 from edge.access.entry import CredentialRead, ReadKind
-from edge.siteconf.model import Reader
+from edge.siteconf.model import Connector, InletSide, Reader
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ VEHICLES = {
 }
 
 Deliver = Callable[[CredentialRead], Awaitable[None]]
+_W = TypeVar("_W", Connector, InletSide)
 
 
 class BadEvent(ValueError):
@@ -86,8 +89,20 @@ def parse_event(body: bytes, reader: str) -> CredentialRead:
     if vehicle not in VEHICLES:
         raise BadEvent(f"vehicle: not one of {', '.join(VEHICLES)}")
     return CredentialRead(
-        ReadKind.PLATE, plate, reader, _when(data.get("taken_at")), event_id, VEHICLES[vehicle]
-    )
+        ReadKind.PLATE, plate, reader, _when(data.get("taken_at")), event_id, VEHICLES[vehicle],
+        _word(data, "connector", Connector), _word(data, "inlet_side", InletSide),
+    )  # fmt: skip
+
+
+def _word(data: Mapping[str, Any], key: str, kind: type[_W]) -> _W | None:
+    """An optional word of `kind` (None when absent); BadEvent naming the key otherwise."""
+    value = data.get(key)
+    if value is None:
+        return None
+    words = [w.value for w in kind]
+    if value not in words:
+        raise BadEvent(f"{key}: not one of {', '.join(words)}")
+    return kind(value)
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

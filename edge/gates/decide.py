@@ -12,21 +12,24 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from edge.access.admission import Inputs, Site, by_start
 from edge.access.bookings import Booking
+from edge.access.due import DueIndex
 from edge.access.entry import CredentialRead, Directory, EntryRules, Ledger, entry, exit_
 from edge.access.gate_types import Event
-from edge.access.matching import Demand
+from edge.access.matching import BayClasses, Demand
 from edge.gates.audit import Audit, LogAudit
 from edge.sessions import BayState
 from edge.siteconf.model import Bay, GateLane
 
 log = logging.getLogger(__name__)
 RECENT = 10  # decisions kept for `edge gate status` and the status page
-# An ad-hoc truck admitted is counted as driving to a bay this long (then its bay's sensor
-# or charger shows it); booked trucks in that state keep theirs through their booking.
+# An ad-hoc truck admitted is counted as driving to a bay for `[access] ad_hoc_reserve_min`
+# (then its bay's sensor or charger shows it); booked trucks in that state keep theirs
+# through their booking. This is the default when the decider is built without one.
 TRANSIT_S = 600.0
 
 
@@ -52,31 +55,37 @@ class EntryDecider:
         bay_states: Callable[[], Mapping[str, BayState]],
         rules: EntryRules,
         audit: Audit | None = None,
+        transit_s: float = TRANSIT_S,
     ) -> None:
         self.view = bookings
         self.bays = tuple(bays)
+        self.classes = BayClasses.of(self.bays)  # the bays change only with the site file
         self.bay_states = bay_states
         self.rules = rules
+        self.transit_s = transit_s
         self.audit = audit or LogAudit()
         self.ledger = Ledger()
         self.tally: Counter[str] = Counter()  # entry decisions by reason code (status)
         self.recent: deque[dict[str, str]] = deque(maxlen=RECENT)  # the last few decisions
         self.ledger_changed: Callable[[Ledger], None] = lambda ledger: None
-        self._directory: tuple[tuple[Booking, ...], Directory] | None = None
+        self._indexed: _Indexed | None = None
         self._transit: list[tuple[float, Demand]] = []  # ad-hoc trucks admitted, when
 
-    def _bookings(self) -> tuple[tuple[Booking, ...], Directory]:
-        """The bookings and their directory, rebuilt only when the bookings changed."""
+    def _bookings(self) -> _Indexed:
+        """The bookings with their directory and indexes, rebuilt only when they changed."""
         current = tuple(self.view.bookings())
-        if self._directory is None or self._directory[0] != current:
-            self._directory = (current, Directory.build(current))
-        return self._directory
+        if self._indexed is None or self._indexed.bookings != current:
+            self._indexed = _Indexed(
+                current, Directory.build(current), by_start(current), DueIndex.build(current)
+            )
+        return self._indexed
 
     def entry(self, gate: GateLane, read: CredentialRead, now: float) -> Event | None:
-        bookings, directory = self._bookings()
-        self._transit = [(t, d) for t, d in self._transit if now - t < TRANSIT_S]
+        found = self._bookings()
+        self._transit = [(t, d) for t, d in self._transit if now - t < self.transit_s]
         moving = tuple(d for _, d in self._transit)
-        site = Site(self.bays, self.bay_states(), by_start(bookings), moving)
+        site = Site(self.bays, self.bay_states(), found.by_start, moving, found.due, self.classes)
+        directory = found.directory
         self.ledger, outcome = entry(self.ledger, read, site, directory, gate.plot, now, self.rules)
         self.ledger_changed(self.ledger)
         if outcome.decision is None:
@@ -84,7 +93,7 @@ class EntryDecider:
                      outcome.screened)  # fmt: skip
             return None
         d = outcome.decision
-        needs = frozenset(self.rules.policy.ad_hoc_needs)
+        needs = frozenset(d.inputs.needs)  # what it was admitted for, declared or possible
         if d.admitted and d.inputs.booking_id is None and needs:  # ad hoc, driving to a bay
             self._transit.append((now, Demand(gate.plot, needs)))
         self.tally[d.reason.value] += 1
@@ -107,7 +116,7 @@ class EntryDecider:
     def exit(self, gate: GateLane, read: CredentialRead, now: float) -> None:
         """Clear the vehicle's IN state; a booked truck's exit is recorded (`exit`, with its
         booking: the owner marks it DEPARTED, releasing its bay)."""
-        _, directory = self._bookings()
+        directory = self._bookings().directory
         self.ledger, exited = exit_(self.ledger, read, directory, now, self.rules.verifier)
         self.ledger_changed(self.ledger)
         if not exited.matched:  # flagged for staff, never a refusal: the exit opens anyway
@@ -122,6 +131,16 @@ class EntryDecider:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """One version of the bookings and what is built from it once."""
+
+    bookings: tuple[Booking, ...]
+    directory: Directory
+    by_start: tuple[Booking, ...]
+    due: DueIndex
+
+
 def admission_inputs(inputs: Inputs) -> dict[str, str]:
     """What the decision used, as the audit record's text fields (`events/admission`)."""
     version = inputs.booking_version
@@ -134,4 +153,5 @@ def admission_inputs(inputs: Inputs) -> dict[str, str]:
         "booked_due": str(inputs.booked_due),
         "in_transit": str(inputs.in_transit),
         "free_bays": str(inputs.free_bays),
+        "needs": ",".join(f"{c}/{s}" for c, s in inputs.needs),
     }

@@ -15,7 +15,8 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from edge.access import occupancy
-from edge.access.admission import Policy
+from edge.access.admission import Policy, needs_for
+from edge.access.bookings import Need
 from edge.access.entry import EntryRules
 from edge.clock import Clock
 from edge.gates.anpr import AnprEndpoint
@@ -28,16 +29,22 @@ from edge.qr_signature import SiteKeys
 from edge.readings import Snapshot
 from edge.safe_state import WritesPoints
 from edge.sessions import BayState
-from edge.siteconf.model import Connector, InletSide, ReaderKind, SiteConfig
+from edge.siteconf.model import Connector, ReaderKind, SiteConfig
 
 log = logging.getLogger(__name__)
 
 GATE_PERIOD_S = 0.2
-# An unbooked truck is not asked at the gate what it needs: it is taken to charge on CCS
-# (every truck sold in Europe has it) with its inlet on a side not known, so it is admitted
-# only if a bay fits it on either side (docs/access.md, section 3).
-AD_HOC_NEEDS = ((Connector.CCS, InletSide.LEFT), (Connector.CCS, InletSide.RIGHT))
 Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+def ad_hoc_needs(config: SiteConfig) -> tuple[Need, ...]:
+    """What an unbooked truck whose reader says nothing of its inlet may need: a connector of
+    `[access] ad_hoc_connectors` (default: every connector the site's bays have) on a side not
+    known. It is admitted only if a bay fits each (docs/access.md, section 3)."""
+    connectors = config.access.ad_hoc_connectors
+    if connectors is None:
+        connectors = tuple(c for c in Connector if any(b.connector is c for b in config.bays))
+    return needs_for(connectors)
 
 
 class GateLanes:
@@ -60,12 +67,15 @@ class GateLanes:
         access = config.access
         rules = EntryRules(
             SiteKeys.from_hex(access.qr_keys),
-            policy=Policy(ad_hoc_needs=AD_HOC_NEEDS),
+            policy=Policy(ad_hoc_needs=ad_hoc_needs(config)),
             max_stay_s=access.max_stay_h * 3600.0,
             debounce_s=access.debounce_s,
             max_read_age_s=access.max_read_age_s,
         )
-        self.decider = EntryDecider(self.bookings, config.bays, self.bay_states, rules, self.audit)
+        self.decider = EntryDecider(
+            self.bookings, config.bays, self.bay_states, rules, self.audit,
+            transit_s=access.ad_hoc_reserve_min * 60.0,
+        )  # fmt: skip
         self.lanes: dict[str, LaneDriver] = {}
         self.readers: list[SerialReader] = []
         self.endpoints: dict[str, AnprEndpoint] = {}

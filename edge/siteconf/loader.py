@@ -237,6 +237,10 @@ def _access(a: Mapping[str, Any]) -> Access:
         max_stay_h=float(a.get("max_stay_h", d.max_stay_h)),
         assign_lead_min=float(a.get("assign_lead_min", d.assign_lead_min)),
         keep_bookings_days=float(a.get("keep_bookings_days", d.keep_bookings_days)),
+        ad_hoc_connectors=tuple(Connector(c) for c in a["ad_hoc_connectors"])
+        if "ad_hoc_connectors" in a
+        else d.ad_hoc_connectors,
+        ad_hoc_reserve_min=float(a.get("ad_hoc_reserve_min", d.ad_hoc_reserve_min)),
     )
 
 

@@ -218,7 +218,8 @@ class Control:
 @dataclass(frozen=True, slots=True)
 class Access:
     """The `[access]` table: QR public keys by key id (hex), the read screening's timings,
-    the bay assignment's lead time and how long finished bookings are kept."""
+    the bay assignment's lead time, how long finished bookings are kept, and what an ad-hoc
+    truck is taken to need and how long its bay is held."""
 
     qr_keys: MappingProxyType[int, str] = field(default_factory=lambda: MappingProxyType({}))
     debounce_s: float = 5.0
@@ -226,6 +227,10 @@ class Access:
     max_stay_h: float = 72.0
     assign_lead_min: float = 30.0  # a bay is chosen this long before the slot starts
     keep_bookings_days: float = 30.0  # departed/cancelled/no-show bookings pruned after this
+    # The connectors an ad-hoc truck that declares none may need; it is admitted only if a bay
+    # would fit each (and either inlet side). None: every connector the site's bays have.
+    ad_hoc_connectors: tuple[Connector, ...] | None = None
+    ad_hoc_reserve_min: float = 10.0  # a bay is held this long for an admitted ad-hoc truck
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,6 +223,16 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 # a lead under 1 min tells the driver nothing; over a day blocks bays for long
                 "assign_lead_min": {"type": "number", "minimum": 1, "maximum": 1440},
                 "keep_bookings_days": {"type": "number", "minimum": 1, "maximum": 3660},
+                # what an ad-hoc truck that declares nothing may need (docs/access.md, 3)
+                "ad_hoc_connectors": {
+                    "type": "array",
+                    "items": {"enum": ["CCS", "MCS"]},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
+                # the bay held for an admitted ad-hoc truck: long enough to drive to it, short
+                # enough that a truck that left without charging does not block it for long
+                "ad_hoc_reserve_min": {"type": "number", "minimum": 1, "maximum": 120},
             },
         ),
         # Who may charge when the cloud cannot say (edge/auth/, docs/billing.md).
