@@ -79,6 +79,14 @@ def grant(
         x[bay] = new
 
 
+# A node cannot saturate when its room exceeds the most its bays could take by these (far
+# above float noise, far below a meter's resolution): `_rise` skips it.
+_CANNOT_SATURATE_REL = 1e-9
+_CANNOT_SATURATE_W = 1.0
+
+Events = list[tuple[float, int]]  # (level, +1 a bay starts rising / -1 it stops), unsorted
+
+
 def water_fill(
     tree: Tree,
     used: dict[str, float],
@@ -87,18 +95,50 @@ def water_fill(
     bays: Sequence[str],
 ) -> None:
     """Raise `bays` (each from x to at most cap) to equal levels, max-min fair under the tree.
-    Only the nodes above `bays` are visited: the cost follows the group, not the site."""
+    Only the nodes above `bays` are visited: the cost follows the group, not the site; and
+    a node that cannot saturate is neither sorted nor walked."""
     if full(tree, used):
         return
     paths = tree.paths
+    cabinets: dict[str, tuple[Events, list[float]]] = {}  # its bays' curve, the most they take
+    for b in bays:
+        lo, hi = x[b], cap_w[b]
+        if hi > lo + EPS_W:
+            cabinet = paths[b][0]
+            got = cabinets.get(cabinet)
+            if got is None:
+                cabinets[cabinet] = ([(lo, 1), (hi, -1)], [hi - lo])
+            else:
+                got[0].extend(((lo, 1), (hi, -1)))
+                got[1][0] += hi - lo
+    level = _levels(tree, used, cabinets)
     parent = tree.parent
-    active = [b for b in bays if cap_w[b] > x[b] + EPS_W]
-    events: dict[str, list[tuple[float, int]]] = {}
-    for b in active:
-        evs = events.setdefault(paths[b][0], [])
-        evs.append((x[b], 1))
-        evs.append((cap_w[b], -1))
-    nodes = list(events)  # the cabinets of `active` and every node above them, once
+    for b in bays:  # a bay within EPS_W of its cap takes it (float noise), as it always has
+        lo = x[b]
+        path = paths[b]
+        water = min(level.get(path[0], math.inf), level.get(parent.get(path[0], ""), math.inf))
+        new = min(max(water, lo), cap_w[b])
+        if new > lo:
+            for n in path:
+                used[n] += new - lo
+            x[b] = new
+
+
+def _levels(
+    tree: Tree, used: Mapping[str, float], cabinets: dict[str, tuple[Events, list[float]]]
+) -> dict[str, float]:
+    """The water level of each node that saturates (absent: it does not), the limit nodes'
+    lowered to the lowest above them. Cabinets first, then the limit nodes above them,
+    children before parents, each from its children's curves."""
+    parent = tree.parent
+    capacity = tree.capacity_w
+    level: dict[str, float] = {}
+    chunks: dict[str, list[Events]] = {}  # per limit node, its children's fill curves
+    most: dict[str, float] = {}  # per limit node, the most its bays could take in all
+    for cab, (evs, total) in cabinets.items():
+        room = capacity[cab] - used[cab] - EPS_W
+        _rise(cab, [evs], total[0], room, parent.get(cab), level, chunks, most)
+    nodes = list(chunks)  # the limit nodes above the cabinets, once
     seen = set(nodes)
     for n in nodes:
         up = parent.get(n)
@@ -106,28 +146,48 @@ def water_fill(
             seen.add(up)
             nodes.append(up)
     nodes.sort(key=tree.rank.__getitem__)  # every child before its parent
-    level: dict[str, float] = {}
     for node in nodes:
-        here = events.get(node)
-        if not here:
-            level[node] = math.inf
-            continue
-        here.sort()
-        level[node], out = _saturate(here, tree.capacity_w[node] - used[node] - EPS_W)
-        up = parent.get(node)
-        if up is not None and out:
-            events.setdefault(up, []).extend(out)
+        here = chunks.get(node)
+        if here:
+            room = capacity[node] - used[node] - EPS_W
+            _rise(node, here, most[node], room, parent.get(node), level, chunks, most)
     for node in reversed(nodes):  # a node's level is the lowest above it
         up = parent.get(node)
-        if up is not None and level[up] < level[node]:
-            level[node] = level[up]
-    for b in bays:  # a bay within EPS_W of its cap takes it (float noise), as it always has
-        lo = x[b]
-        new = min(max(level.get(paths[b][0], math.inf), lo), cap_w[b])
-        if new > lo:
-            for n in paths[b]:
-                used[n] += new - lo
-            x[b] = new
+        above = level.get(up, math.inf) if up is not None else math.inf
+        if above < level.get(node, math.inf):
+            level[node] = above
+    return level
+
+
+def _rise(
+    node: str,
+    curves: list[Events],
+    most_w: float,
+    room_w: float,
+    up: str | None,
+    level: dict[str, float],
+    chunks: dict[str, list[Events]],
+    most: dict[str, float],
+) -> None:
+    """`node`'s saturation level from its children's `curves`, and its own (capped) curve
+    handed to its parent. A node whose bays could take at most `most_w` cannot saturate if
+    its room is larger: it is skipped (`_saturate` would find no level and hand the curve
+    up as it is). `most_w` is summed in another order than `_saturate` sums, so it may
+    differ in the last bits: the skip keeps margins far above that."""
+    if room_w > most_w * (1.0 + _CANNOT_SATURATE_REL) + _CANNOT_SATURATE_W:
+        out, took = curves, most_w
+    else:
+        evs = curves[0] if len(curves) == 1 else [e for c in curves for e in c]
+        evs.sort()
+        at, curve = _saturate(evs, room_w)
+        if at == math.inf:
+            out, took = [curve], most_w
+        else:
+            level[node] = at
+            out, took = ([curve] if curve else []), room_w
+    if up is not None and out:
+        chunks.setdefault(up, []).extend(out)
+        most[up] = most.get(up, 0.0) + took
 
 
 def _saturate(
