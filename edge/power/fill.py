@@ -48,7 +48,11 @@ def _apply(tree: Tree, used: dict[str, float], bay: str, delta: float) -> None:
 def full(tree: Tree, used: Mapping[str, float]) -> bool:
     """Nothing more fits anywhere: every root is at its capacity (so `grant` and
     `water_fill` would change nothing; callers skip them)."""
-    return all(tree.capacity_w[r] - used[r] - EPS_W <= 0 for r in tree.roots)
+    capacity = tree.capacity_w
+    for r in tree.roots:  # noqa: SIM110 (a loop, not all(): this runs for every bay of some steps)
+        if not capacity[r] - used[r] - EPS_W <= 0:
+            return False
+    return True
 
 
 def grant(
@@ -74,8 +78,9 @@ def grant(
         return
     new = levels.snap_down(now_w + room)
     if new > now_w:
+        step = new - now_w
         for n in path:
-            used[n] += new - now_w
+            used[n] += step
         x[bay] = new
 
 
@@ -216,19 +221,42 @@ def clamp_to_tree(
     levels: Mapping[str, Levels],
     order: Sequence[str],
 ) -> dict[str, float]:
-    """Cut the least urgent bays (end of `order`) until no node is exceeded; returns usage."""
+    """Cut the least urgent bays (end of `order`) until no node is exceeded; returns usage.
+    Only an exceeded node looks at its bays (`_cut`): nothing is cut in a normal period."""
     used = dict.fromkeys(tree.capacity_w, 0.0)
+    paths = tree.paths
     for b, p in x.items():
         if p:
-            _apply(tree, used, b, p)
+            for n in paths[b]:
+                used[n] += p
+    capacity = tree.capacity_w
+    under: dict[str, list[str]] | None = None  # per node, its bays in `order`, least urgent first
     for node in tree.post_order:
-        excess = used[node] - tree.capacity_w[node]
-        for b in reversed(order):
-            if excess <= 0:
-                break
-            if x[b] > 0 and node in tree.paths[b]:
-                new = levels[b].snap_down(x[b] - excess)
-                _apply(tree, used, b, new - x[b])
-                excess -= x[b] - new
-                x[b] = new
+        excess = used[node] - capacity[node]
+        if excess <= 0:
+            continue
+        if under is None:
+            under = {}
+            for b in reversed(order):
+                for n in paths[b]:
+                    under.setdefault(n, []).append(b)
+        _cut(tree, used, x, levels, under.get(node, []), excess)
     return used
+
+
+def _cut(
+    tree: Tree,
+    used: dict[str, float],
+    x: dict[str, float],
+    levels: Mapping[str, Levels],
+    bays: list[str],
+    excess: float,
+) -> None:
+    for b in bays:
+        if excess <= 0:
+            break
+        if x[b] > 0:
+            new = levels[b].snap_down(x[b] - excess)
+            _apply(tree, used, b, new - x[b])
+            excess -= x[b] - new
+            x[b] = new
