@@ -211,3 +211,27 @@ def test_the_clamp_matches_the_reference_when_it_cuts(data: st.DataObject) -> No
     slow = ref.clamp_to_tree(tree, slow_x, levels, order)
     assert [(k, v.hex()) for k, v in fast.items()] == [(k, v.hex()) for k, v in slow.items()]
     assert [(k, v.hex()) for k, v in fast_x.items()] == [(k, v.hex()) for k, v in slow_x.items()]
+
+
+def test_a_bay_within_float_noise_of_its_cap_takes_it_under_a_saturated_feeder() -> None:
+    # Bay b0-0 is within EPS_W of its cap (not rising) and alone on its cabinet; the feeder
+    # above saturates through b1-0. As always, b0-0 takes its cap (the last 0.5 uW).
+    limits = (LimitNode("n0", "n0", None, 200.0, None, 40.0, None, None),)
+    chargers = (Charger("c0", "n0", 400, 0, 50, None), Charger("c1", "n0", 400, 0, 50, None))
+    bays = tuple(
+        Bay(f"b{c}-0", "p", f"c{c}", Connector.CCS, 400, (InletSide.LEFT,)) for c in range(2)
+    )
+    budgets = (NodeBudget("n0", NodeMode.NORMAL, 2e5, "limit:n0", 0.0, 0.0, 200_000.0, ""),)
+    tree = build_tree(limits, chargers, bays, budgets)
+    cap = {"b0-0": 150_000.0, "b1-0": 400_000.0}  # the feeder's level: 50 kW, below b0-0
+    x = {"b0-0": 150_000.0 - 5e-7, "b1-0": 0.0}
+    used = dict.fromkeys(tree.capacity_w, 0.0)
+    for b, w in x.items():
+        for n in tree.paths[b]:
+            used[n] += w
+    fast_x, fast_used, slow_x, slow_used = dict(x), dict(used), dict(x), dict(used)
+    fill.water_fill(tree, fast_used, fast_x, cap, list(x))
+    ref.water_fill(tree, slow_used, slow_x, cap, list(x))
+    assert slow_x["b0-0"] == 150_000.0
+    assert [v.hex() for v in fast_x.values()] == [v.hex() for v in slow_x.values()]
+    assert [v.hex() for v in fast_used.values()] == [v.hex() for v in slow_used.values()]

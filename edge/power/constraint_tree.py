@@ -94,6 +94,10 @@ class ConfigMemo(Generic[T]):
         del self._seen[self._kept :]
         return value
 
+    def clear(self) -> None:
+        """Forget every config (the benchmark's first period after a config change)."""
+        self._seen.clear()
+
 
 def build_tree(
     limits: Iterable[LimitNode],

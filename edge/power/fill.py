@@ -116,13 +116,11 @@ def water_fill(
             else:
                 got[0].extend(((lo, 1), (hi, -1)))
                 got[1][0] += hi - lo
-    level = _levels(tree, used, cabinets)
-    parent = tree.parent
+    water = _levels(tree, used, cabinets)
     for b in bays:  # a bay within EPS_W of its cap takes it (float noise), as it always has
         lo = x[b]
         path = paths[b]
-        water = min(level.get(path[0], math.inf), level.get(parent.get(path[0], ""), math.inf))
-        new = min(max(water, lo), cap_w[b])
+        new = min(max(water.get(path[0], math.inf), lo), cap_w[b])
         if new > lo:
             for n in path:
                 used[n] += new - lo
@@ -132,12 +130,12 @@ def water_fill(
 def _levels(
     tree: Tree, used: Mapping[str, float], cabinets: dict[str, tuple[Events, list[float]]]
 ) -> dict[str, float]:
-    """The water level of each node that saturates (absent: it does not), the limit nodes'
-    lowered to the lowest above them. Cabinets first, then the limit nodes above them,
-    children before parents, each from its children's curves."""
+    """The water level of each cabinet in `cabinets`: the lowest at which it or a node
+    above it saturates (infinite: none does). Cabinets first, then the limit nodes above
+    them, children before parents, each from its children's curves."""
     parent = tree.parent
     capacity = tree.capacity_w
-    level: dict[str, float] = {}
+    level: dict[str, float] = {}  # the nodes that saturate
     chunks: dict[str, list[Events]] = {}  # per limit node, its children's fill curves
     most: dict[str, float] = {}  # per limit node, the most its bays could take in all
     for cab, (evs, total) in cabinets.items():
@@ -161,7 +159,11 @@ def _levels(
         above = level.get(up, math.inf) if up is not None else math.inf
         if above < level.get(node, math.inf):
             level[node] = above
-    return level
+    water = {}
+    for cab in cabinets:
+        own, above = level.get(cab, math.inf), level.get(parent.get(cab, ""), math.inf)
+        water[cab] = above if above < own else own
+    return water
 
 
 def _rise(
