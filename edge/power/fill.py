@@ -76,7 +76,11 @@ def grant(
             room = r
     if room <= 0:
         return
-    new = levels.snap_down(now_w + room)
+    top = now_w + room  # levels.snap_down(top), inlined: this runs for every bay, often twice
+    if top >= levels.min_w - EPS_W and top > 0:
+        new = min(max(top, levels.min_w), levels.max_w)
+    else:
+        new = levels.pause_w if top >= levels.pause_w - EPS_W else 0.0
     if new > now_w:
         step = new - now_w
         for n in path:
