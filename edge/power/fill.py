@@ -124,10 +124,15 @@ def water_fill(
     for b in bays:  # a bay within EPS_W of its cap takes it (float noise), as it always has
         lo = x[b]
         path = paths[b]
-        new = min(max(water.get(path[0], math.inf), lo), cap_w[b])
+        level = water.get(path[0], math.inf)
+        if level <= lo:  # saturated below it: it keeps what it has
+            continue
+        cap = cap_w[b]
+        new = cap if cap < level else level  # min(level, cap), without the call
         if new > lo:
+            step = new - lo
             for n in path:
-                used[n] += new - lo
+                used[n] += step
             x[b] = new
 
 
