@@ -3,6 +3,8 @@
 Every constraint a bay's power passes through is a node keyed by its binding name
 (`limit:<id>`, `charger:<id>`), so whatever saturates can be named as the bay's binding.
 Chargers out of service drop out with their bays: they draw nothing and limit nothing.
+The tree's shape depends on the config alone and is built once per site (`ConfigMemo`);
+each period only fills in the budgets.
 """
 
 from __future__ import annotations

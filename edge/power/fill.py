@@ -3,7 +3,8 @@
 - `grant`: one bay at a time, in a given order (urgent trucks first);
 - `water_fill`: max-min fair over a set of bays at once (fairness among equals), exact for
   nested limits: each node saturates at a water level found from the bays under it, and a
-  bay's level is the lowest saturation level above it (O(n log n) per node level);
+  bay's level is the lowest saturation level above it (O(n log n) per node level; a node
+  that cannot saturate is skipped);
 - `clamp_to_tree`: the last step of every decision, so no node is ever exceeded.
 
 Every setpoint is 0, the charger's pause power, or within [min, max] (`Levels`).
