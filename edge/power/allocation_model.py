@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from edge.power.budget import MODE_RANK, NodeBudget, NodeMode
-from edge.power.constraint_tree import Tree
+from edge.power.constraint_tree import ConfigMemo, Tree
 from edge.power.fill import Levels
 from edge.sessions import BayState, Session, SessionKind
 from edge.siteconf.model import Bay, Charger, LimitNode
@@ -105,15 +105,26 @@ class BayPlan:
     left_s: float = math.inf  # seconds to departure
 
 
-def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
-    chargers = {c.id: c for c in inputs.chargers}
-    pause = {t.charger: t.pause_w for t in inputs.tuning}
-    given = {b.bay: b for b in inputs.bay_inputs}
-    modes = _bay_modes(inputs, tree, given)
-    levels: dict[tuple[str, float], Levels] = {}  # shared by the bays of a cabinet
-    out = {}
-    for bay in inputs.bays:
-        ch = chargers[bay.charger]
+@dataclass(frozen=True, slots=True)
+class _BayStatic:
+    """What a bay's plan takes from the config alone (`_statics`)."""
+
+    bay: str
+    charger: str
+    levels: Levels  # shared by the bays of a cabinet with the same maximum
+    bay_binding: str  # `bay:<id>`
+    charger_binding: str  # `charger:<id>`
+
+
+def _build_statics(
+    chargers: tuple[Charger, ...], bays: tuple[Bay, ...], tuning: tuple[ChargerTuning, ...]
+) -> tuple[_BayStatic, ...]:
+    by_id = {c.id: c for c in chargers}
+    pause = {t.charger: t.pause_w for t in tuning}
+    levels: dict[tuple[str, float], Levels] = {}
+    out = []
+    for bay in bays:
+        ch = by_id[bay.charger]
         key = (ch.id, bay.max_power_kw)
         if key not in levels:
             levels[key] = Levels(
@@ -121,27 +132,34 @@ def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, Bay
                 min(bay.max_power_kw, ch.max_power_kw) * 1000.0,
                 pause.get(ch.id, 0.0),
             )
-        b = given.get(bay.id)
-        if b is None:
-            b = BayInput(bay.id, BayState.UNAVAILABLE, None)
-        out[bay.id] = _plan(bay, b, levels[key], tree, modes.get(bay.id), inputs, now)
+        out.append(_BayStatic(bay.id, ch.id, levels[key], f"bay:{bay.id}", f"charger:{ch.id}"))
+    return tuple(out)
+
+
+_statics = ConfigMemo(_build_statics)
+
+
+def plan_bays(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, BayPlan]:
+    given = {b.bay: b for b in inputs.bay_inputs}
+    modes = _bay_modes(inputs, tree, given)
+    paths = tree.paths
+    oos = inputs.out_of_service
+    out = {}
+    for st in _statics(inputs.chargers, inputs.bays, inputs.tuning):
+        b = given.get(st.bay)
+        if st.charger in oos:
+            out[st.bay] = _idle(st.bay, st.levels, st.charger_binding)
+        elif b is None or st.bay not in paths or not b.state.in_session:
+            out[st.bay] = _idle(st.bay, st.levels, st.bay_binding)
+        else:
+            out[st.bay] = _plan(st, b, modes.get(st.bay) if modes else None, now)
     return out
 
 
-def _plan(
-    bay: Bay,
-    b: BayInput,
-    levels: Levels,
-    tree: Tree,
-    mode: tuple[NodeMode, float] | None,
-    inputs: AllocationInputs,
-    now: float,
-) -> BayPlan:
-    if bay.charger in inputs.out_of_service:
-        return _idle(bay.id, levels, f"charger:{bay.charger}")
-    if bay.id not in tree.paths or not b.state.in_session:
-        return _idle(bay.id, levels, f"bay:{bay.id}")
-    cap, why = levels.max_w, f"bay:{bay.id}"
+def _plan(st: _BayStatic, b: BayInput, mode: tuple[NodeMode, float] | None, now: float) -> BayPlan:
+    """The plan of a bay in session on a charger in service."""
+    levels = st.levels
+    cap, why = levels.max_w, st.bay_binding
     soft = _soft_cap(b)
     if soft is not None and soft < cap:
         # Below the minimum the charger cannot run: round up (the truck just draws less).
@@ -154,26 +172,20 @@ def _plan(
     if mode is not None and mode[1] < cap:
         cap, why = mode[1], f"mode:{mode[0]}"
     recent = b.last_stop_at is not None and now - b.last_stop_at < RESTART_GUARD_S
-    if recent and b.previous_w == 0.0:  # stopped by us lately: restart only to run, not pause
+    stopped = recent and b.previous_w == 0.0
+    if stopped:  # stopped by us lately: restart only to run, not pause
         levels = Levels(levels.min_w, levels.max_w, 0.0)
     s = b.session
-    rank = 2 if s is None else (1 if s.kind is SessionKind.OVERNIGHT else 0)
-    remaining = 0.0 if s is None else s.energy_remaining_wh()
-    left = math.inf if s is None else s.departure.value - now
+    if s is None:
+        rank, remaining, left = 2, 0.0, math.inf
+    else:
+        rank = 1 if s.kind is SessionKind.OVERNIGHT else 0
+        remaining = s.energy_remaining_wh()
+        left = s.departure.value - now
     need, slack = _need(remaining, left, cap)
+    protected = recent and b.previous_w > 0.0
     return BayPlan(
-        bay.id,
-        True,
-        levels,
-        cap,
-        why,
-        rank,
-        need,
-        slack,
-        not (recent and b.previous_w == 0.0),  # keep_alive
-        recent and b.previous_w > 0.0,  # protected
-        remaining,
-        left,
+        st.bay, True, levels, cap, why, rank, need, slack, not stopped, protected, remaining, left
     )
 
 
