@@ -21,9 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from edge.local_api.client import LocalApiClient
 from edge.runtime import Daemon
-from edge.siteconf import load_site
-from hil_tests.broker import free_port
-from tests.ocpp_peers import Record, charge_point, url, write_site
+from tests.ocpp_peers import Record, charge_point, ocpp_daemon, url
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.hil
@@ -70,23 +68,15 @@ async def _charging(cp: Any) -> None:
 
 
 async def test_bad_input_is_answered_and_felt_by_no_other_charger(tmp_path: Path) -> None:
-    site_path = write_site(tmp_path, '[storage]\nstate_dir = "state"\n')
-    port = free_port()
-    site_path.write_text(site_path.read_text().replace("port = 1\n", f"port = {port}\n", 1))
-    daemon = Daemon(load_site(site_path), socket_path=tmp_path / "edge.sock")
-    runner = asyncio.create_task(daemon.run())
     calm = Record()
-    try:
-        await wait_until(lambda: daemon.cycle is not None, 15, "daemon started")
-        async with charge_point(port, "CP201", "2.0.1", calm) as cp:
-            await _charging(cp)
-            await wait_until(lambda: _tx_limits(calm), 15, "CP201's TxProfile from the cycle")
-            await _each_bad_frame_answered(port)
-            await _flood_while_the_limit_steps(daemon, port, calm, tmp_path / "edge.sock")
-    finally:
-        daemon.request_stop()
-        exit_code = await asyncio.wait_for(runner, timeout=10)
-    assert exit_code == 0
+    async with (
+        ocpp_daemon(tmp_path) as (daemon, port),
+        charge_point(port, "CP201", "2.0.1", calm) as cp,
+    ):
+        await _charging(cp)
+        await wait_until(lambda: _tx_limits(calm), 15, "CP201's TxProfile from the cycle")
+        await _each_bad_frame_answered(port)
+        await _flood_while_the_limit_steps(daemon, port, calm, tmp_path / "edge.sock")
 
 
 async def _each_bad_frame_answered(port: int) -> None:

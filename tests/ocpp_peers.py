@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,9 @@ from ocpp.v201 import call_result as result201
 from edge.clock import SystemClock
 from edge.ocpp.site import OcppSite
 from edge.process_image import ProcessImage
+from edge.runtime import Daemon
 from edge.siteconf.loader import load_site
+from tests.polling import wait_until
 
 PASSWORD = "correct-horse-battery"  # 16-40 characters (OCPP AuthorizationKey)
 
@@ -222,3 +225,23 @@ async def charge_point(
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+
+
+@contextlib.asynccontextmanager
+async def ocpp_daemon(folder: Path) -> AsyncIterator[tuple[Daemon, int]]:
+    """The whole daemon on this site, its OCPP endpoint on a free loopback port, running its
+    control cycle; stopped at the end, and it must exit 0."""
+    site_path = write_site(folder, '[storage]\nstate_dir = "state"\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    site_path.write_text(site_path.read_text().replace("port = 1\n", f"port = {port}\n", 1))
+    daemon = Daemon(load_site(site_path), socket_path=folder / "edge.sock")
+    runner = asyncio.create_task(daemon.run())
+    try:
+        await wait_until(lambda: daemon.cycle is not None, 15, "daemon started")
+        yield daemon, port
+    finally:
+        daemon.request_stop()
+        exit_code = await asyncio.wait_for(runner, timeout=10)
+    assert exit_code == 0
