@@ -12,6 +12,7 @@ import pytest
 from edge.chargers.port import Outcome
 from edge.chargers.site_port import SitePort
 from edge.ocpp.rate_unit import Rate, Unit, reported_unit, schedule_limit
+from edge.ocpp.report import charger_rows
 from edge.siteconf import load_site
 from edge.siteconf.issues import ConfigError
 from tests.ocpp_peers import Record, charge_point, endpoint, write_site
@@ -70,6 +71,8 @@ async def test_a_v16_charger_that_takes_only_current_gets_amps(tmp_path: Path) -
         schedule = rec.profiles[-1]["charging_schedule"]
         assert schedule["charging_rate_unit"] == "A"
         assert schedule["charging_schedule_period"][0]["limit"] == 70.0
+        row = next(r for r in charger_rows(site, 0.0) if r["identity"] == "CP16")
+        assert row["rate_unit"] == "A"  # `edge chargers --json`
 
 
 @pytest.mark.parametrize(
