@@ -25,8 +25,8 @@ from tests.ocpp_peers import Record, charge_point, ocpp_daemon, url
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.hil
-FLOOD_BATCH = 50  # frames sent between two yields to the event loop the daemon shares
-FLOOD_MAX = 20_000  # frames at most, whatever happens
+FLOOD_BATCH = 50  # CALLs sent at once: over 6 times the queue, 5 times max_calls_per_s
+FLOOD_MAX = 5_000  # CALLs at most, whatever happens
 
 
 async def _raw(port: int) -> Any:
@@ -50,21 +50,40 @@ def _tx_limits(rec: Record) -> list[float]:
     ]
 
 
+def _power(kw: float) -> list[dict[str, Any]]:
+    sampled = [
+        {"value": kw, "measurand": "Power.Active.Import",
+         "unitOfMeasure": {"unit": "W", "multiplier": 3}}
+    ]  # fmt: skip
+    return [{"timestamp": datetime.now(UTC).isoformat(), "sampledValue": sampled}]
+
+
 async def _charging(cp: Any) -> None:
-    """A truck on CP201's EVSE 1, drawing 200 kW."""
+    """A truck on CP201's EVSE 1, drawing nothing yet."""
     await cp.call(
         call201.StatusNotification("2026-11-30T10:00:00Z", "Occupied", 1, 1), suppress=False
     )
-    sampled = [
-        {"value": 200.0, "measurand": "Power.Active.Import",
-         "unitOfMeasure": {"unit": "W", "multiplier": 3}}
-    ]  # fmt: skip
     await cp.call(call201.TransactionEvent(
         "Started", "2026-11-30T10:00:01Z", "CablePluggedIn", 0,
         {"transaction_id": "tx-1", "charging_state": "Charging"},
         evse={"id": 1, "connector_id": 1}, id_token={"id_token": "TAG", "type": "ISO14443"},
-        meter_value=[{"timestamp": "2026-11-30T10:00:01Z", "sampledValue": sampled}],
+        meter_value=_power(0.0),
     ), suppress=False)  # fmt: skip
+
+
+async def _follow(cp: Any, calm: Record, stop: asyncio.Event) -> None:
+    """The truck draws what CP201's last TxProfile allows, up to 200 kW, and the station
+    reports it (MeterValues), as a charger follows its limit."""
+    seen = 0
+    for _ in range(10_000):  # bounded; stopped by the test
+        await wait_until(lambda n=seen: len(calm.profiles) > n or stop.is_set(), 120, "a profile")
+        if stop.is_set():
+            return
+        seen = len(calm.profiles)
+        limits = _tx_limits(calm)
+        if limits:
+            kw = min(limits[-1], 200_000.0) / 1000.0
+            await cp.call(call201.MeterValues(1, _power(kw)), suppress=False)
 
 
 async def test_bad_input_is_answered_and_felt_by_no_other_charger(tmp_path: Path) -> None:
@@ -74,9 +93,17 @@ async def test_bad_input_is_answered_and_felt_by_no_other_charger(tmp_path: Path
         charge_point(port, "CP201", "2.0.1", calm) as cp,
     ):
         await _charging(cp)
-        await wait_until(lambda: _tx_limits(calm), 15, "CP201's TxProfile from the cycle")
-        await _each_bad_frame_answered(port)
-        await _flood_while_the_limit_steps(daemon, port, calm, tmp_path / "edge.sock")
+        stop = asyncio.Event()
+        follower = asyncio.create_task(_follow(cp, calm, stop))
+        try:
+            await wait_until(  # the cycle raises B3 as the truck follows
+                lambda: any(w > 60_000.0 for w in _tx_limits(calm)), 30, "B3 above 60 kW"
+            )
+            await _each_bad_frame_answered(port)
+            await _flood_while_the_limit_steps(daemon, port, calm, tmp_path / "edge.sock")
+        finally:
+            stop.set()
+            await asyncio.wait_for(follower, 10)
 
 
 async def _each_bad_frame_answered(port: int) -> None:
@@ -110,7 +137,7 @@ async def _flood_while_the_limit_steps(daemon: Daemon, port: int, calm: Record, 
     sent = [0]
     stop = asyncio.Event()
     reader = asyncio.create_task(_read_and_accept(ws, answers, sent, stop))
-    flooder = asyncio.create_task(_flood(ws, sent, stop))
+    flooder = asyncio.create_task(_flood(ws, answers, sent, stop))
     completed, overruns, failed = cycle.completed, cycle.overruns, cycle.failed
     starts: list[float] = []  # each cycle's start (monotonic) while the flood runs
     cycle.observers.append(lambda r: starts.append(r.at))
@@ -138,7 +165,7 @@ async def _flood_while_the_limit_steps(daemon: Daemon, port: int, calm: Record, 
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) >= 2
     assert max(gaps) < 2 * period, gaps  # no period skipped: the loop was never starved
-    assert sent[0] > 100, sent
+    assert sent[0] >= 3 * FLOOD_BATCH, sent
     assert set(answers) == {f"f{i}" for i in range(sent[0])}  # every CALL answered
     codes = {a[2] if a[0] == 4 else "ok" for a in answers.values()}
     assert codes <= {"ok", "GenericError"}
@@ -146,13 +173,17 @@ async def _flood_while_the_limit_steps(daemon: Daemon, port: int, calm: Record, 
     await ws.close()
 
 
-async def _flood(ws: Any, sent: list[int], stop: asyncio.Event) -> None:
-    """Heartbeats far above `max_calls_per_s`, a batch per turn of the shared event loop."""
+async def _flood(
+    ws: Any, answers: dict[str, list[Any]], sent: list[int], stop: asyncio.Event
+) -> None:
+    """Heartbeats in batches far above the queue and `max_calls_per_s`, each batch as soon
+    as the last is answered: self-clocked, as the daemon shares this process's event loop
+    (a flood paced faster than the machine would measure the test, not the daemon)."""
     while not stop.is_set() and sent[0] < FLOOD_MAX:
         for _ in range(FLOOD_BATCH):
             await ws.send(json.dumps([2, f"f{sent[0]}", "Heartbeat", {}]))
             sent[0] += 1
-        await asyncio.sleep(0.01)
+        await wait_until(lambda: len(answers) >= sent[0], 30, "a flood batch answered")
 
 
 async def _read_and_accept(
