@@ -93,7 +93,8 @@ class OcppSite:
         """Its unit from the site file, else W until it reports one; for A, its highest DC
         output voltage, else that of the highest-voltage connector standard among its bays."""
         volts = dev.max_voltage_v or max(
-            MAX_VOLTAGE_V[b.connector] for b in self.config.bays if b.charger == charger.id
+            (MAX_VOLTAGE_V[b.connector] for b in self.config.bays if b.charger == charger.id),
+            default=max(MAX_VOLTAGE_V.values()),  # no bay: nothing is sent to it per bay
         )
         if dev.rate_unit is None:
             return Rate(Unit.W, volts)
