@@ -104,6 +104,7 @@ class PowerController:
         self._meters: dict[str, tuple[tuple[float, float], ...]] = {}  # node -> (at, W)
         self.failing: dict[str, str] = {}  # bay -> why its last write failed
         self.observed: dict[str, BayState] = {}  # bay -> state, from fresh charger reports
+        self.statuses: tuple[BayStatus, ...] = ()  # the last period's, read once (billing)
         self.write_failures = 0
         self.writes = 0
 
@@ -112,7 +113,8 @@ class PowerController:
         self.dispatch = None
 
     async def step(self, snapshot: Snapshot) -> PowerReport:
-        statuses = {s.bay: s for s in self.port.states(snapshot)}
+        self.statuses = self.port.states(snapshot)
+        statuses = {s.bay: s for s in self.statuses}
         self.observed = {b: s.state for b, s in statuses.items() if s.grade is Grade.FRESH}
         dt = 0.0 if self._last_wall is None else max(0.0, snapshot.wall - self._last_wall)
         self._last_wall = snapshot.wall

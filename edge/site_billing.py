@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from edge.access.bookings import Phase
 from edge.billing.session_log import SessionLog
 from edge.billing.tracker import Context
-from edge.chargers.port import ReportsBays
+from edge.chargers.port import BayStatus, ReportsBays
 
 if TYPE_CHECKING:
+    from edge.control_cycle import CycleResult
+    from edge.power_control import PowerController
     from edge.runtime import Daemon
 
 ON_BAY = (Phase.ON_BAY, Phase.CHARGING, Phase.OVERSTAY)
@@ -46,10 +48,21 @@ def context(d: Daemon, bay: str) -> Context:
 
 async def start_billing(d: Daemon, port: ReportsBays) -> None:
     """The sessions open before a restart, the task that stores their changes, and, after
-    each completed control cycle, the bays' statuses (from the cycle's frozen snapshot)
-    into the session log. Before the control task starts."""
+    each completed control cycle, the bays' statuses that cycle read (from its frozen
+    snapshot) into the session log. Before the control task starts."""
     log = d.session_log
     await log.load()
     d.supervisor.start("session-log", log.run)
+    power = d.power
     if d.cycle is not None:
-        d.cycle.observers.append(lambda r: log.observe(port.states(r.snapshot), r.wall))
+        d.cycle.observers.append(lambda r: log.observe(cycle_statuses(r, power, port), r.wall))
+
+
+def cycle_statuses(
+    result: CycleResult, power: PowerController | None, port: ReportsBays
+) -> tuple[BayStatus, ...]:
+    """The statuses the cycle's power step read from this snapshot (the port is not asked
+    twice a cycle); the port's, from the same snapshot, on a cycle without power sharing."""
+    if result.power is not None and power is not None:
+        return power.statuses
+    return port.states(result.snapshot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,9 @@ from ocpp.v201 import call_result as result201
 from edge.clock import SystemClock
 from edge.ocpp.site import OcppSite
 from edge.process_image import ProcessImage
+from edge.runtime import Daemon
 from edge.siteconf.loader import load_site
+from tests.polling import wait_until
 
 PASSWORD = "correct-horse-battery"  # 16-40 characters (OCPP AuthorizationKey)
 
@@ -49,6 +52,7 @@ secrets_file = "secrets.toml"
 id = "CP16"
 kind = "charger"
 link = "ocpp"
+{cp16}
 [[devices]]
 id = "CP201"
 kind = "charger"
@@ -92,12 +96,12 @@ connector_id = 1
 """
 
 
-def write_site(folder: Path, extra: str = "") -> Path:
+def write_site(folder: Path, extra: str = "", cp16: str = "") -> Path:
     secrets = folder / "secrets.toml"
     secrets.write_text(f'CP16 = "{PASSWORD}"\nCP201 = "{PASSWORD}"\n')
     secrets.chmod(0o600)
     path = folder / "site.toml"
-    path.write_text(SITE.replace("{extra}", extra))
+    path.write_text(SITE.replace("{extra}", extra).replace("{cp16}", cp16))
     return path
 
 
@@ -109,6 +113,8 @@ class Record:
     answer: str = "Accepted"  # or "Rejected", or "error" for a CALLERROR
     resets: list[str] = field(default_factory=list)
     settings: list[tuple[str, str]] = field(default_factory=list)
+    rate_unit: str | None = None  # reported when asked (1.6 "Current"/"Power", 2.0.1 "A"/"W")
+    asked: list[str] = field(default_factory=list)  # configuration keys / variables asked
 
 
 class Charger16(Cp16):  # type: ignore[misc]
@@ -127,6 +133,14 @@ class Charger16(Cp16):  # type: ignore[misc]
     def on_config(self, key: str, value: str, **kw: Any) -> Any:
         self.record.settings.append((key, value))
         return result16.ChangeConfiguration("Accepted")
+
+    @on("GetConfiguration")
+    def on_get_config(self, key: list[str] | None = None, **kw: Any) -> Any:
+        self.record.asked += key or []
+        if self.record.rate_unit is None:
+            return result16.GetConfiguration(unknown_key=key or [])
+        rows = [{"key": k, "readonly": True, "value": self.record.rate_unit} for k in key or []]
+        return result16.GetConfiguration(configuration_key=rows)
 
     @on("Reset")
     def on_reset(self, type: str, **kw: Any) -> Any:
@@ -152,10 +166,24 @@ class Charger201(Cp201):  # type: ignore[misc]
             [{**d, "attribute_status": "Accepted"} for d in set_variable_data]
         )
 
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **kw: Any) -> Any:
+        self.record.asked += [d["variable"]["name"] for d in get_variable_data]
+        unit = self.record.rate_unit
+        status = (
+            {"attribute_status": "Accepted", "attribute_value": unit}
+            if unit
+            else {"attribute_status": "UnknownVariable"}
+        )
+        return result201.GetVariables([{**d, **status} for d in get_variable_data])
+
 
 @contextlib.asynccontextmanager
-async def endpoint(folder: Path, extra: str = "", **hooks: Any) -> AsyncIterator[OcppSite]:
-    config = load_site(write_site(folder, extra))
+async def endpoint(
+    folder: Path, extra: str = "", cp16: str = "", **hooks: Any
+) -> AsyncIterator[OcppSite]:
+    """`extra`: more keys of the ocpp link; `cp16`: more keys of the CP16 device."""
+    config = load_site(write_site(folder, extra, cp16))
     site = OcppSite(config, ProcessImage(3.0, 10.0), SystemClock(), **hooks)
     for ep in site.endpoints:  # a free port: the site file needs 1-65535
         ep.settings = replace(ep.settings, port=0)
@@ -197,3 +225,23 @@ async def charge_point(
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+
+
+@contextlib.asynccontextmanager
+async def ocpp_daemon(folder: Path) -> AsyncIterator[tuple[Daemon, int]]:
+    """The whole daemon on this site, its OCPP endpoint on a free loopback port, running its
+    control cycle; stopped at the end, and it must exit 0."""
+    site_path = write_site(folder, '[storage]\nstate_dir = "state"\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    site_path.write_text(site_path.read_text().replace("port = 1\n", f"port = {port}\n", 1))
+    daemon = Daemon(load_site(site_path), socket_path=folder / "edge.sock")
+    runner = asyncio.create_task(daemon.run())
+    try:
+        await wait_until(lambda: daemon.cycle is not None, 15, "daemon started")
+        yield daemon, port
+    finally:
+        daemon.request_stop()
+        exit_code = await asyncio.wait_for(runner, timeout=10)
+    assert exit_code == 0

@@ -38,9 +38,11 @@ async def test_malformed_unknown_and_invalid_frames_get_callerrors(tmp_path: Pat
         ]
         assert (await _ask(ws, "[2]"))[:3] == [4, "-1", "ProtocolError"]
         assert (await _ask(ws, '[7,"a1","Heartbeat",{}]'))[:3] == [4, "a1", "ProtocolError"]
-        assert (await _ask(ws, '[2,"a2","FlyToTheMoon",{}]'))[:3] == [4, "a2", "NotSupported"]
-        unhandled = '[2,"a3","GetConfiguration",{}]'
-        assert (await _ask(ws, unhandled))[:3] == [4, "a3", "NotImplemented"]
+        # OCPP-J 1.6 Table 7: NotImplemented "Requested Action is not known by receiver",
+        # NotSupported "Requested Action is recognized but not supported by the receiver"
+        assert (await _ask(ws, '[2,"a2","FlyToTheMoon",{}]'))[:3] == [4, "a2", "NotImplemented"]
+        unhandled = '[2,"a3","GetConfiguration",{}]'  # a CSMS -> charge point action
+        assert (await _ask(ws, unhandled))[:3] == [4, "a3", "NotSupported"]
         bad = (
             '[2,"a4","StatusNotification",'
             '{"connectorId":"one","errorCode":"NoError","status":"Available"}]'
@@ -58,6 +60,12 @@ async def test_v201_rpc_errors(tmp_path: Path) -> None:
         ws = await _raw(site, "CP201", "2.0.1")
         assert (await _ask(ws, "{]"))[:3] == [4, "-1", "RpcFrameworkError"]
         assert (await _ask(ws, '[9,"b1",{}]'))[:3] == [4, "b1", "MessageTypeNotSupported"]
+        assert (await _ask(ws, '[2,"b2","FlyToTheMoon",{}]'))[:3] == [4, "b2", "NotImplemented"]
+        assert (await _ask(ws, '[2,"b3","GetVariables",{}]'))[:3] == [4, "b3", "NotSupported"]
+        bad = '[2,"b4","StatusNotification",{"timestamp":"x","connectorStatus":"Occupied"}]'
+        assert (await _ask(ws, bad))[:3] == [4, "b4", "ProtocolError"]  # fields missing
+        assert (await _ask(ws, '[2,"b5","Heartbeat",{}]'))[:2] == [3, "b5"]  # still served
+        assert site.stations["CP201"].errors_out == 5
         await ws.close()
 
 

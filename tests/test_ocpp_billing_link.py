@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from edge.billing.model import SignedValue
+from edge.chargers.port import BayStatus
+from edge.clock import SimClock
+from edge.control_cycle import ControlCycle, NullSink
 from edge.ocpp.billing_link import samples
+from edge.power_control import PowerController
+from edge.sdnotify import Notifier
+from edge.sessions import BayState
+from edge.site_billing import cycle_statuses
+from edge.siteconf import load_site
+from tests.test_power_control import DEMO, Plant, _no_safe_state
 
 V16: list[dict[str, Any]] = [
     {
@@ -56,3 +65,39 @@ def test_a_bad_timestamp_takes_the_receive_time() -> None:
     assert sample.at == 42.0
     assert sample.energy_wh is None
     assert sample.signed is None
+
+
+class CountingPort:
+    """The site port, counting how often its bays' statuses are read."""
+
+    def __init__(self, port: Any) -> None:
+        self.port, self.reads = port, 0
+
+    async def apply(self, setpoints: Any) -> Any:
+        return await self.port.apply(setpoints)
+
+    def states(self, snap: Any) -> Any:
+        self.reads += 1
+        return self.port.states(snap)
+
+
+async def test_billing_reads_the_statuses_the_cycle_read_not_the_port_again() -> None:
+    config = load_site(DEMO)
+    clock = SimClock()
+    plant = Plant(config, clock)
+    port = CountingPort(plant.port)
+    power = PowerController(config, port)
+    cycle = ControlCycle(
+        config, plant.image, clock, Notifier(""), NullSink(), lambda r: "", _no_safe_state, power
+    )
+    billed: list[tuple[BayStatus, ...]] = []
+    cycle.observers.append(lambda r: billed.append(cycle_statuses(r, power, port)))
+    plant.arrive("B01")
+    for n in range(1, 4):
+        plant.measure()
+        await cycle.step()
+        clock.advance(config.control.period_s)
+        assert port.reads == n  # once a cycle: the power step's
+    assert billed[-1] == power.statuses
+    assert {s.bay for s in billed[-1]} == {"B01", "B02", "B03", "B04"}
+    assert next(s for s in billed[-1] if s.bay == "B01").state is BayState.CHARGING

@@ -75,10 +75,12 @@ def test_ocpp_keys_only_on_ocpp_links_and_profiles_elsewhere(tmp_path: Path) -> 
     extra = '[[links]]\nid = "bus"\ntype = "modbus-tcp"\nhost = "127.0.0.1"\nport = 502\n'
     extra += "heartbeat_s = 60\n"
     extra += '[[devices]]\nid = "m"\nkind = "meter"\nlink = "bus"\nunit = 1\n'
+    extra += 'rate_unit = "A"\n'  # the unit of OCPP charging profiles
     path.write_text(path.read_text() + extra)
     errors = _errors(path)
     assert any("links[1].heartbeat_s: only for ocpp links" in e for e in errors), errors
     assert any("devices[2].profile: missing: a device needs a profile" in e for e in errors), errors
+    assert any("devices[2].rate_unit: only for chargers on an ocpp link" in e for e in errors)
 
 
 def test_secrets_file_mode_is_checked(tmp_path: Path) -> None:

@@ -6,9 +6,13 @@ would hold up the answers to our own calls. Here:
 
 * a frame that is not an OCPP-J message is answered with a CALLERROR (1.6 FormationViolation
   / ProtocolError, 2.0.1 FormatViolation / RpcFrameworkError / MessageTypeNotSupported), with
-  its message id when one can be read, else "-1" (2.0.1 Part 4 §4.2.3); unknown actions and
-  schema violations are answered by the package's router (NotImplemented, NotSupported,
-  FormationViolation, TypeConstraintViolation, ...);
+  its message id when one can be read, else "-1" (2.0.1 Part 4 §4.2.3);
+* a CALL of an action we serve no handler for is answered here, per OCPP-J (1.6 §4.2.3
+  Table 7, 2.0.1 Part 4 §4.3): NotImplemented "Requested Action is not known by receiver"
+  (not an action of the version), NotSupported "recognized but not supported" (an action of
+  the version we do not serve). The package's router swaps the two (mobilityhouse/ocpp
+  issue #493), so such a CALL never reaches it; schema violations are answered by the
+  router (FormationViolation, TypeConstraintViolation, ProtocolError, ...);
 * answers to our calls (CALLRESULT, CALLERROR) are routed at once;
 * CALLs wait in a small queue and are handled at most `max_calls_per_s` a second (a burst
   of twice that); a CALL that finds the queue full is answered at once with a CALLERROR
@@ -28,12 +32,15 @@ from typing import Any
 
 from ocpp.exceptions import OCPPError
 from ocpp.messages import MessageType, unpack
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201.enums import Action as Action201
 
 from edge.clock import Clock
 
 log = logging.getLogger(__name__)
 
 QUEUE = 8  # CALLs read ahead of the handler; OCPP allows one in flight, so this is plenty
+ACTIONS = {"1.6": {a.value for a in Action16}, "2.0.1": {a.value for a in Action201}}
 
 
 class TokenBucket:
@@ -71,6 +78,15 @@ def _rpc_error(version: str, raw: Any, exc: OCPPError) -> str:
         code = "MessageTypeNotSupported"
     cause = str((exc.details or {}).get("cause", exc.description))[:200]
     return json.dumps([4, unique_id, code, cause, {}], separators=(",", ":"))
+
+
+def _unrouted_error(version: str, unique_id: str, action: str) -> str:
+    """The CALLERROR for a CALL of an action we have no handler for."""
+    if action in ACTIONS.get(version, set()):
+        code, why = "NotSupported", f"{action} is an OCPP {version} action this CSMS does not serve"
+    else:
+        code, why = "NotImplemented", f"{action[:60]} is not an OCPP {version} action"
+    return json.dumps([4, unique_id, code, why, {}], separators=(",", ":"))
 
 
 def _busy_error(unique_id: str, waiting: int) -> str:
@@ -112,7 +128,9 @@ class Pump:
             self._refuse("malformed", exc)
             await self.cp._send(_rpc_error(self.version, raw, exc))
             return
-        if msg.message_type_id == MessageType.Call:
+        if msg.message_type_id == MessageType.Call and not self._served(msg.action):
+            await self.cp._send(_unrouted_error(self.version, msg.unique_id, str(msg.action)))
+        elif msg.message_type_id == MessageType.Call:
             try:
                 self.calls.put_nowait(raw)
             except asyncio.QueueFull:  # answered, not dropped: the charger keeps it and retries
@@ -120,6 +138,10 @@ class Pump:
                 await self.cp._send(_busy_error(msg.unique_id, QUEUE))
         else:
             await self.cp.route_message(raw)
+
+    def _served(self, action: object) -> bool:
+        routes = self.cp.route_map.get(action) if isinstance(action, str) else None
+        return isinstance(routes, dict) and "_on_action" in routes
 
     async def _handle(self) -> None:
         while True:

@@ -86,6 +86,7 @@ def charger_rows(site: OcppSite, now: float) -> list[dict[str, Any]]:
                 "firmware": st.firmware,
                 "last_message_age_s": _age(st, now),
                 "standing_profile": st.standing_ok,
+                "rate_unit": st.rate.unit.value,  # the unit its profiles go in (W or A)
                 "profiles_sent": st.profiles_sent,
                 "profiles_rejected": st.profiles_rejected,
                 "last_rejection": st.last_rejection,

@@ -23,6 +23,7 @@ from edge.ocpp.connection import Pump
 from edge.ocpp.context import Context
 from edge.ocpp.hooks import AcceptAll, Authorizes, NoSessions, TracksSessions
 from edge.ocpp.profiles import Rules, standing_due, standing_orders
+from edge.ocpp.rate_unit import MAX_VOLTAGE_V, Rate, Unit, reported_unit
 from edge.ocpp.secrets import SecretsError, load_secrets
 from edge.ocpp.server import Gate, bound_port, identity_of, start_server
 from edge.ocpp.settings import OcppSettings, settings_of
@@ -30,7 +31,7 @@ from edge.ocpp.station import Station, StationImage
 from edge.ocpp.v16 import V16ChargePoint
 from edge.ocpp.v201 import V201ChargePoint
 from edge.process_image import ProcessImage
-from edge.siteconf.model import LinkType, SiteConfig
+from edge.siteconf.model import Charger, Device, LinkType, SiteConfig
 
 log = logging.getLogger(__name__)
 REFRESH_S = 60.0  # how often the standing profiles' validity is looked at
@@ -85,8 +86,19 @@ class OcppSite:
             if dev.link != link_id or charger is None:
                 continue
             bays = {b.connector_id: b.id for b in self.config.bays if b.charger == charger.id}
-            stations[dev.id] = Station(dev.id, charger.id, bays)
+            stations[dev.id] = Station(dev.id, charger.id, bays, rate=self._rate(dev, charger))
         return Endpoint(settings, stations)
+
+    def _rate(self, dev: Device, charger: Charger) -> Rate:
+        """Its unit from the site file, else W until it reports one; for A, its highest DC
+        output voltage, else that of the highest-voltage connector standard among its bays."""
+        volts = dev.max_voltage_v or max(
+            (MAX_VOLTAGE_V[b.connector] for b in self.config.bays if b.charger == charger.id),
+            default=max(MAX_VOLTAGE_V.values()),  # no bay: nothing is sent to it per bay
+        )
+        if dev.rate_unit is None:
+            return Rate(Unit.W, volts)
+        return Rate(Unit(dev.rate_unit), volts, configured=True)
 
     @property
     def stations(self) -> dict[str, Station]:
@@ -173,10 +185,13 @@ class OcppSite:
                 self.writer.gone(st)
 
     async def _after_boot(self, st: Station, cp: Any, interval_s: float) -> None:
-        """After a BootNotification: the meter values' interval, then the standing profiles."""
+        """After a BootNotification: the meter values' interval, the unit it takes profiles
+        in, then the standing profiles."""
         problem = await cp.sample_every(max(1, round(interval_s)))
         if problem is not None:  # not fatal: its values just age by their own pace
             log.warning("ocpp_config_refused charger=%s error=%s", st.identity, problem)
+        if not st.rate.configured:
+            await learn_rate_unit(st, cp)
         await self._standing(st, cp)
         resent = await next(b for b in self._backends if b.station is st).refresh()
         if resent:
@@ -215,3 +230,23 @@ class OcppSite:
         if action == "unlock":
             return await cp.unlock(connector)  # type: ignore[no-any-return]
         return await cp.reset(action == "hard-reset")  # type: ignore[no-any-return]
+
+
+async def learn_rate_unit(st: Station, cp: Any) -> None:
+    """Ask the charge point which unit it takes profiles in (1.6
+    ChargingScheduleAllowedChargingRateUnit, 2.0.1 SmartChargingCtrlr.RateUnit). No answer,
+    or one naming neither unit: keep the one it had (W unless it said A before)."""
+    try:
+        value = await cp.rate_unit()
+    except Exception as exc:  # a CALLERROR, no answer, a closed socket: not fatal
+        log.warning("ocpp_rate_unit_unknown charger=%s error=%s: %s",
+                    st.identity, type(exc).__name__, exc)  # fmt: skip
+        return
+    unit = reported_unit(value or "")
+    if unit is None:
+        log.warning("ocpp_rate_unit_unknown charger=%s reported=%r", st.identity, value)
+        return
+    if unit is not st.rate.unit:
+        log.info("ocpp_rate_unit charger=%s unit=%s max_voltage_v=%g",
+                 st.identity, unit.value, st.rate.max_voltage_v)  # fmt: skip
+    st.rate = replace(st.rate, unit=unit)

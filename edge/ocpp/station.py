@@ -16,6 +16,7 @@ from typing import Any
 from edge.clock import Clock
 from edge.drivers.profile_common import connector_point
 from edge.ocpp.profiles import Sent
+from edge.ocpp.rate_unit import Rate
 from edge.ocpp.states import CODE, STATE, meter_points
 from edge.process_image import ProcessImage
 from edge.readings import Quality, Reading
@@ -61,6 +62,7 @@ class Station:
     charging: dict[int, str] = field(default_factory=dict)  # 2.0.1 ChargingState per EVSE
     standing_valid_to: float | None = None
     standing_ok: bool = False
+    rate: Rate = field(default_factory=Rate)  # the unit its profiles go in (edge/ocpp/rate_unit.py)
 
     def bay_connector(self, bay: str) -> int:
         return next(c for c, b in self.bays.items() if b == bay)

@@ -60,26 +60,39 @@ def _record(peer: Peer, raw: str | bytes) -> None:
         peer.received.append((str(msg[2]), msg[3] if isinstance(msg[3], dict) else {}))
 
 
-class _Csms16(Cs16):  # type: ignore[misc]  # the ocpp package is untyped
+class _Recording:
+    """What both versions' CSMS sides share: recording every frame, and the answers that
+    differ only in the version's `call_result` module. Mixed in before `ChargePoint`."""
+
+    results: Any  # the version's call_result module
+
     def __init__(self, peer: Peer, csms: TestCsms, ws: ServerConnection) -> None:
-        super().__init__(peer.identity, ws, response_timeout=10)
+        super().__init__(peer.identity, ws, response_timeout=10)  # type: ignore[call-arg]
         self.peer, self.csms = peer, csms
 
     async def route_message(self, raw_msg: str) -> None:
         _record(self.peer, raw_msg)
-        await super().route_message(raw_msg)
+        await super().route_message(raw_msg)  # type: ignore[misc]
 
-    @on(Action16.boot_notification)  # type: ignore[untyped-decorator]
-    def on_boot(self, **_: Any) -> r16.BootNotification:
-        return r16.BootNotification(_now(), self.csms.heartbeat_s, "Accepted")
+    @on("BootNotification")  # type: ignore[untyped-decorator]
+    def on_boot(self, **_: Any) -> Any:
+        return self.results.BootNotification(_now(), self.csms.heartbeat_s, "Accepted")
 
-    @on(Action16.heartbeat)  # type: ignore[untyped-decorator]
-    def on_heartbeat(self) -> r16.Heartbeat:
-        return r16.Heartbeat(_now())
+    @on("Heartbeat")  # type: ignore[untyped-decorator]
+    def on_heartbeat(self) -> Any:
+        return self.results.Heartbeat(_now())
 
-    @on(Action16.status_notification)  # type: ignore[untyped-decorator]
-    def on_status(self, **_: Any) -> r16.StatusNotification:
-        return r16.StatusNotification()
+    @on("StatusNotification")  # type: ignore[untyped-decorator]
+    def on_status(self, **_: Any) -> Any:
+        return self.results.StatusNotification()
+
+    @on("MeterValues")  # type: ignore[untyped-decorator]
+    def on_meter_values(self, **_: Any) -> Any:
+        return self.results.MeterValues()
+
+
+class _Csms16(_Recording, Cs16):  # type: ignore[misc]  # the ocpp package is untyped
+    results = r16
 
     @on(Action16.authorize)  # type: ignore[untyped-decorator]
     def on_authorize(self, id_tag: str) -> r16.Authorize:
@@ -91,35 +104,13 @@ class _Csms16(Cs16):  # type: ignore[misc]  # the ocpp package is untyped
         self.peer.transactions.append(str(tx))
         return r16.StartTransaction(tx, {"status": self.csms.tag_status(id_tag)})
 
-    @on(Action16.meter_values)  # type: ignore[untyped-decorator]
-    def on_meter_values(self, **_: Any) -> r16.MeterValues:
-        return r16.MeterValues()
-
     @on(Action16.stop_transaction)  # type: ignore[untyped-decorator]
     def on_stop(self, **_: Any) -> r16.StopTransaction:
         return r16.StopTransaction()
 
 
-class _Csms201(Cs201):  # type: ignore[misc]  # the ocpp package is untyped
-    def __init__(self, peer: Peer, csms: TestCsms, ws: ServerConnection) -> None:
-        super().__init__(peer.identity, ws, response_timeout=10)
-        self.peer, self.csms = peer, csms
-
-    async def route_message(self, raw_msg: str) -> None:
-        _record(self.peer, raw_msg)
-        await super().route_message(raw_msg)
-
-    @on(Action201.boot_notification)  # type: ignore[untyped-decorator]
-    def on_boot(self, **_: Any) -> r201.BootNotification:
-        return r201.BootNotification(_now(), self.csms.heartbeat_s, "Accepted")
-
-    @on(Action201.heartbeat)  # type: ignore[untyped-decorator]
-    def on_heartbeat(self) -> r201.Heartbeat:
-        return r201.Heartbeat(_now())
-
-    @on(Action201.status_notification)  # type: ignore[untyped-decorator]
-    def on_status(self, **_: Any) -> r201.StatusNotification:
-        return r201.StatusNotification()
+class _Csms201(_Recording, Cs201):  # type: ignore[misc]  # the ocpp package is untyped
+    results = r201
 
     @on(Action201.authorize)  # type: ignore[untyped-decorator]
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> r201.Authorize:
@@ -132,10 +123,6 @@ class _Csms201(Cs201):  # type: ignore[misc]  # the ocpp package is untyped
         if event_type == "Started":
             self.peer.transactions.append(str(transaction_info["transaction_id"]))
         return r201.TransactionEvent()
-
-    @on(Action201.meter_values)  # type: ignore[untyped-decorator]
-    def on_meter_values(self, **_: Any) -> r201.MeterValues:
-        return r201.MeterValues()
 
 
 class TestCsms:

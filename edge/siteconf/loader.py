@@ -296,6 +296,8 @@ def _device(d: Mapping[str, Any], link_types: Mapping[str, LinkType]) -> Device:
         poll_s=float(d["poll_s"]) if "poll_s" in d else None,
         sim=frozen_mapping(d.get("sim", {})),
         rated_kw=float(d["rated_kw"]) if "rated_kw" in d else None,
+        rate_unit=d.get("rate_unit"),
+        max_voltage_v=float(d["max_voltage_v"]) if "max_voltage_v" in d else None,
     )
 
 

@@ -85,6 +85,8 @@ class Device:
     poll_s: float | None
     sim: MappingProxyType[str, Any] = field(default_factory=frozen_mapping)
     rated_kw: float | None = None  # an inverter's nameplate AC power (export curtailment)
+    rate_unit: str | None = None  # OCPP: "W" or "A" for its profiles; None: as it reports
+    max_voltage_v: float | None = None  # OCPP, A: its highest DC output voltage (W -> A)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,10 +43,7 @@ def check_ocpp(
     for i, dev in items(data, "devices"):
         on_ocpp = links.get(str(dev.get("link")), {}).get("type") == "ocpp"
         if not on_ocpp:
-            if "profile" not in dev:
-                report(
-                    ("devices", i, "profile"), "missing: a device needs a profile (or an ocpp link)"
-                )
+            _check_off_ocpp(i, dev, report)
             continue
         _check_device(i, dev, report)
     if warn is not None:
@@ -68,6 +65,14 @@ def _check_device(i: int, dev: Mapping[str, Any], report: Report) -> None:
     sim = dev.get("sim")
     if isinstance(sim, dict) and set(sim) - {"ocpp"}:
         report(("devices", i, "sim"), "on an ocpp link only `ocpp` (the simulated version)")
+
+
+def _check_off_ocpp(i: int, dev: Mapping[str, Any], report: Report) -> None:
+    for key in ("rate_unit", "max_voltage_v"):
+        if key in dev:
+            report(("devices", i, key), "only for chargers on an ocpp link")
+    if "profile" not in dev:
+        report(("devices", i, "profile"), "missing: a device needs a profile (or an ocpp link)")
 
 
 def _check_threshold(

@@ -156,6 +156,9 @@ SITE_SCHEMA: dict[str, Any] = _table(
                     "poll_s": {"type": "number", "minimum": 0.05, "maximum": 3600},
                     "rated_kw": KW,
                     "sim": _table([], SIM),
+                    # OCPP chargers only (ocpp_checks): the unit of their charging profiles
+                    "rate_unit": {"enum": ["W", "A"]},
+                    "max_voltage_v": {"type": "number", "minimum": 50, "maximum": 2000},
                 },
             )
         ),
