@@ -23,6 +23,7 @@ from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.line_capacity import utilisation
 from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_profile import Profile
+from edge.drivers.phase_lock import LockedReader, PhaseLock
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
 from edge.readings import Reading
@@ -57,10 +58,13 @@ class Fleet:
         links: Mapping[str, AnyLink],
         devices: list[AnyDevice],
         image: ProcessImage | None = None,
+        phase_lock: PhaseLock | None = None,
     ) -> None:
         self.links = dict(links)
         self.devices = devices
         self._image = image
+        # Reads the chargers right before their node meters (edge/drivers/phase_lock.py).
+        self.phase_lock = phase_lock
         # Devices served elsewhere report here too (OCPP charge points: edge/ocpp/site.py).
         self.more_health: list[Callable[[float], list[dict[str, Any]]]] = []
 
@@ -70,6 +74,8 @@ class Fleet:
     def tasks(self) -> list[TaskSpec]:
         specs = [TaskSpec(f"link:{lid}", link.run, vital=False) for lid, link in self.links.items()]
         specs += [TaskSpec(f"device:{d.id}", d.run, vital=False) for d in self.devices]
+        if self.phase_lock is not None:
+            specs.append(TaskSpec("reads:phase-lock", self.phase_lock.run, vital=False))
         return specs
 
     async def first_poll(self, timeout_s: float) -> None:
@@ -244,6 +250,42 @@ def _device(
     return ModbusDevice(dev.id, dev.unit, profile, modbus, image, clock, dev.poll_s, startup)
 
 
+def phase_lock(config: SiteConfig, devices: list[AnyDevice], clock: Clock) -> PhaseLock | None:
+    """The lock over the site's polled Modbus chargers and node meters (each node's meter
+    read right after the chargers, the deepest nodes first, the root's last); None when
+    either side has none. Locks those devices' fastest blocks: call before they run."""
+    from edge.drivers.modbus_device import ModbusDevice  # noqa: PLC0415 (pymodbus when used)
+
+    polled = {d.id: d for d in devices if isinstance(d, ModbusDevice)}
+    chargers = list(dict.fromkeys(c.device for c in config.chargers if c.device in polled))
+    by_depth: dict[int, list[str]] = {}
+    for node in config.limits:
+        meter = node.meter
+        if meter is not None and meter in polled and meter not in chargers:
+            by_depth.setdefault(_depth(config, node.id), []).append(meter)
+    if not chargers or not by_depth:
+        return None
+    meters: list[str] = []
+    stages: list[list[LockedReader]] = []
+    for level in sorted(by_depth, reverse=True):  # the deepest first, the root's last
+        stage = [m for m in dict.fromkeys(by_depth[level]) if m not in meters]
+        stages.append([polled[m] for m in stage])
+        meters += stage
+    for device_id in chargers + meters:
+        polled[device_id].lock()
+    lock = PhaseLock([polled[c] for c in chargers], stages, clock)
+    log.info("reads_phase_locked chargers=%s meters=%s", ",".join(chargers), ",".join(meters))
+    return lock
+
+
+def _depth(config: SiteConfig, node_id: str) -> int:
+    parents = {n.id: n.parent for n in config.limits}
+    depth, at = 0, parents.get(node_id)
+    while at is not None and depth <= len(parents):  # bounded: the config check bars loops
+        depth, at = depth + 1, parents.get(at)
+    return depth
+
+
 def build_fleet(
     config: SiteConfig, image: ProcessImage, clock: Clock, endpoints: Mapping[str, TcpEndpoint]
 ) -> Fleet:
@@ -266,7 +308,7 @@ def build_fleet(
             )
             continue
         devices.append(built)
-    fleet = Fleet(links, devices, image)
+    fleet = Fleet(links, devices, image, phase_lock(config, devices, clock))
     for link_id in links:
         planned = fleet.planned_utilisation(link_id)
         if planned is not None and planned > 1.0:
