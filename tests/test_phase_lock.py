@@ -9,11 +9,11 @@ import asyncio
 from pathlib import Path
 
 from edge.clock import SimClock, SystemClock
-from edge.drivers.fleet import build_fleet, phase_lock
+from edge.drivers.fleet import build_fleet
 from edge.drivers.link_stats import Served
 from edge.drivers.modbus_client import TcpEndpoint
 from edge.drivers.modbus_device import ModbusDevice
-from edge.drivers.phase_lock import PhaseLock
+from edge.drivers.phase_lock import PhaseLock, phase_lock
 from edge.process_image import ProcessImage
 from edge.sim.modbus_server import SimModbusServer
 from edge.sim.models import MeterModel

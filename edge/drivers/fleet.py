@@ -23,7 +23,7 @@ from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.line_capacity import utilisation
 from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_profile import Profile
-from edge.drivers.phase_lock import LockedReader, PhaseLock
+from edge.drivers.phase_lock import PhaseLock, phase_lock
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
 from edge.readings import Reading
@@ -248,42 +248,6 @@ def _device(
 
     startup = _site_startup(config, dev.id, profile)
     return ModbusDevice(dev.id, dev.unit, profile, modbus, image, clock, dev.poll_s, startup)
-
-
-def phase_lock(config: SiteConfig, devices: list[AnyDevice], clock: Clock) -> PhaseLock | None:
-    """The lock over the site's polled Modbus chargers and node meters (each node's meter
-    read right after the chargers, the deepest nodes first, the root's last); None when
-    either side has none. Locks those devices' fastest blocks: call before they run."""
-    from edge.drivers.modbus_device import ModbusDevice  # noqa: PLC0415 (pymodbus when used)
-
-    polled = {d.id: d for d in devices if isinstance(d, ModbusDevice)}
-    chargers = list(dict.fromkeys(c.device for c in config.chargers if c.device in polled))
-    by_depth: dict[int, list[str]] = {}
-    for node in config.limits:
-        meter = node.meter
-        if meter is not None and meter in polled and meter not in chargers:
-            by_depth.setdefault(_depth(config, node.id), []).append(meter)
-    if not chargers or not by_depth:
-        return None
-    meters: list[str] = []
-    stages: list[list[LockedReader]] = []
-    for level in sorted(by_depth, reverse=True):  # the deepest first, the root's last
-        stage = [m for m in dict.fromkeys(by_depth[level]) if m not in meters]
-        stages.append([polled[m] for m in stage])
-        meters += stage
-    for device_id in chargers + meters:
-        polled[device_id].lock()
-    lock = PhaseLock([polled[c] for c in chargers], stages, clock)
-    log.info("reads_phase_locked chargers=%s meters=%s", ",".join(chargers), ",".join(meters))
-    return lock
-
-
-def _depth(config: SiteConfig, node_id: str) -> int:
-    parents = {n.id: n.parent for n in config.limits}
-    depth, at = 0, parents.get(node_id)
-    while at is not None and depth <= len(parents):  # bounded: the config check bars loops
-        depth, at = depth + 1, parents.get(at)
-    return depth
 
 
 def build_fleet(

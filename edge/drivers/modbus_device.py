@@ -52,6 +52,7 @@ class ModbusDevice(DeviceBase):
         # Site values (a cabinet's fallback power) override the profile's startup values.
         self.startup = {**dict(profile.startup), **dict(startup or {})}
         self._startup_due = bool(self.startup)
+        self._writing_startup = False
         self._last_words: dict[tuple[Table, int], list[int]] = {}
         self._changed_at: float | None = None
         self._fastest_s = min(b.period_s for b in self.blocks)
@@ -187,6 +188,15 @@ class ModbusDevice(DeviceBase):
             )
 
     async def _apply_startup(self) -> None:
+        if self._writing_startup:  # the lock's reads and the device's own loop both ask
+            return
+        self._writing_startup = True
+        try:
+            await self._write_startup()
+        finally:
+            self._writing_startup = False
+
+    async def _write_startup(self) -> None:
         for name, value in self.startup.items():
             try:
                 await self.write_point(name, value)
