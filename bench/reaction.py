@@ -185,6 +185,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
             30.0,
         ):
             misses += 1
+            print(f"trial missed: not settled in 30 s (setpoints {log.total() / 1e3:.0f} kW)")
             continue
         # The step: the budget falls to half of what the bays hold now.
         await asyncio.sleep(phase.uniform(0.0, period))  # any phase of the control cycle
@@ -199,6 +200,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
             reactions.append(log.written_at - t0)
         else:
             misses += 1
+            print(f"trial missed: setpoints {log.total() / 1e3:.0f} kW, not down to budget in 10 s")
         step[0] = 0.0
     return reactions, await twin_round_trips(server.units[meter_unit], cabs[0]), misses
 
