@@ -71,11 +71,6 @@ class PhaseLock:
         self._due: dict[str, float] = {}
         self._reading: dict[str, asyncio.Future[None]] = {}
         self._failing: set[str] = set()
-        self.bursts = 0
-
-    @property
-    def members(self) -> list[str]:
-        return [m.id for stage in self.stages for m in stage]
 
     async def run(self) -> None:
         """A burst every tick, forever; never bursts to catch up after a slow one."""
@@ -95,7 +90,6 @@ class PhaseLock:
 
     async def burst(self, now: float) -> None:
         """Each stage's members that are due, read together; the next stage after them."""
-        self.bursts += 1
         for stage in self.stages:
             due = [m for m in stage if self._is_due(m, now)]
             await self._read_all(due, now)
