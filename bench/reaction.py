@@ -11,7 +11,9 @@ simulator (same server class and profiles, same process, same run) is the baseli
     python -m bench.reaction [--trials 10] [--meter-poll 0.1]
 
 The grid meter is polled every `--meter-poll` s (the site's `devices[].poll_s`; 0: the
-profile's 1 s): the controller writes decreases as soon as its fresh value arrives.
+profile's 1 s): the controller writes decreases as soon as its fresh value arrives. The
+cabinets are read right before the node meters (the phase lock, `edge/drivers/phase_lock.py`),
+at their profile's 1 s.
 
 Figures: reaction p50/p99, the control period, the bare round trip, and the overhead in
 round trips beyond one period. No asserts: figures only.
@@ -183,6 +185,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
             30.0,
         ):
             misses += 1
+            print(f"trial missed: not settled in 30 s (setpoints {log.total() / 1e3:.0f} kW)")
             continue
         # The step: the budget falls to half of what the bays hold now.
         await asyncio.sleep(phase.uniform(0.0, period))  # any phase of the control cycle
@@ -197,6 +200,7 @@ async def trials(daemon: Daemon, n: int) -> tuple[list[float], list[float], int]
             reactions.append(log.written_at - t0)
         else:
             misses += 1
+            print(f"trial missed: setpoints {log.total() / 1e3:.0f} kW, not down to budget in 10 s")
         step[0] = 0.0
     return reactions, await twin_round_trips(server.units[meter_unit], cabs[0]), misses
 
@@ -231,6 +235,8 @@ async def run(n: int, meter_poll_s: float | None) -> None:
         runner = asyncio.create_task(daemon.run())
         try:
             reactions, rtt, misses = await trials(daemon, n)
+            lock = daemon.fleet.phase_lock
+            stages = [",".join(m.id for m in s) for s in lock.stages] if lock else ["none"]
         finally:
             daemon.request_stop()
             await asyncio.wait_for(runner, timeout=20)
@@ -242,6 +248,7 @@ async def run(n: int, meter_poll_s: float | None) -> None:
         f" bare read+write round trip p50 {rt * 1e3:.2f} ms p99 {pct(rtt, 0.99) * 1e3:.2f} ms;"
         f" load average {os.getloadavg()[0]:.2f}"
     )
+    print(f"reads in each burst (edge/drivers/phase_lock.py): {' -> '.join(stages)}")
     if not reactions:
         print(f"no reaction measured ({misses} trials missed)")
         return

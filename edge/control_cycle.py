@@ -156,7 +156,10 @@ class ControlCycle:
         follows the meter's poll; none: at a quarter period late). A meter read just before
         the step sees the bays at what the last step wrote, not part way up the ramps it
         started, so the (safe, pessimistic) pairing of readings by time stops trimming and
-        raising bays at the limit every period (docs/power.md, "Steps after the meter")."""
+        raising bays at the limit every period (docs/power.md, "Steps after the meter").
+        The drivers read the grid meter last in each burst, after the chargers and the
+        feeders' meters (edge/drivers/phase_lock.py): its value means every node's pair is
+        in the process image."""
         period = self._config.control.period_s
         meter = self._config.root_limit().meter if self._power is not None else None
         polled = asyncio.Event()

@@ -65,10 +65,12 @@ class SkewedPlant:
             load = base + (self.charging_w() if meter != "plot-meter-north" else 0.0)
             self.meters[meter] = Reading(load, "W", Quality.OK, now)
 
-    def read_chargers(self, now: float) -> None:
-        self.chargers = {
+    def read_chargers(self, now: float, bays: tuple[str, ...] | None = None) -> None:
+        """Every bay, or those of one cabinet (`bays`)."""
+        self.chargers |= {
             bay: BayStatus(bay, BayState.CHARGING, Grade.FRESH, t.draw_w, at=now)
             for bay, t in self.trucks.items()
+            if bays is None or bay in bays
         }
 
     # the charger port

@@ -23,6 +23,7 @@ from edge.drivers.gpio_profile import GpioProfile
 from edge.drivers.line_capacity import utilisation
 from edge.drivers.line_plan import describe, framing_of
 from edge.drivers.modbus_profile import Profile
+from edge.drivers.phase_lock import PhaseLock, phase_lock
 from edge.drivers.sunspec_profile import SunSpecProfile
 from edge.process_image import ProcessImage
 from edge.readings import Reading
@@ -57,10 +58,13 @@ class Fleet:
         links: Mapping[str, AnyLink],
         devices: list[AnyDevice],
         image: ProcessImage | None = None,
+        phase_lock: PhaseLock | None = None,
     ) -> None:
         self.links = dict(links)
         self.devices = devices
         self._image = image
+        # Reads the chargers right before their node meters (edge/drivers/phase_lock.py).
+        self.phase_lock = phase_lock
         # Devices served elsewhere report here too (OCPP charge points: edge/ocpp/site.py).
         self.more_health: list[Callable[[float], list[dict[str, Any]]]] = []
 
@@ -70,6 +74,8 @@ class Fleet:
     def tasks(self) -> list[TaskSpec]:
         specs = [TaskSpec(f"link:{lid}", link.run, vital=False) for lid, link in self.links.items()]
         specs += [TaskSpec(f"device:{d.id}", d.run, vital=False) for d in self.devices]
+        if self.phase_lock is not None:
+            specs.append(TaskSpec("reads:phase-lock", self.phase_lock.run, vital=False))
         return specs
 
     async def first_poll(self, timeout_s: float) -> None:
@@ -266,7 +272,7 @@ def build_fleet(
             )
             continue
         devices.append(built)
-    fleet = Fleet(links, devices, image)
+    fleet = Fleet(links, devices, image, phase_lock(config, devices, clock))
     for link_id in links:
         planned = fleet.planned_utilisation(link_id)
         if planned is not None and planned > 1.0:

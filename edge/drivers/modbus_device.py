@@ -10,6 +10,7 @@ old command is never replayed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Mapping
@@ -51,32 +52,53 @@ class ModbusDevice(DeviceBase):
         # Site values (a cabinet's fallback power) override the profile's startup values.
         self.startup = {**dict(profile.startup), **dict(startup or {})}
         self._startup_due = bool(self.startup)
+        self._writing_startup = False
         self._last_words: dict[tuple[Table, int], list[int]] = {}
         self._changed_at: float | None = None
         self._fastest_s = min(b.period_s for b in self.blocks)
         # A poll ends within the link's timeout; many missed periods mean it hangs.
         self.stall_after_s = max(STALL_AFTER_S, 5 * self._fastest_s)
+        # The fastest blocks, once a phase lock reads them (`lock()`): `run` leaves them be.
+        self._locked: tuple[ReadBlock, ...] = ()
 
     def plan(self) -> list[tuple[Transaction, float]]:
         """The reads this device puts on its link, with their periods (for line capacity)."""
         return [(Transaction(b.table, b.count), b.period_s) for b in self.blocks]
 
+    def lock(self) -> None:
+        """From now on a phase lock (`edge/drivers/phase_lock.py`) reads the fastest blocks,
+        right before or after other devices' (`read_locked`); `run` polls only the others.
+        Called before `run` starts."""
+        self._locked = tuple(b for b in self.blocks if b.period_s <= self._fastest_s)
+
+    @property
+    def locked_period_s(self) -> float:
+        return self._fastest_s
+
+    async def read_locked(self) -> None:
+        """One read of each of the fastest blocks (the phase lock's turn for this device)."""
+        for block in self._locked:
+            await self.poll_block(block, PRIORITY_CONTROL)
+
     async def run(self) -> None:
-        """Poll every block at its period, forever; never raises for device trouble."""
+        """Poll every block at its period, forever, but those a phase lock reads; never
+        raises for device trouble."""
         await self._apply_startup()
-        due = [self._clock.monotonic()] * len(self.blocks)
-        fastest = min(b.period_s for b in self.blocks)
+        own = [b for b in self.blocks if b not in self._locked]
+        if not own:  # the lock reads them all; returning would read as a failed task
+            await asyncio.Event().wait()
+        due = [self._clock.monotonic()] * len(own)
         while True:
             now = self._clock.monotonic()
             index = min(range(len(due)), key=due.__getitem__)
             if due[index] > now:
                 await self._clock.sleep(due[index] - now)
                 continue
-            block = self.blocks[index]
+            block = own[index]
             # Keep the cadence, but never burst to catch up after a slow read.
             due[index] = max(due[index] + block.period_s, now)
-            priority = PRIORITY_CONTROL if block.period_s <= fastest else PRIORITY_BACKGROUND
-            await self.poll_block(block, priority)
+            fast = block.period_s <= self._fastest_s
+            await self.poll_block(block, PRIORITY_CONTROL if fast else PRIORITY_BACKGROUND)
 
     async def poll_block(self, block: ReadBlock, priority: int = PRIORITY_CONTROL) -> None:
         self.health.polls += 1
@@ -166,6 +188,15 @@ class ModbusDevice(DeviceBase):
             )
 
     async def _apply_startup(self) -> None:
+        if self._writing_startup:  # the lock's reads and the device's own loop both ask
+            return
+        self._writing_startup = True
+        try:
+            await self._write_startup()
+        finally:
+            self._writing_startup = False
+
+    async def _write_startup(self) -> None:
         for name, value in self.startup.items():
             try:
                 await self.write_point(name, value)
