@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import random
 
@@ -96,18 +97,10 @@ class _SimServerBase:
                 data = SimData(start, values=[False] * (end - start), datatype=DataType.BITS)
             blocks.append([data])
 
-        async def action(
-            fc: int,
-            block_start: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            return await self._access(unit, fc, block_start, address, count, registers, set_values)
-
         return SimDevice(
-            id=unit.unit, simdata=(blocks[0], blocks[1], blocks[2], blocks[3]), action=action
+            id=unit.unit,
+            simdata=(blocks[0], blocks[1], blocks[2], blocks[3]),
+            action=functools.partial(self._access, unit),  # pymodbus passes the rest by position
         )
 
     async def _access(
