@@ -12,7 +12,9 @@ stays). Bounds, knowing every arrival, departure and battery in advance (scipy H
 - energy among the schedules that serve at least as many break trucks fully as `allocate`
   did (the bound for an objective that puts the count first).
 
-Needs the `[sim]` extra (scipy). Prints figures; asserts nothing.
+The programs are solved by `edge/sim/bounds_solve.py`, as the scenario runs' bounds are
+(`edge/sim/bounds.py`); this file only builds them from the model. Needs the `[sim]` extra
+(scipy). Prints figures; asserts nothing.
 
     python -m bench.service_bound [--seeds 1 2 3 4 5] [--mip-seconds 60]
 """
@@ -23,11 +25,9 @@ import argparse
 import os
 import time
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_array
-
 from edge.sessions import SessionKind
+from edge.sim import bounds_solve
+from edge.sim.bounds import Program, Row
 from tests.test_power_objective import (
     POLICIES,
     STEP_S,
@@ -41,76 +41,40 @@ from tests.test_power_objective import (
 from tests.test_power_site import hub
 
 P_MAX_W = 400_000.0
+H = STEP_S / 3600.0  # a column is a truck's energy (Wh) in one step: its power times H
+MET_TOLERANCE_WH = 1_000.0
 
 
-Rows = list[tuple[dict[int, float], float]]  # sum(coef * p) <= rhs
-
-
-def _model(seed: int) -> tuple[list[Truck], dict[tuple[int, int], int], Rows]:
-    """The day's trucks, a column per (truck, step) on a bay, and the rows every bound
-    shares: the tree, the acceptance, and no truck above what it wants."""
+def program(seed: int) -> Program:
+    """The day's program for `edge.sim.bounds_solve`: a column per (truck, step) on a bay;
+    rows for the tree, the acceptance and no truck above what it wants; a goal per break
+    truck."""
     trucks = day_trucks(seed)
-    site = hub()
-    charger_of = {b.id: b.charger for b in site[2]}
-    feeder_of = {c.id: c.limit for c in site[1]}
     var: dict[tuple[int, int], int] = {}  # (truck, step) -> column
     for k, now in enumerate(steps()):
         for tr in on_bays(trucks, now).values():
             var[(trucks.index(tr), k)] = len(var)
-    rows: Rows = []
-    _tree_rows(trucks, var, charger_of, feeder_of, rows)
-    _acceptance_rows(trucks, var, rows)
-    h = STEP_S / 3600.0
-    for i, tr in enumerate(trucks):
-        cols = [c for (j, _), c in var.items() if j == i]
-        rows.append((dict.fromkeys(cols, h), tr.wanted_wh))
-    return trucks, var, rows
+    rows = _tree_rows(trucks, var) + _acceptance_rows(trucks, var)
+    per_truck: dict[int, list[int]] = {}
+    for (i, _), col in var.items():
+        per_truck.setdefault(i, []).append(col)
+    rows += [
+        (dict.fromkeys(per_truck.get(i, []), 1.0), tr.wanted_wh) for i, tr in enumerate(trucks)
+    ]
+    goals = [
+        (per_truck.get(i, []), tr.wanted_wh - MET_TOLERANCE_WH)
+        for i, tr in enumerate(trucks)
+        if tr.kind is SessionKind.BREAK
+    ]
+    return Program([P_MAX_W * H] * len(var), rows, goals)
 
 
-def bounds(seed: int, mip_seconds: float) -> tuple[float, int | None]:
-    """(energy bound in MWh, break trucks fully served bound or None if not proven)."""
-    trucks, var, rows = _model(seed)
-    n = len(var)
-    h = STEP_S / 3600.0
-    a, ub = _matrix(rows, n)
-    lp = milp(
-        -np.ones(n) * h,
-        constraints=LinearConstraint(a, -np.inf, ub),
-        bounds=Bounds(0, P_MAX_W),
-        options={"time_limit": mip_seconds},
-    )
-    energy = -lp.fun / 1e6 if lp.success else float("nan")
-    return energy, _break_count(trucks, var, rows, n, mip_seconds)
-
-
-def energy_with_served(seed: int, at_least: int, seconds: float) -> float | None:
-    """The energy bound (MWh) among schedules that serve at least `at_least` break trucks
-    fully: the bound for an objective that puts the count first, as `allocate` does."""
-    trucks, var, rows = _model(seed)
-    n = len(var)
-    h = STEP_S / 3600.0
-    a, ub, integrality, hi = _break_program(trucks, var, rows, n, at_least)
-    cost = np.concatenate([np.full(n, -h), np.zeros(len(integrality) - n)])
-    res = milp(
-        cost,
-        constraints=LinearConstraint(a, -np.inf, ub),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(len(hi)), hi),
-        options={"time_limit": seconds},
-    )
-    if res.x is None:
-        return None
-    # Proven optimal, or else the dual bound: an upper bound either way.
-    return (-res.fun if res.status == 0 else -res.mip_dual_bound) / 1e6
-
-
-def _tree_rows(
-    trucks: list[Truck],
-    var: dict[tuple[int, int], int],
-    charger_of: dict[str, str],
-    feeder_of: dict[str, str],
-    rows: Rows,
-) -> None:
+def _tree_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row]:
+    """Per step, each charger's two bays at most 400 kW, each feeder and the grid at most
+    their limit less the base load (half of it on each feeder)."""
+    site = hub()
+    charger_of = {b.id: b.charger for b in site[2]}
+    feeder_of = {c.id: c.limit for c in site[1]}
     by_node: dict[tuple[str, int], list[int]] = {}
     for (i, k), col in var.items():
         ch = charger_of[trucks[i].bay]
@@ -118,79 +82,26 @@ def _tree_rows(
             by_node.setdefault((node, k), []).append(col)
     limits = {"f0": 2200.0, "f1": 2000.0, "grid": 3500.0}
     times = steps()
+    rows: list[Row] = []
     for (node, k), cols in by_node.items():
         base = base_kw(times[k])
         cap_kw = 400.0 if node not in limits else limits[node] - base / (1 if node == "grid" else 2)
-        rows.append((dict.fromkeys(cols, 1.0), cap_kw * 1000))
+        rows.append((dict.fromkeys(cols, 1.0), cap_kw * 1000 * H))
+    return rows
 
 
-def _acceptance_rows(trucks: list[Truck], var: dict[tuple[int, int], int], rows: Rows) -> None:
-    """p_k + (P/0.3/B) * energy before k <= P * ((1 - soc0) / 0.3 + 0.1)."""
-    h = STEP_S / 3600.0
+def _acceptance_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row]:
+    """p_k + (P/0.3/B) * energy before k <= P * ((1 - soc0) / 0.3 + 0.1), times H."""
+    rows: list[Row] = []
     for i, tr in enumerate(trucks):
         ks = sorted(k for (j, k) in var if j == i)
-        slope = P_MAX_W / 0.3 / tr.battery_wh * h
-        rhs = P_MAX_W * ((1 - tr.soc) / 0.3 + 0.1)
+        slope = P_MAX_W / 0.3 / tr.battery_wh * H
+        rhs = P_MAX_W * ((1 - tr.soc) / 0.3 + 0.1) * H
         for idx, k in enumerate(ks):
             coefs = {var[(i, kk)]: slope for kk in ks[:idx]}
             coefs[var[(i, k)]] = 1.0
             rows.append((coefs, rhs))
-
-
-def _matrix(rows: Rows, n: int) -> tuple[coo_array, np.ndarray]:
-    r, c, v = [], [], []
-    for k, (coefs, _) in enumerate(rows):
-        for col, val in coefs.items():
-            r.append(k)
-            c.append(col)
-            v.append(val)
-    return coo_array((v, (r, c)), shape=(len(rows), n)), np.array([rhs for _, rhs in rows])
-
-
-def _break_program(
-    trucks: list[Truck],
-    var: dict[tuple[int, int], int],
-    rows: Rows,
-    n: int,
-    at_least: int | None = None,
-) -> tuple[coo_array, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows with a 0/1 column per break truck (1: it leaves with what it wanted, to 1 kWh),
-    and optionally at least `at_least` of them at 1: (matrix, rhs, integrality, upper)."""
-    breaks = [i for i, t in enumerate(trucks) if t.kind is SessionKind.BREAK]
-    h = STEP_S / 3600.0
-    extra: Rows = []
-    for y, i in enumerate(breaks):  # (wanted - 1 kWh) * y_i - energy_i <= 0
-        coefs = {c: -h for (j, _), c in var.items() if j == i}
-        coefs[n + y] = trucks[i].wanted_wh - 1_000
-        extra.append((coefs, 0.0))
-    if at_least is not None:
-        extra.append(({n + y: -1.0 for y in range(len(breaks))}, -float(at_least)))
-    a, ub = _matrix(rows + extra, n + len(breaks))
-    integrality = np.concatenate([np.zeros(n), np.ones(len(breaks))])
-    hi = np.concatenate([np.full(n, P_MAX_W), np.ones(len(breaks))])
-    return a, ub, integrality, hi
-
-
-def _break_count(
-    trucks: list[Truck],
-    var: dict[tuple[int, int], int],
-    rows: Rows,
-    n: int,
-    seconds: float,
-) -> int | None:
-    a, ub, integrality, hi = _break_program(trucks, var, rows, n)
-    cost = np.concatenate([np.zeros(n), -np.ones(len(hi) - n)])
-    res = milp(
-        cost,
-        constraints=LinearConstraint(a, -np.inf, ub),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(len(hi)), hi),
-        options={"time_limit": seconds},
-    )
-    if res.x is None:
-        return None
-    # An upper bound only when proven optimal; otherwise the dual bound, rounded down.
-    return int(-res.fun + 0.5) if res.status == 0 else int(-res.mip_dual_bound + 1e-6)
+    return rows
 
 
 def main() -> None:
@@ -201,18 +112,22 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for seed in args.seeds:
         t0 = time.perf_counter()
-        energy, count = bounds(seed, args.mip_seconds)
+        p = program(seed)
+        energy = bounds_solve.energy(p) / 1e6
+        count, proven = bounds_solve.breaks_served(p, args.mip_seconds)
         solve_s = time.perf_counter() - t0
         cells = []
         results = {name: run_day(policy, seed) for name, policy in POLICIES.items()}
         for name, (served, n, mwh) in results.items():
             frac = f"{served / count:.0%}" if count else "?"
             cells.append(f"{name} {served}/{n} ({frac}) {mwh:.2f} MWh ({mwh / energy:.1%})")
-        print(f"seed {seed}: bound {count} break trucks, {energy:.2f} MWh ({solve_s:.0f} s)")
+        dual = "" if proven else ", MIP not proven: its dual bound"
+        print(f"seed {seed}: bound {count} break trucks{dual}, {energy:.2f} MWh ({solve_s:.0f} s)")
         print("   " + " | ".join(cells))
         served, _, mwh = results["allocate"]
-        with_served = energy_with_served(seed, served, args.mip_seconds)
-        if with_served:
+        with_served_wh = bounds_solve.energy_serving(p, served, args.mip_seconds)
+        if with_served_wh:
+            with_served = with_served_wh / 1e6
             print(
                 f"   energy bound serving >= {served} break trucks fully: {with_served:.2f} MWh;"
                 f" allocate {mwh / with_served:.1%} of it"

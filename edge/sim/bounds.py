@@ -34,6 +34,20 @@ from edge.siteconf.model import SiteConfig
 BASE_NOISE = 0.05  # physics.site_load_w's noise is within +-5 % of the load
 
 
+Row = tuple[dict[int, float], float]  # sum(coef * column) <= rhs
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """What `edge/sim/bounds_solve.py` solves: a column per truck and step, the energy (Wh)
+    the truck takes in it, at most `upper`; `rows`; per break truck a goal, its columns and
+    the Wh it must get there to count as served. Also built by `bench/service_bound.py`."""
+
+    upper: Sequence[float]
+    rows: Sequence[Row]
+    goals: Sequence[tuple[Sequence[int], float]]
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     truck: int
@@ -59,10 +73,11 @@ def compute(
     on = [(specs[r.id], r) for r in results if r.bay is not None and r.id in specs]
     steps = max(1, math.ceil((end - start) / step_s))
     cols = _columns(on, start, end, step_s, steps)
-    rows = _rows(site, plant, on, cols, start, step_s, steps)
-    from edge.sim.bounds_solve import solve  # noqa: PLC0415 (scipy only when asked)
+    program = _program(on, cols, _rows(site, plant, on, cols, start, step_s, steps))
+    from edge.sim import bounds_solve  # noqa: PLC0415 (scipy only when asked)
 
-    energy_wh, served, proven = solve(on, cols, rows, mip_seconds, MET_TOLERANCE_WH)
+    energy_wh = bounds_solve.energy(program)
+    served, proven = bounds_solve.breaks_served(program, mip_seconds)
     return {
         "computed": True,
         "energy_kwh": round(energy_wh / 1e3, 3),
@@ -71,6 +86,27 @@ def compute(
         "step_s": step_s,
         "trucks": len(on),
     }
+
+
+def _program(
+    on: Sequence[tuple[TruckSpec, TruckResult]], cols: Sequence[Column], rows: list[Row]
+) -> Program:
+    """The rows plus, per truck, at most what it wants and its battery holds; a goal per
+    break truck that left: what it wanted, to `MET_TOLERANCE_WH`."""
+    per_truck: dict[int, list[int]] = {}
+    for j, c in enumerate(cols):
+        per_truck.setdefault(c.truck, []).append(j)
+    for i, js in per_truck.items():
+        spec = on[i][0]
+        rows.append(
+            (dict.fromkeys(js, 1.0), min(spec.wanted_wh, (1 - spec.soc0) * spec.battery_wh))
+        )
+    goals = [
+        (per_truck.get(i, []), spec.wanted_wh - MET_TOLERANCE_WH)
+        for i, (spec, res) in enumerate(on)
+        if spec.kind.value == "break" and res.left
+    ]
+    return Program([c.cap_wh for c in cols], rows, goals)
 
 
 def _columns(
@@ -102,8 +138,8 @@ def _rows(
     start: float,
     step_s: float,
     steps: int,
-) -> list[tuple[list[int], float]]:
-    """(columns, most Wh together) per charger and limit node per step."""
+) -> list[Row]:
+    """At most so many Wh together, per charger and limit node per step."""
     charger_of = {b.id: b.charger for b in site.bays}
     rating = {c.id: c.max_power_kw * 1e3 for c in site.chargers}
     nodes_of: dict[str, list[str]] = {b: [] for b in charger_of}
@@ -118,11 +154,11 @@ def _rows(
         for key in (f"charger:{charger_of[bay]}", *(f"node:{n}" for n in nodes_of[bay])):
             groups.setdefault((key, c.step), []).append(j)
     h = step_s / 3600.0
-    rows = []
+    rows: list[Row] = []
     for (key, k), js in groups.items():
         kind, name = key.split(":", 1)
         cap_w = rating[name] if kind == "charger" else headroom[name][k]
-        rows.append((js, max(0.0, cap_w) * h))
+        rows.append((dict.fromkeys(js, 1.0), max(0.0, cap_w) * h))
     return rows
 
 

@@ -1,80 +1,76 @@
-"""The bounds' linear and mixed-integer programs (scipy HiGHS; imported only when asked)."""
+"""The bounds' linear and mixed-integer programs (scipy HiGHS; imported only when asked):
+solves a `bounds.Program`, which `edge/sim/bounds.py` builds from a scenario run and
+`bench/service_bound.py` from its contested-day model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-if TYPE_CHECKING:
-    from edge.sim.bounds import Column
-    from edge.sim.traffic import TruckResult
-    from edge.sim.trucks import TruckSpec
+from edge.sim.bounds import Program, Row
 
 
-def solve(
-    on: Sequence[tuple[TruckSpec, TruckResult]],
-    cols: Sequence[Column],
-    rows: Sequence[tuple[list[int], float]],
-    mip_seconds: float,
-    met_tolerance_wh: float,
-) -> tuple[float, int, bool]:
-    """(energy bound Wh, break trucks fully served bound, whether that count is proven)."""
-    n = len(cols)
+def energy(p: Program) -> float:
+    """The most Wh all trucks together could take (a linear program); nan if it failed."""
+    n = len(p.upper)
     if n == 0:
-        return 0.0, 0, True
-    per_truck: dict[int, list[int]] = {}
-    for j, c in enumerate(cols):
-        per_truck.setdefault(c.truck, []).append(j)
-    entries = [(js, cap) for js, cap in rows]
-    for i, js in per_truck.items():
-        spec = on[i][0]
-        entries.append((js, min(spec.wanted_wh, (1.0 - spec.soc0) * spec.battery_wh)))
-    upper = np.array([c.cap_wh for c in cols])
-    base = [(dict.fromkeys(js, 1.0), cap) for js, cap in entries]
-    a, ub = _matrix(base, n)
-    lp = milp(-np.ones(n), constraints=LinearConstraint(a, -np.inf, ub), bounds=Bounds(0, upper))
-    energy = float(-lp.fun) if lp.success else float("nan")
-    breaks = [i for i, (spec, res) in enumerate(on) if spec.kind.value == "break" and res.left]
-    served, proven = _breaks(on, per_truck, base, upper, breaks, mip_seconds, met_tolerance_wh)
-    return energy, served, proven
+        return 0.0
+    a, ub = _matrix(p.rows, n)
+    res = milp(-np.ones(n), constraints=LinearConstraint(a, -np.inf, ub), bounds=Bounds(0, p.upper))
+    return float(-res.fun) if res.success else float("nan")
 
 
-def _breaks(
-    on: Sequence[tuple[TruckSpec, TruckResult]],
-    per_truck: dict[int, list[int]],
-    base: list[tuple[dict[int, float], float]],
-    upper: Any,
-    breaks: list[int],
-    mip_seconds: float,
-    met_tolerance_wh: float,
-) -> tuple[int, bool]:
-    """The most break trucks that could leave within `met_tolerance_wh` of what they wanted."""
-    n = len(upper)
-    extra = []
-    for y, i in enumerate(breaks):  # (wanted - tolerance) * y_i - energy_i <= 0
-        coefs = dict.fromkeys(per_truck.get(i, []), -1.0)
-        coefs[n + y] = on[i][0].wanted_wh - met_tolerance_wh
-        extra.append((coefs, 0.0))
-    a, ub = _matrix(base + extra, n + len(breaks))
-    res = milp(
-        np.concatenate([np.zeros(n), -np.ones(len(breaks))]),
-        constraints=LinearConstraint(a, -np.inf, ub),
-        integrality=np.concatenate([np.zeros(n), np.ones(len(breaks))]),
-        bounds=Bounds(np.zeros(n + len(breaks)), np.concatenate([upper, np.ones(len(breaks))])),
-        options={"time_limit": mip_seconds},
-    )
+def breaks_served(p: Program, seconds: float) -> tuple[int, bool]:
+    """The most break trucks that could be served, and whether that is proven optimal (if
+    not, the solver's dual bound after `seconds`, rounded down: still an upper bound)."""
+    if not p.goals:
+        return 0, True
+    res = _with_goals(p, 0.0, 1.0, None, seconds)
     if res.status == 0:
         return int(-res.fun + 0.5), True
-    dual = getattr(res, "mip_dual_bound", None)  # an upper bound on the count, unproven
-    served = int(-dual + 1e-6) if dual is not None and np.isfinite(dual) else len(breaks)
+    dual = getattr(res, "mip_dual_bound", None)
+    served = int(-dual + 1e-6) if dual is not None and np.isfinite(dual) else len(p.goals)
     return served, False
 
 
-def _matrix(rows: Sequence[tuple[dict[int, float], float]], n: int) -> tuple[Any, Any]:
+def energy_serving(p: Program, at_least: int, seconds: float) -> float | None:
+    """The most Wh among schedules serving at least `at_least` break trucks (the bound for
+    an objective that puts the count first); None if the solver found nothing in time."""
+    res = _with_goals(p, 1.0, 0.0, at_least, seconds)
+    if res.x is None:
+        return None
+    # Proven optimal, or else the dual bound: an upper bound either way.
+    return float(-res.fun if res.status == 0 else -res.mip_dual_bound)
+
+
+def _with_goals(
+    p: Program, per_wh: float, per_break: float, at_least: int | None, seconds: float
+) -> Any:
+    """Maximise `per_wh * energy + per_break * served` with a 0/1 column per goal (1: the
+    truck got its Wh), optionally at least `at_least` of them at 1."""
+    n, m = len(p.upper), len(p.goals)
+    extra: list[Row] = []
+    for y, (cols, need_wh) in enumerate(p.goals):  # need * y - energy <= 0
+        coefs = dict.fromkeys(cols, -1.0)
+        coefs[n + y] = need_wh
+        extra.append((coefs, 0.0))
+    if at_least is not None:
+        extra.append(({n + y: -1.0 for y in range(m)}, -float(at_least)))
+    a, ub = _matrix([*p.rows, *extra], n + m)
+    return milp(
+        np.concatenate([np.full(n, -per_wh), np.full(m, -per_break)]),
+        constraints=LinearConstraint(a, -np.inf, ub),
+        integrality=np.concatenate([np.zeros(n), np.ones(m)]),
+        bounds=Bounds(np.zeros(n + m), np.concatenate([np.asarray(p.upper), np.ones(m)])),
+        options={"time_limit": seconds},
+    )
+
+
+def _matrix(rows: Sequence[Row], n: int) -> tuple[Any, Any]:
     r, c, v = [], [], []
     for k, (coefs, _) in enumerate(rows):
         for col, val in coefs.items():

@@ -8,12 +8,19 @@ pymodbus 3.16's server stamps every reply with the unit id and transaction id of
 request on the connection, so a deliberately late reply would carry another request's ids,
 which no real device does. `realistic_ids=True` (the default) restores each reply's own ids;
 `False` keeps the library's behaviour, the worst case a misbehaving gateway can produce.
+
+The ids travel with the request in context variables, never in the server object: pymodbus
+decodes a request in its connection's data callback (where `_trace_pdu` sees it) and answers
+it in a task created from there, which copies that context. A server-wide "newest request"
+gave one connection's reply the ids of a request that came in on another meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 import random
 
@@ -35,6 +42,12 @@ _TABLE_OF_FC = {1: Table.COIL, 5: Table.COIL, 15: Table.COIL, 2: Table.DISCRETE}
 _TABLE_OF_FC |= {3: Table.HOLDING, 6: Table.HOLDING, 16: Table.HOLDING, 4: Table.INPUT}
 _TUPLE_ORDER = (Table.COIL, Table.DISCRETE, Table.HOLDING, Table.INPUT)  # pymodbus's order
 _PLACEHOLDER = 0xFFF0  # an address no profile uses, for tables a unit does not have
+
+Ids = tuple[int, int]  # (unit, transaction id) of a request
+# The request a connection decoded last (set in its data callback's context) and the one
+# the current reply answers (set in the answering task's context); see the module's doc.
+_RECEIVED: contextvars.ContextVar[Ids | None] = contextvars.ContextVar("received", default=None)
+_ANSWERING: contextvars.ContextVar[Ids | None] = contextvars.ContextVar("answering", default=None)
 
 
 class _Image:
@@ -65,8 +78,6 @@ class _SimServerBase:
         self.units = {u.unit: u for u in units}
         self._clock = clock
         self._realistic_ids = realistic_ids
-        self._receiving: tuple[int, int] | None = None  # (unit, tid) of the newest request
-        self._answering: tuple[int, int] | None = None
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
 
     def _devices(self) -> list[SimDevice]:
@@ -86,18 +97,10 @@ class _SimServerBase:
                 data = SimData(start, values=[False] * (end - start), datatype=DataType.BITS)
             blocks.append([data])
 
-        async def action(
-            fc: int,
-            block_start: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            return await self._access(unit, fc, block_start, address, count, registers, set_values)
-
         return SimDevice(
-            id=unit.unit, simdata=(blocks[0], blocks[1], blocks[2], blocks[3]), action=action
+            id=unit.unit,
+            simdata=(blocks[0], blocks[1], blocks[2], blocks[3]),
+            action=functools.partial(self._access, unit),  # pymodbus passes the rest by position
         )
 
     async def _access(
@@ -110,12 +113,12 @@ class _SimServerBase:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
-        request = self._receiving
+        request = _RECEIVED.get()  # this request's: the task copied its connection's context
         unit.requests += 1
         delay = unit.fault.delay_for(unit.requests)
         if delay:
             await asyncio.sleep(delay)
-        self._answering = request
+        _ANSWERING.set(request)
         if unit.fault.exception is not None:
             return ExcCodes(unit.fault.exception)
         table = _TABLE_OF_FC[fc]
@@ -134,10 +137,12 @@ class _SimServerBase:
 
     def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
         if not sending:
-            self._receiving, self._answering = (pdu.dev_id, pdu.transaction_id), None
-        elif self._realistic_ids and self._answering is not None:
-            pdu.dev_id, pdu.transaction_id = self._answering
-            self._answering = None
+            _RECEIVED.set((pdu.dev_id, pdu.transaction_id))
+            return pdu
+        answering = _ANSWERING.get()
+        if self._realistic_ids and answering is not None:
+            pdu.dev_id, pdu.transaction_id = answering
+            _ANSWERING.set(None)
         return pdu
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:

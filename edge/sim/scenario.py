@@ -159,7 +159,7 @@ def _build(
         file=file,
         site=site,
         start=start,
-        duration_s=keys.number(("scenario", "duration_h"), head, 24.0, 0.01, 96.0) * 3600.0,
+        duration_s=keys.number(("scenario", "duration_h"), head, 24.0, 0.001, 96.0) * 3600.0,
         period_s=keys.number(("scenario", "period_s"), head, site.control.period_s, 0.1, 60.0),
         seed=run_seed,
         knowledge=keys.choice(("scenario", "knowledge"), head, ("site", "exact"), "site"),

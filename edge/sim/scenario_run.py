@@ -36,12 +36,12 @@ def run_day(sc: Scenario, pace: Callable[[Run], None] | None = None) -> DayResul
 
 
 def realtime() -> Callable[[Run], None]:
-    t0: list[float] = []
+    """Sleeps so simulated time since the start keeps up with wall time since this call
+    (from the day's first period on: it is waited for too)."""
+    t0 = time.monotonic()
 
     def pace(run: Run) -> None:
-        if not t0:
-            t0.append(time.monotonic() - (run.clock.wall() - run.spec.start))
-        ahead = (run.clock.wall() - run.spec.start) - (time.monotonic() - t0[0])
+        ahead = (run.clock.wall() - run.spec.start) - (time.monotonic() - t0)
         if ahead > 0:
             time.sleep(ahead)
 

@@ -1,0 +1,58 @@
+"""The bounds' solver (`edge/sim/bounds_solve.py`) on programs small enough to solve by hand.
+
+Two trucks on one 100 kWh-per-step charger for two steps, each able to take 80 kWh a step:
+truck 0 wants 150 kWh, truck 1 wants 120 kWh. Together at most 200 kWh; serving both needs
+270 kWh, so at most one is served; serving truck 0 leaves 50 kWh for truck 1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("scipy")
+
+from edge.sim import bounds_solve
+from edge.sim.bounds import Program, Row
+
+KWH = 1_000.0
+# columns: truck 0 step 0, truck 0 step 1, truck 1 step 0, truck 1 step 1
+CHARGER: list[Row] = [({0: 1.0, 2: 1.0}, 100 * KWH), ({1: 1.0, 3: 1.0}, 100 * KWH)]
+WANTS: list[Row] = [({0: 1.0, 1: 1.0}, 150 * KWH), ({2: 1.0, 3: 1.0}, 120 * KWH)]
+GOALS = [([0, 1], 150 * KWH - 1), ([2, 3], 120 * KWH - 1)]
+
+
+def program(rows: list[Row] | None = None) -> Program:
+    return Program([80 * KWH] * 4, CHARGER + WANTS + (rows or []), GOALS)
+
+
+def test_energy_is_the_charger_when_both_want_more_than_it_gives() -> None:
+    assert bounds_solve.energy(program()) == pytest.approx(200 * KWH)
+
+
+def test_one_truck_at_most_is_served_and_that_is_proven() -> None:
+    assert bounds_solve.breaks_served(program(), 10.0) == (1, True)
+
+
+def test_a_looser_charger_serves_both() -> None:
+    loose = Program([80 * KWH] * 4, [(r, 150 * KWH) for r, _ in CHARGER] + WANTS, GOALS)
+    assert bounds_solve.breaks_served(loose, 10.0) == (2, True)
+    assert bounds_solve.energy(loose) == pytest.approx(270 * KWH)
+
+
+def test_energy_serving_one_truck_is_still_the_charger() -> None:
+    got = bounds_solve.energy_serving(program(), 1, 10.0)
+    assert got == pytest.approx(200 * KWH)
+
+
+def test_a_coefficient_row_binds_as_written() -> None:
+    # Truck 1's second step at most half its first (an acceptance-style row): x3 - 0.5 x2 <= 0.
+    # Truck 1 alone: x2 <= 80, x3 <= 40 -> 120 kWh is reachable exactly; any more is not.
+    alone = program([({0: 1.0, 1: 1.0}, 0.0), ({3: 1.0, 2: -0.5}, 0.0)])
+    assert bounds_solve.energy(alone) == pytest.approx(120 * KWH)
+    assert bounds_solve.breaks_served(alone, 10.0) == (1, True)
+
+
+def test_an_empty_program_bounds_nothing() -> None:
+    empty = Program([], [], [])
+    assert bounds_solve.energy(empty) == 0.0
+    assert bounds_solve.breaks_served(empty, 1.0) == (0, True)
