@@ -232,7 +232,14 @@ class PowerController:
             for b in c.bays
         )
         inputs = AllocationInputs(
-            c.limits, c.chargers, c.bays, budgets, bay_inputs, self._tuning, self._out_of_service()
+            c.limits,
+            c.chargers,
+            c.bays,
+            budgets,
+            bay_inputs,
+            self._tuning,
+            self._out_of_service(),
+            c.control.period_s,
         )
         allocation = allocate(inputs, snapshot.wall)
         plan = plan_dispatch(

@@ -6,13 +6,15 @@ connection, no feeders unless said; break trucks of 45 minutes unless said.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from edge.power.allocation_model import AllocationInputs, BayInput, plan_bays
 from edge.power.allocator import NEED_MARGIN, allocate
 from edge.power.constraint_tree import build_tree
 from edge.power.deadline_admission import committed
-from edge.sessions import BayState, SessionKind
+from edge.sessions import BayState, SessionKind, Source
 from tests.test_power_site import hub, inputs_for, normal_budgets, session
 
 NOW = 50_000.0
@@ -131,3 +133,47 @@ def test_a_truck_its_vehicle_holds_below_its_need_is_not_committed() -> None:
     assert p["B0010"] >= need_w(150)
     assert p["B0020"] >= need_w(95)
     assert 0 < p["B0000"] <= 100_000
+
+
+def guessed(bay: str, arrived_s_ago: float, got_kwh: float = 0.0) -> BayInput:
+    """A truck nobody told us about: the site's `[sessions]` default, 300 kWh in 45 min."""
+    s = session(bay, BREAK, NOW - arrived_s_ago, 300, 2_700, got_kwh, Source.DEFAULT)
+    return BayInput(bay, BayState.CHARGING, s)
+
+
+def test_trucks_on_the_site_default_are_served_by_departure_not_shared() -> None:
+    # All three look alike and none can take 300 kWh any more: sharing 600 kW would leave
+    # each at 200 kW and likely none full; by departure, the first ones finish.
+    inputs = site_inputs(
+        600.0, 3, guessed("B0020", 60, 0), guessed("B0000", 600, 30), guessed("B0010", 300, 10)
+    )
+    p = allocate(inputs, NOW).power_w()
+    assert p == {
+        **dict.fromkeys(p, 0.0),
+        "B0000": pytest.approx(400_000, abs=1),
+        "B0010": pytest.approx(200_000, abs=1),
+    }
+
+
+def test_a_booked_truck_that_can_finish_keeps_its_need_before_default_trucks() -> None:
+    inputs = site_inputs(
+        500.0, 3, guessed("B0000", 600, 30), truck("B0010", 100), guessed("B0020", 0)
+    )
+    p = allocate(inputs, NOW).power_w()
+    assert p["B0010"] >= need_w(100) * NEED_MARGIN - 1
+    assert p["B0000"] == pytest.approx(500_000 - p["B0010"], abs=1)
+    assert p["B0020"] == 0.0
+
+
+def test_a_truck_about_to_finish_gets_what_it_still_wants_over_one_period() -> None:
+    # B0010 still wants 5 kWh: 150 kW over a 120 s period. More would strand power until
+    # the next period; the overnight truck takes it instead.
+    almost = BayInput("B0010", BayState.CHARGING, session("B0010", BREAK, NOW, 5, 2_700))
+    night = truck("B0020", 500, 36_000, SessionKind.OVERNIGHT)
+    base = site_inputs(800.0, 3, truck("B0000", 300), almost, night)
+    p = allocate(dataclasses.replace(base, period_s=120.0), NOW).power_w()
+    assert p["B0000"] == pytest.approx(400_000, abs=1)
+    assert p["B0010"] == pytest.approx(150_000, abs=1)
+    assert p["B0020"] == pytest.approx(250_000, abs=1)
+    unknown_period = allocate(base, NOW).power_w()  # no period given: capped as before
+    assert unknown_period["B0010"] == pytest.approx(400_000, abs=1)

@@ -220,7 +220,9 @@ def periods_of_calls(calls: list[list[tuple[str, float, float]]]) -> list[list[s
 async def test_decreases_are_written_before_increases_and_the_limit_holds(
     demo: SiteConfig,
 ) -> None:
-    clock = SimClock(start_wall=at_local(12))  # trucks on their lunch break
+    # Overnight trucks (they share as equals; break trucks on the site's default would be
+    # served by arrival, and B01 would never come down).
+    clock = SimClock(start_wall=at_local(20))
     plant = Plant(demo, clock)
     cycle = make_cycle(demo, plant, clock)
     plant.arrive("B01")
@@ -242,7 +244,7 @@ async def test_decreases_are_written_before_increases_and_the_limit_holds(
     assert all(p in ([], ["down"], ["up"], ["down", "up"]) for p in periods), periods
     assert ["down", "up"] in periods  # the swap happened within one period
     rows = {b["id"]: b for b in cycle_record(demo, cycle.latest).get("bays", [])}  # type: ignore[arg-type]
-    assert rows["B01"]["kind"] == "break"
+    assert rows["B01"]["kind"] == "overnight"
     assert rows["B04"]["binding"] == "bay:B04"
 
 
@@ -298,7 +300,7 @@ async def test_a_silent_grid_meter_holds_then_falls_back(demo: SiteConfig) -> No
 async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
     demo: SiteConfig,
 ) -> None:
-    clock = SimClock(start_wall=at_local(12))
+    clock = SimClock(start_wall=at_local(20))  # overnight: B01 and B02 share ch01
     plant = Plant(demo, clock)
     cycle = make_cycle(demo, plant, clock)
     plant.arrive("B01")

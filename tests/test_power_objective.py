@@ -8,6 +8,7 @@ the objective.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 
@@ -229,14 +230,15 @@ def _day_inputs(site: Site, on_bay: dict[str, Truck], now: float) -> AllocationI
             tr.arrive,
             tr.kind,
             tr.got_wh,
-            Estimate(tr.wanted_wh, Source.DEFAULT),
+            Estimate(tr.wanted_wh, Source.BOOKING),
             Estimate(tr.leave, Source.BOOKING),
         )
         bays.append(BayInput(b.id, BayState.CHARGING, s, tr.draw_w, tr.accepts_w(), tr.setpoint_w))
     budgets = normal_budgets(
         site, {"grid": 3500 - base, "f0": 2200 - base / 2, "f1": 2000 - base / 2}
     )
-    return inputs_for(site, tuple(bays), budgets, pause_w=1_000.0)
+    inputs = inputs_for(site, tuple(bays), budgets, pause_w=1_000.0)
+    return dataclasses.replace(inputs, period_s=STEP_S)
 
 
 POLICIES: dict[str, Policy] = {

@@ -55,15 +55,22 @@ def normal_budgets(
 
 
 def session(
-    bay: str, kind: SessionKind, now: float, wanted_kwh: float, dwell_s: float, got_kwh: float = 0.0
+    bay: str,
+    kind: SessionKind,
+    now: float,
+    wanted_kwh: float,
+    dwell_s: float,
+    got_kwh: float = 0.0,
+    source: Source = Source.BOOKING,
 ) -> Session:
+    """A session whose wants are known (`source`); `Source.DEFAULT`: the site's guess."""
     return Session(
         bay,
         now,
         kind,
         got_kwh * 1000,
-        Estimate(wanted_kwh * 1000, Source.DEFAULT),
-        Estimate(now + dwell_s, Source.DEFAULT),
+        Estimate(wanted_kwh * 1000, source),
+        Estimate(now + dwell_s, source),
     )
 
 

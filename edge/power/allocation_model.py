@@ -66,6 +66,7 @@ class AllocationInputs:
     bay_inputs: tuple[BayInput, ...]
     tuning: tuple[ChargerTuning, ...] = ()
     out_of_service: frozenset[str] = frozenset()  # bay and charger ids
+    period_s: float = 0.0  # the control period: a known want is capped at what fits in it
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,12 @@ Steps (docs/power.md explains why):
    could still finish), least slack first: the power their remaining energy needs by their
    departure (x NEED_MARGIN for the taper);
 3. needs of overnight trucks that can still finish and have less than an hour to spare;
-4. energy: break and booked trucks up to their cap: first those that cannot finish any
-   more, sharing as equals (what they miss now is lost), then least slack first (the
-   others can still catch up later); trucks with equal slack share, water-filled;
+4. energy: (a) break and booked trucks whose energy wanted is only the site's default
+   (unknown): each up to its cap, earliest departure first, so the first ones finish
+   rather than all sharing and none finishing; (b) the others up to their cap: first
+   those that cannot finish any more, sharing as equals (what they miss now is lost),
+   then least slack first (the others can still catch up later); trucks with equal slack
+   share, water-filled;
 5. what is left: water-filled among all sessions;
 6. clamp to the tree (the last step: no node exceeded, whatever came before).
 """
@@ -35,6 +38,7 @@ from edge.power.allocation_model import (
 from edge.power.constraint_tree import EPS_W, Tree, build_tree
 from edge.power.deadline_admission import committed
 from edge.power.fill import clamp_to_tree, full, grant, water_fill
+from edge.sessions import Source
 
 NEED_HORIZON_S = 3600.0  # an overnight truck with more slack than this waits for what is left
 EQUAL_SLACK_S = 1.0  # trucks this close in slack are equals: they share, water-filled
@@ -47,6 +51,9 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
     plans = plan_bays(inputs, tree, now)
+    guessed = _guessed_wants(inputs)
+    if inputs.period_s > 0:
+        _cap_to_period(plans, guessed, inputs.period_s)
     order = sorted((p for p in plans.values() if p.eligible), key=_urgency)
     ids = [p.bay for p in order]
     x = dict.fromkeys(plans, 0.0)
@@ -54,11 +61,14 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
     for p in order:  # 1. keep-alive
         if p.keep_alive:
             grant(tree, used, x, p.bay, min(p.levels.pause_w, p.cap_w), p.levels)
-    deadline = [p for p in order if p.kind_rank == 0]
+    deadline = [p for p in order if p.kind_rank == 0 and p.bay not in guessed]
     rest = [p for p in order if p.kind_rank > 0]
     for p in (*committed(deadline, tree, used), *_overnight_needs(rest)):  # 2., 3. needs
         grant(tree, used, x, p.bay, min(p.need_w * NEED_MARGIN, p.cap_w), p.levels)
-    _least_slack_first(tree, used, x, deadline)  # 4. energy
+    unknown = (p for p in order if p.kind_rank == 0 and p.bay in guessed)
+    for p in sorted(unknown, key=_departure):  # 4a. wants unknown: by departure, to the cap
+        grant(tree, used, x, p.bay, p.cap_w, p.levels)
+    _least_slack_first(tree, used, x, deadline)  # 4b. energy
     for p in rest:  # 5. the rest: to the running minimum first, most urgent first
         if x[p.bay] < p.levels.min_w and not full(tree, used):
             grant(tree, used, x, p.bay, min(p.levels.min_w, p.cap_w), p.levels)
@@ -81,6 +91,35 @@ def _running(x_w: float, min_w: float) -> bool:
 
 def _urgency(p: BayPlan) -> tuple[bool, int, float, str]:
     return (not p.protected, p.kind_rank, p.slack_s, p.bay)
+
+
+def _guessed_wants(inputs: AllocationInputs) -> frozenset[str]:
+    """Bays whose truck's energy wanted is only the site's `[sessions]` default: what it
+    really wants is unknown (the default is about the most a break can take), so its slack
+    says nothing about whether it can finish."""
+    return frozenset(
+        b.bay
+        for b in inputs.bay_inputs
+        if b.session is not None and b.session.energy_wanted_wh.source is Source.DEFAULT
+    )
+
+
+def _cap_to_period(plans: dict[str, BayPlan], guessed: frozenset[str], period_s: float) -> None:
+    """A truck whose want is known gets no more than it still wants over one period: a
+    truck finishing mid-period would leave the rest of its setpoint stranded until the
+    next one (reclaim only sees it then)."""
+    for p in plans.values():
+        if not p.eligible or p.bay in guessed or p.remaining_wh <= 0:
+            continue
+        want_w = p.remaining_wh * 3600.0 / period_s
+        lv = p.levels  # below the minimum the charger cannot run: round up, as `plan_bays`
+        want_w = want_w if want_w >= lv.min_w else (lv.min_w if want_w > lv.pause_w else lv.pause_w)
+        if 0 < want_w < p.cap_w:
+            p.cap_w, p.cap_binding = want_w, "vehicle"  # its slack stays: it can finish
+
+
+def _departure(p: BayPlan) -> tuple[float, str]:
+    return (p.left_s, p.bay)
 
 
 def _overnight_needs(rest: list[BayPlan]) -> list[BayPlan]:

@@ -225,7 +225,13 @@ class Run:
             )
         s = self.site
         return AllocationInputs(
-            s.limits, s.chargers, s.bays, budgets, tuple(bay_inputs), self.tuning
+            s.limits,
+            s.chargers,
+            s.bays,
+            budgets,
+            tuple(bay_inputs),
+            self.tuning,
+            period_s=self.spec.period_s,
         )
 
     def _world(self, now: float) -> None:
