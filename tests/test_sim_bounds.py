@@ -7,12 +7,20 @@ truck 0 wants 150 kWh, truck 1 wants 120 kWh. Together at most 200 kWh; serving 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("scipy")
 
-from edge.sim import bounds_solve
+from edge.sim import bounds, bounds_solve
 from edge.sim.bounds import Program, Row
+from edge.sim.plant import Plant
+from edge.sim.scenario import load_scenario
+from edge.sim.traffic import TruckResult
+from edge.sim.trucks import TruckSpec
+
+REPO = Path(__file__).resolve().parents[1]
 
 KWH = 1_000.0
 # columns: truck 0 step 0, truck 0 step 1, truck 1 step 0, truck 1 step 1
@@ -56,3 +64,28 @@ def test_an_empty_program_bounds_nothing() -> None:
     empty = Program([], [], [])
     assert bounds_solve.energy(empty) == 0.0
     assert bounds_solve.breaks_served(empty, 1.0) == (0, True)
+
+
+def test_a_truck_still_on_its_bay_at_the_end_counts_in_no_bound() -> None:
+    # The run's "delivered by departure" counts the trucks that left; so must the bound,
+    # or a cut day (overnight trucks still charging) reads as 65 % of it.
+    sc = load_scenario(REPO / "scenarios" / "weekday-rush.toml")
+    a, b = sorted(sc.trucks, key=lambda t: t.arrive)[:2]
+    plant = Plant(
+        sc.site.limits, sc.site.chargers, sc.site.bays, sc.site.timezone, sc.start, sc.weather
+    )
+    end = max(a.leave, b.leave) + 600.0
+
+    def bound(*results: TruckResult) -> dict[str, object]:
+        return bounds.compute(sc.site, plant, sc.trucks, results, sc.start, end, mip_seconds=5.0)
+
+    def on(spec: TruckSpec, bay: str, left: bool) -> TruckResult:
+        return TruckResult(spec.id, spec.kind, bay, spec.wanted_wh, 0.0, left)
+
+    first, last = sc.site.bays[0].id, sc.site.bays[-1].id  # different cabinets
+    both = bound(on(a, first, True), on(b, last, True))
+    b_stays = bound(on(a, first, True), on(b, last, False))
+    a_alone = bound(on(a, first, True))
+    assert b_stays["trucks"] == 1
+    assert b_stays["energy_kwh"] == a_alone["energy_kwh"]
+    assert a_alone["energy_kwh"] < both["energy_kwh"]  # type: ignore[operator]

@@ -1,8 +1,9 @@
 """Upper bounds on a scenario's service with perfect knowledge of the day (scipy HiGHS).
 
-Over the trucks that got a bay in the controller's run, on the bays and for the times they
-had (arrival at the bay to departure or the end of the run), in steps of `step_s`, the
-variable is each truck's energy per step. Every constraint is a relaxation of the plant, so
+Over the trucks that got a bay in the controller's run and left within it (what the run's
+"delivered by departure" counts: a truck still on its bay at the end counts in neither), on
+the bays and for the times they had, in steps of `step_s`, the variable is each truck's
+energy per step. Every constraint is a relaxation of the plant, so
 the optimum is at least what any controller could deliver:
 
 - a truck takes at most its maximum power (its taper and ramp ignored) and at most what it
@@ -70,7 +71,9 @@ def compute(
     if importlib.util.find_spec("scipy") is None:
         return {"computed": False, "reason": "scipy not installed (pip install 'edge-hub[sim]')"}
     specs = {t.id: t for t in trucks}
-    on = [(specs[r.id], r) for r in results if r.bay is not None and r.id in specs]
+    # Only trucks that left: the controller's figure counts no other, and leaving the rest
+    # out only loosens every row (the bound stays a bound).
+    on = [(specs[r.id], r) for r in results if r.bay is not None and r.left and r.id in specs]
     steps = max(1, math.ceil((end - start) / step_s))
     cols = _columns(on, start, end, step_s, steps)
     program = _program(on, cols, _rows(site, plant, on, cols, start, step_s, steps))
