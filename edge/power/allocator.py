@@ -8,8 +8,8 @@ Steps (docs/power.md explains why):
    (hold: no increase; fallback: the node's fallback shared per bay);
 1. keep-alive: every session gets `pause_w` (sessions we stopped < 10 min ago first);
 2. needs of the break and booked trucks committed to (`deadline_admission`: the most that
-   could still finish), least slack first: the power their remaining energy needs by their
-   departure (x NEED_MARGIN for the taper);
+   could still finish), earliest departure first: the power their remaining energy needs
+   by their departure (x NEED_MARGIN for the taper);
 3. needs of overnight trucks that can still finish and have less than an hour to spare;
 4. energy: (a) break and booked trucks whose energy wanted is only the site's default
    (unknown): each up to its cap, earliest departure first, so the first ones finish

@@ -25,7 +25,12 @@ ADMIT_MARGIN = NEED_MARGIN
 
 
 def committed(deadline: Iterable[BayPlan], tree: Tree, used: Mapping[str, float]) -> list[BayPlan]:
-    """The trucks to serve first, least slack first."""
+    """The trucks to serve first, earliest departure first: the order this check assumes,
+    and one that stays put from one period to the next. Least slack first does not: where
+    the committed needs exceed a node's headroom now (the check counts energy by each
+    departure, not power now), the truck left out loses slack and comes first the next
+    period, so the trucks took turns every period, each stop a charger ramping down and up
+    again (`tests/test_power_alloc_deadlines.py`)."""
     can_finish = [p for p in deadline if p.remaining_wh > 0 and p.left_s > 0 and p.slack_s >= 0]
     can_finish.sort(key=lambda p: (p.left_s, p.bay))
     total_j: dict[str, float] = {}
@@ -50,5 +55,4 @@ def committed(deadline: Iterable[BayPlan], tree: Tree, used: Mapping[str, float]
                 dropped.add(bay)
                 for m in tree.paths[bay]:
                     total_j[m] -= energy[bay]
-    kept = (p for p in can_finish if p.bay not in dropped)
-    return sorted(kept, key=lambda p: (p.slack_s, p.bay))
+    return [p for p in can_finish if p.bay not in dropped]
