@@ -32,13 +32,14 @@ from edge.access.bookings import (
     merge,
     observe,
     prunable,
+    stays_by_bay,
     validate,
 )
 from edge.availability_owner import AvailabilityOwner
 from edge.booking_wire import iso, to_wire
 from edge.bookings_journal import BookingsJournal
 from edge.clock import Clock
-from edge.sessions import BayState
+from edge.sessions import BayState, BookedStay
 from edge.store import StoreUnavailable, audit_rows, bookings_rows
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,10 @@ class BookingsOwner(BookingsJournal):
 
     def bay_of(self, booking_id: str) -> str | None:
         return self._assigned.get(booking_id) or self._parked.get(booking_id)
+
+    def on_bays(self) -> dict[str, BookedStay]:
+        """The booked trucks on their bays, by bay (the power controller's sessions)."""
+        return stays_by_bay(self._bookings.values(), self.bay_of)
 
     async def history(self, booking_id: str) -> list[Change]:
         return await bookings_rows.history(self.store, booking_id)

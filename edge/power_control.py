@@ -17,7 +17,7 @@ chargers report, or their fallback share.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from edge.chargers.port import ApplyResult, BayStatus, BayWrite, ChargerPort
@@ -54,13 +54,14 @@ from edge.power_inputs import (
 )
 from edge.power_report import PowerReport, build_report
 from edge.readings import Grade, Snapshot
-from edge.sessions import BayState, Session
+from edge.sessions import BayState, BookedStay, Session
 from edge.siteconf.model import SiteConfig
 
 log = logging.getLogger(__name__)
 
 OutOfService = Callable[[], frozenset[str]]  # bay and charger ids out of service now
 Overrides = Callable[[], tuple[LimitOverride, ...]]
+BookedBays = Callable[[], Mapping[str, BookedStay]]  # site access: booked trucks, by bay
 
 
 def _none() -> tuple[LimitOverride, ...]:
@@ -69,6 +70,10 @@ def _none() -> tuple[LimitOverride, ...]:
 
 def _nothing_out() -> frozenset[str]:
     return frozenset()
+
+
+def _no_bookings() -> Mapping[str, BookedStay]:
+    return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +92,11 @@ class PowerController:
         *,
         out_of_service: OutOfService = _nothing_out,
         overrides: Overrides = _none,
+        booked: BookedBays = _no_bookings,
     ) -> None:
         self.config = config
         self.port = port
+        self._booked = booked
         self._out_of_service = out_of_service
         self._overrides = overrides  # operator limits (`edge limit set`): none yet
         self._tuning = ChargerTuning.of_site(config.chargers)
@@ -118,7 +125,9 @@ class PowerController:
         self.observed = {b: s.state for b, s in statuses.items() if s.grade is Grade.FRESH}
         dt = 0.0 if self._last_wall is None else max(0.0, snapshot.wall - self._last_wall)
         self._last_wall = snapshot.wall
-        self.sessions = track_sessions(self.config, statuses, self.sessions, snapshot.wall, dt)
+        self.sessions = track_sessions(
+            self.config, statuses, self.sessions, snapshot.wall, dt, self._booked()
+        )
         if self.dispatch is None:
             self.dispatch = DispatchState(tuple(self._initial_commanded(statuses).items()))
         period = self._decide(snapshot, statuses, self.dispatch)

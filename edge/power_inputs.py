@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 from edge.chargers.port import BayStatus
 from edge.power.budget import BayMeasurement, NodeMeasurement, Sample
 from edge.readings import Grade, Snapshot
-from edge.sessions import BayState, Estimate, Session, SessionKind, Source
+from edge.sessions import (
+    BayState,
+    BookedStay,
+    Estimate,
+    Session,
+    SessionKind,
+    Source,
+    with_booking,
+)
 from edge.siteconf.model import SiteConfig
 
 
@@ -157,11 +165,14 @@ def track_sessions(
     sessions: Mapping[str, Session],
     wall: float,
     dt_s: float,
+    booked: Mapping[str, BookedStay] | None = None,
 ) -> dict[str, Session]:
     """This period's sessions: a new one (site defaults) when a truck appears on a bay, its
     delivered energy from the charger's counter (else integrated from fresh power over
     `dt_s`), dropped when the bay is seen (fresh) without a truck. A bay not seen this
-    period keeps its session: a communication gap is not a departure."""
+    period keeps its session: a communication gap is not a departure. A truck that site
+    access knows as a booking's (`booked`, by bay) takes the booking's kind and estimates."""
+    booked = booked or {}
     out: dict[str, Session] = {}
     for bay in config.bays:
         st, old = statuses.get(bay.id), sessions.get(bay.id)
@@ -179,5 +190,7 @@ def track_sessions(
             delivered = old.energy_delivered_wh + max(0.0, st.power_w) * dt_s / 3600.0
         else:
             delivered = session.energy_delivered_wh
-        out[bay.id] = dataclasses.replace(session, energy_delivered_wh=delivered)
+        session = dataclasses.replace(session, energy_delivered_wh=delivered)
+        stay = booked.get(bay.id)
+        out[bay.id] = session if stay is None else with_booking(session, stay)
     return out

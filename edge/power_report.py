@@ -128,6 +128,7 @@ def _bay_row(
         "state": st.state.value if st is not None else None,
         "grade": st.grade.value if st is not None else "lost",
         "kind": s.kind.value if s is not None else None,
+        "booking": s.booking if s is not None else None,  # the booking its truck came on
         "power_w": st.power_w if st is not None else None,
         "setpoint_w": setpoint_w,
         "allocated_w": sp.power_w,

@@ -223,6 +223,7 @@ class Daemon:
             port,
             out_of_service=self._out_of_service,
             overrides=lambda: self.limits.overrides(self.clock.wall()),
+            booked=self.bookings.on_bays,
         )
         power = self.power
         self.bookings.occupancy = lambda: power.observed  # parked, charging, overstay facts

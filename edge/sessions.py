@@ -10,7 +10,7 @@ Units: energy in Wh, times in UTC wall-clock seconds (epoch), powers in W.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -91,3 +91,32 @@ class Session:
             return float("-inf") if self.energy_remaining_wh() > 0 else self.departure.value - now
         needed_s = self.energy_remaining_wh() * 3600.0 / max_power_w
         return self.departure.value - now - needed_s
+
+
+@dataclass(frozen=True, slots=True)
+class BookedStay:
+    """What a booking says of the truck on a bay (site access fills it in, by bay)."""
+
+    booking: str
+    energy_wanted_wh: Estimate | None  # None: the booking names no energy, the default stays
+    departure: Estimate  # the booked end
+
+
+def _trust(source: Source) -> int:
+    return list(Source).index(source)  # Source lists the most trusted first
+
+
+def with_booking(session: Session, stay: BookedStay) -> Session:
+    """The session once its truck is known to be `stay`'s: booked, with the booking's
+    estimates wherever nothing more trusted (the vehicle, an operator) has spoken."""
+
+    def pick(old: Estimate, new: Estimate | None) -> Estimate:
+        return new if new is not None and _trust(new.source) <= _trust(old.source) else old
+
+    return replace(
+        session,
+        kind=SessionKind.BOOKED,
+        energy_wanted_wh=pick(session.energy_wanted_wh, stay.energy_wanted_wh),
+        departure=pick(session.departure, stay.departure),
+        booking=stay.booking,
+    )

@@ -20,13 +20,14 @@ from edge.access.bookings import (
     Phase,
     PhaseEvent,
     Terms,
+    booked_stay,
     expire,
     merge,
     observe,
-    session_estimates,
+    stays_by_bay,
     validate,
 )
-from edge.sessions import Estimate, SessionKind, Source
+from edge.sessions import Estimate, Session, SessionKind, Source, with_booking
 from edge.siteconf.model import Connector, InletSide
 
 T0 = 1_767_225_600.0
@@ -89,11 +90,39 @@ def test_ingest_refuses_bad_bookings(change: dict[str, object], message: str) ->
 
 
 def test_a_booking_fills_in_the_session_estimates() -> None:
-    kind, wanted, departure = session_estimates(booking(energy_wanted_wh=300_000.0))
-    assert kind is SessionKind.BOOKED
-    assert wanted == Estimate(300_000.0, Source.BOOKING)
-    assert departure == Estimate(T0 + 7200, Source.BOOKING)
-    assert session_estimates(booking())[1] is None
+    stay = booked_stay(booking(energy_wanted_wh=300_000.0))
+    assert stay.booking == "bk-1"
+    assert stay.energy_wanted_wh == Estimate(300_000.0, Source.BOOKING)
+    assert stay.departure == Estimate(T0 + 7200, Source.BOOKING)
+    assert booked_stay(booking()).energy_wanted_wh is None
+
+
+def test_a_session_on_a_booked_bay_takes_the_bookings_estimates_unless_the_truck_spoke() -> None:
+    default = Session(
+        "B01",
+        T0,
+        SessionKind.BREAK,
+        1_000.0,
+        Estimate(300_000.0, Source.DEFAULT),
+        Estimate(T0 + 2700, Source.DEFAULT),
+    )
+    stay = booked_stay(booking(energy_wanted_wh=200_000.0))
+    got = with_booking(default, stay)
+    assert (got.kind, got.booking, got.energy_delivered_wh) == (SessionKind.BOOKED, "bk-1", 1_000.0)
+    assert got.energy_wanted_wh == Estimate(200_000.0, Source.BOOKING)
+    assert got.departure == Estimate(T0 + 7200, Source.BOOKING)
+    # No energy in the booking: the default stays. What the vehicle said is never overwritten.
+    assert with_booking(default, booked_stay(booking())).energy_wanted_wh.source is Source.DEFAULT
+    told = replace(default, energy_wanted_wh=Estimate(150_000.0, Source.VEHICLE))
+    assert with_booking(told, stay).energy_wanted_wh == Estimate(150_000.0, Source.VEHICLE)
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_only_a_booked_truck_admitted_or_on_its_bay_gives_its_bay_a_stay(phase: Phase) -> None:
+    bays = {"bk-1": "B07", "bk-2": None}
+    got = stays_by_bay([booking(phase=phase), booking(id="bk-2", phase=phase)], bays.get)
+    on = phase in (Phase.ADMITTED, Phase.ON_BAY, Phase.CHARGING, Phase.OVERSTAY)
+    assert got == ({"B07": booked_stay(booking(phase=phase))} if on else {})
 
 
 def test_no_show_after_the_timeout_but_never_for_a_truck_on_site() -> None:

@@ -223,6 +223,30 @@ async def test_parked_charged_and_overstaying_from_the_bay_state(owners: Owners)
     assert b.get("bk-1").phase is Phase.DEPARTED  # type: ignore[union-attr]
 
 
+async def test_the_power_controller_sees_the_booked_truck_on_its_bay(owners: Owners) -> None:
+    # `on_bays` is what the daemon hands the power controller (runtime.py): the booked
+    # truck's estimates replace the site's defaults on its bay, from admission to departure.
+    b = owners.bookings
+    await b.upsert(booked(owners, energy_wanted_wh=150_000.0), by="cloud")
+    owners.clock.advance(HOUR)
+    await b.tick()
+    assert b.bay_of("bk-1") == "B01"
+    assert b.on_bays() == {}  # assigned, not yet on site
+    await b.observe("bk-1", PhaseEvent.ADMIT)
+    stay = b.on_bays()["B01"]
+    assert (stay.booking, stay.energy_wanted_wh.value) == ("bk-1", 150_000.0)  # type: ignore[union-attr]
+    assert stay.departure.value == b.get("bk-1").period.end  # type: ignore[union-attr]
+    state = {"B01": BayState.CHARGING}
+    b.occupancy = lambda: state
+    await b.tick()
+    await b.tick()
+    assert b.get("bk-1").phase is Phase.CHARGING  # type: ignore[union-attr]
+    assert set(b.on_bays()) == {"B01"}
+    state["B01"] = BayState.AVAILABLE
+    await b.tick()
+    assert b.on_bays() == {}  # departed
+
+
 async def test_rows_match_memory(owners: Owners) -> None:
     await owners.bookings.upsert(booked(owners), by="cloud")
     rows = await bookings_rows.load(owners.availability.store)

@@ -25,7 +25,7 @@ from edge.power_inputs import bay_measurements, node_measurements, track_session
 from edge.process_image import ProcessImage
 from edge.readings import Grade, Quality, Reading, Snapshot
 from edge.sdnotify import Notifier
-from edge.sessions import BayState, SessionKind, Source
+from edge.sessions import BayState, BookedStay, Estimate, SessionKind, Source
 from edge.siteconf import load_site
 from edge.siteconf.model import SiteConfig
 from edge.uplink.commands import load_schema
@@ -422,3 +422,39 @@ async def test_a_bay_still_ramping_names_the_ramp_not_the_limit(demo: SiteConfig
     assert cycle.latest is not None
     rows = {b["id"]: b for b in cycle_record(demo, cycle.latest)["bays"]}
     assert rows["B01"]["binding"] == "bay:B01"  # at its 400 kW: the bay's maximum binds
+
+
+async def test_a_booked_truck_on_its_bay_is_shared_as_its_booking_says(demo: SiteConfig) -> None:
+    # Site access says B02's truck is booking bk-7's (until 13:30, 120 kWh); B01's truck is
+    # unknown: the site's break default.
+    clock = SimClock(start_wall=at_local(12))
+    plant = Plant(demo, clock)
+    stay = BookedStay(
+        "bk-7", Estimate(120_000.0, Source.BOOKING), Estimate(at_local(13) + 1800, Source.BOOKING)
+    )
+    booked: dict[str, BookedStay] = {"B02": stay}
+    power = PowerController(demo, plant.port, booked=lambda: booked)
+    cycle = ControlCycle(
+        demo, plant.image, clock, Notifier(""), NullSink(), lambda r: "", _no_safe_state, power
+    )
+    plant.arrive("B01")
+    plant.arrive("B02")
+    await run(cycle, plant, clock, 3)
+    b01, b02 = power.sessions["B01"], power.sessions["B02"]
+    assert (b01.kind, b01.booking, b01.departure.source) == (
+        SessionKind.BREAK,
+        None,
+        Source.DEFAULT,
+    )
+    assert (b02.kind, b02.booking) == (SessionKind.BOOKED, "bk-7")
+    assert (b02.energy_wanted_wh, b02.departure) == (stay.energy_wanted_wh, stay.departure)
+    rows = {b["id"]: b for b in cycle_record(demo, cycle.latest).get("bays", [])}  # type: ignore[arg-type]
+    assert (rows["B01"]["kind"], rows["B02"]["kind"]) == ("break", "booked")
+    # The truck leaves, site access forgets the booking: the next truck is unknown again.
+    plant.bays["B02"].state = BayState.AVAILABLE
+    booked.clear()
+    await run(cycle, plant, clock, 1)
+    assert "B02" not in power.sessions
+    plant.arrive("B02")
+    await run(cycle, plant, clock, 1)
+    assert power.sessions["B02"].kind is SessionKind.BREAK

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from edge.availability_api import iso
+from edge.bookings_owner import BookingsOwner
 from edge.cli.main import main as cli_main
 from edge.runtime import Daemon
+from edge.sessions import BookedStay, Estimate, Source
 from edge.siteconf import load_site
 from tests.conftest import DEMO
 from tests.test_runtime import wait_for
@@ -85,6 +87,39 @@ async def test_setpoints_reach_the_simulated_cabinet_registers(
         assert status["site"]["mode"] == "normal"
         assert status["bays"]["busy"] >= 1  # the raised bay at least; every bay is seen
         assert status["bays"]["unknown"] == 0
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(runner, timeout=20) == 0
+
+
+async def test_a_booked_truck_on_its_bay_reaches_the_controller_as_booked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Site access's view of who is on which bay (`BookingsOwner.on_bays`, tested with the
+    # owner in tests/test_bookings_owner.py) is what the daemon's controller reads each period.
+    on_bays: dict[str, BookedStay] = {}
+    monkeypatch.setattr(BookingsOwner, "on_bays", lambda self: dict(on_bays))
+    config = load_site(demo_site(tmp_path))
+    sock = tmp_path / "edge.sock"
+    daemon = Daemon(config, socket_path=sock)
+    runner = asyncio.create_task(daemon.run())
+    try:
+        await wait_for(lambda: bool(raised(daemon)))
+        bay = raised(daemon)["id"]
+        leaves = time.time() + 5400
+        on_bays[bay] = BookedStay(
+            "bk-42", Estimate(90_000.0, Source.BOOKING), Estimate(leaves, Source.BOOKING)
+        )
+
+        def row() -> dict[str, Any]:
+            return next(b for b in daemon.bays_status()["bays"] if b["id"] == bay)
+
+        await wait_for(lambda: row()["kind"] == "booked")
+        got = row()
+        assert (got["booking"], got["energy_wanted_wh"]) == ("bk-42", 90_000.0)
+        assert (got["departure"], got["departure_from"]) == (leaves, "booking")
+        assert await asyncio.to_thread(cli_main, ["--socket", str(sock), "bays"]) == 0
+        assert "booked bk-42" in capsys.readouterr().out  # the technician's view
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(runner, timeout=20) == 0

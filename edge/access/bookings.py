@@ -12,10 +12,11 @@ undo the arrival.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from edge.sessions import Estimate, SessionKind, Source
+from edge.sessions import BookedStay, Estimate, Source
 from edge.siteconf.model import Connector, InletSide
 
 Need = tuple[Connector, InletSide]  # one (connector, inlet side) pair a truck can charge with
@@ -170,12 +171,29 @@ class Booking:
         return inside or not self.status.final
 
 
-def session_estimates(booking: Booking) -> tuple[SessionKind, Estimate | None, Estimate]:
-    """What a booking tells the session model (`edge.sessions`): its kind, the energy wanted
-    (None: the site's default applies) and the departure (the booked end)."""
+def booked_stay(booking: Booking) -> BookedStay:
+    """What a booking tells the session model (`edge.sessions.with_booking`): the energy
+    wanted (None: the site's default applies) and the departure (the booked end)."""
     energy = booking.energy_wanted_wh
     wanted = None if energy is None else Estimate(energy, Source.BOOKING)
-    return SessionKind.BOOKED, wanted, Estimate(booking.period.end, Source.BOOKING)
+    return BookedStay(booking.id, wanted, Estimate(booking.period.end, Source.BOOKING))
+
+
+# The phases in which a truck on the booking's bay is taken for the booked one, as
+# `occupancy.site_fact` takes a truck on an admitted booking's bay for its PARK.
+ON_ITS_BAY = frozenset({Phase.ADMITTED, Phase.ON_BAY, Phase.CHARGING, Phase.OVERSTAY})
+
+
+def stays_by_bay(
+    bookings: Iterable[Booking], bay_of: Callable[[str], str | None]
+) -> dict[str, BookedStay]:
+    """The booked trucks on their bays (or admitted and on the way), by bay: what the power
+    controller takes for the sessions there, instead of the site's defaults."""
+    out: dict[str, BookedStay] = {}
+    for b in bookings:
+        if b.phase in ON_ITS_BAY and (bay := bay_of(b.id)) is not None:
+            out[bay] = booked_stay(b)
+    return out
 
 
 def validate(booking: Booking) -> Booking:

@@ -137,7 +137,7 @@ def bays_page(data: dict[str, Any]) -> str:
         (
             b["id"],
             b["state"] or "-",
-            b["kind"] or "-",
+            f"booked {b['booking']}" if b.get("booking") else b["kind"] or "-",
             kw(b["power_w"]),
             kw(b["setpoint_w"]),
             b["binding"],

@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from edge.access.bookings import session_estimates
+from edge.access.bookings import booked_stay
 from edge.clock import SimClock
 from edge.power.allocation_model import AllocationInputs, BayInput, ChargerTuning
 from edge.power.allocator import allocate
@@ -37,7 +37,7 @@ from edge.power.budget import BayMeasurement, BudgetInputs, NodeBudget, margin_w
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
 from edge.power_inputs import default_session
 from edge.readings import Grade
-from edge.sessions import Estimate, Session, Source
+from edge.sessions import Estimate, Session, Source, with_booking
 from edge.sim.day_result import DayResult
 from edge.sim.events import ChargerFault, Event, GridLimit, MeterFault, Spike, UplinkDown
 from edge.sim.export_sim import ExportSim, bay_draws
@@ -194,18 +194,8 @@ class Run:
         default = self._defaults.get(s.id)
         if default is None or default.bay != bay_id:
             default = self._defaults[s.id] = default_session(self.site, bay_id, s.arrive)
-        if booking is None:
-            return dataclasses.replace(default, energy_delivered_wh=tr.delivered_wh)
-        kind, wanted, departure = session_estimates(booking)
-        return Session(
-            bay_id,
-            s.arrive,
-            kind,
-            tr.delivered_wh,
-            wanted or default.energy_wanted_wh,
-            departure,
-            booking.id,
-        )
+        session = dataclasses.replace(default, energy_delivered_wh=tr.delivered_wh)
+        return session if booking is None else with_booking(session, booked_stay(booking))
 
     def _inputs(self, budgets: tuple[NodeBudget, ...], now: float) -> AllocationInputs:
         commanded = dict(self.state.commanded)
