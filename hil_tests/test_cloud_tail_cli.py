@@ -76,6 +76,7 @@ async def test_cloud_tail_text_mode_survives_status_messages(
     KeyError traceback for each one."""
     async with hub(broker.url, tmp_path / "state") as h:
         status = b'{"v": 1, "site": "test-hub", "state": "online", "boot_id": "b"}'
+        await asyncio.wait_for(h.link.connected.wait(), 30)  # a loaded machine connects late
         assert h.link.publish(f"{PREFIX}/status", status, retain=True) is not None
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "edge", "cloud-tail", "--broker", broker.url,
