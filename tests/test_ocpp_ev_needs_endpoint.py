@@ -1,6 +1,7 @@
 """NotifyEVChargingNeeds from a 2.0.1 charge point built with the `ocpp` package, over
 loopback: answered Accepted, the truck's figures on its bay's status and in its session,
-bad values logged once and ignored, forgotten when the transaction ends or the EVSE is free."""
+bad values logged once and ignored, forgotten when the transaction ends or the EVSE is free;
+and the simulated 2.0.1 charge point that sends its truck's needs when configured to."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from ocpp.v201 import call as call201
 
 from edge.chargers.port import BayStatus
 from edge.chargers.site_port import SitePort
+from edge.clock import SystemClock
 from edge.ocpp.context import iso, parse_iso
 from edge.ocpp.site import OcppSite
 from edge.power_inputs import track_sessions
-from edge.sessions import Estimate, Source
-from tests.ocpp_peers import Record, charge_point, endpoint
+from edge.sessions import Estimate, SessionKind, Source
+from edge.sim.ocpp_config import V201
+from edge.sim.ocpp_fleet import OcppFleet, cp_configs
+from edge.sim.plant import Plant, Weather
+from edge.sim.trucks import CCS_MAX_W, TruckSpec
+from tests.ocpp_peers import PASSWORD, Record, charge_point, endpoint
+from tests.polling import wait_until
 
 DC = {"ev_max_current": 500, "ev_max_voltage": 800}
 
@@ -92,3 +99,38 @@ async def test_a_free_evse_forgets_the_trucks_needs(tmp_path: Path) -> None:
             call201.StatusNotification("2026-11-30T10:05:00Z", "Available", 1, 1), suppress=False
         )
         assert _b3(site).ev_energy_wanted_wh is None
+
+
+async def test_a_simulated_charge_point_tells_its_trucks_needs(tmp_path: Path) -> None:
+    fast = {"tick_s": 0.05, "meter_every_s": 0.2, "backoff_s": (0.05, 0.2)}
+    async with endpoint(tmp_path) as site:
+        config, now = site.config, SystemClock().wall()
+        plant = Plant(
+            config.limits, config.chargers, config.bays, config.timezone, now, Weather(pv_kw=0)
+        )
+        cps = cp_configs(config, {"CP201": V201}, {"CP201": PASSWORD}, ev_needs=True, **fast)
+        url = f"ws://127.0.0.1:{site.port()}/ocpp"
+        fleet = OcppFleet(
+            url, plant, SystemClock(), [c for c in cps if c.identity == "CP201"], 0.05
+        )
+        await fleet.start()
+        try:
+            await fleet.wait_online(10)
+            spec = TruckSpec(
+                "T1",
+                SessionKind.BREAK,
+                "CCS",
+                now,
+                now + 3600,
+                540_000.0,
+                0.2,
+                200_000.0,
+                CCS_MAX_W,
+            )
+            plant.arrive(spec, "B3")
+            await wait_until(lambda: _b3(site).ev_energy_wanted_wh is not None, 10, "needs told")
+            b3 = _b3(site)
+            assert b3.ev_energy_wanted_wh == 200_000.0
+            assert b3.ev_departure == pytest.approx(now + 3600, abs=0.001)  # to the ms, as sent
+        finally:
+            await fleet.stop()
