@@ -25,6 +25,7 @@ from edge.sessions import (
     SessionKind,
     Source,
     with_booking,
+    with_vehicle,
 )
 from edge.siteconf.model import SiteConfig
 
@@ -170,8 +171,11 @@ def track_sessions(
     """This period's sessions: a new one (site defaults) when a truck appears on a bay, its
     delivered energy from the charger's counter (else integrated from fresh power over
     `dt_s`), dropped when the bay is seen (fresh) without a truck. A bay not seen this
-    period keeps its session: a communication gap is not a departure. A truck that site
-    access knows as a booking's (`booked`, by bay) takes the booking's kind and estimates."""
+    period keeps its session: a communication gap is not a departure. What the truck asks
+    for itself (the status's `ev_energy_wanted_wh`, `ev_departure`: ISO 15118 through the
+    charger) replaces the estimates; a truck that site access knows as a booking's
+    (`booked`, by bay) takes the booking's kind, and its estimates where the truck said
+    nothing (the booking is applied last and never overwrites the vehicle's figures)."""
     booked = booked or {}
     out: dict[str, Session] = {}
     for bay in config.bays:
@@ -191,6 +195,7 @@ def track_sessions(
         else:
             delivered = session.energy_delivered_wh
         session = dataclasses.replace(session, energy_delivered_wh=delivered)
+        session = with_vehicle(session, st.ev_energy_wanted_wh, st.ev_departure)
         stay = booked.get(bay.id)
         out[bay.id] = session if stay is None else with_booking(session, stay)
     return out

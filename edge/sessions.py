@@ -2,8 +2,10 @@
 
 Power sharing (`edge/power/`) reads a bay's `BayState` and its `Session` to decide how much
 it gets; site access (`edge/access/`) fills in what a booking knows (kind, energy wanted,
-departure). Each estimate carries where it came from, so the operator can see whether a
-departure is a driver's booking or the site's default for a 45-minute break.
+departure), and the truck itself what it asks for over ISO 15118 (energy wanted, departure).
+Each estimate carries where it came from, so the operator can see whether a departure is
+the truck's, a driver's booking or the site's default for a 45-minute break; a less trusted
+source never overwrites a more trusted one.
 
 Units: energy in Wh, times in UTC wall-clock seconds (epoch), powers in W.
 """
@@ -119,4 +121,22 @@ def with_booking(session: Session, stay: BookedStay) -> Session:
         energy_wanted_wh=pick(session.energy_wanted_wh, stay.energy_wanted_wh),
         departure=pick(session.departure, stay.departure),
         booking=stay.booking,
+    )
+
+
+def with_vehicle(
+    session: Session, energy_wanted_wh: float | None, departure: float | None
+) -> Session:
+    """The session with what its truck asked for (ISO 15118, through the charger): the
+    energy it wants for the session from plug-in (a total, as `energy_wanted_wh` is) and its
+    departure (UTC epoch s), each where given. The vehicle is the most trusted source: its
+    figures replace any other, and later bookings keep them (`with_booking`). The kind stays."""
+
+    def told(old: Estimate, value: float | None) -> Estimate:
+        return old if value is None else Estimate(value, Source.VEHICLE)
+
+    return replace(
+        session,
+        energy_wanted_wh=told(session.energy_wanted_wh, energy_wanted_wh),
+        departure=told(session.departure, departure),
     )

@@ -7,7 +7,8 @@ Two abilities, per bay (a bay is one connector of a charger):
   read-back, or `failed` with the reason). It never raises: a failed write is reported and
   the caller retries it next cycle.
 * `ReportsBays.states(snapshot)`: each bay's `BayState`, measured power and what the
-  charger says about the session (energy delivered, state of charge, the truck's maximum),
+  charger says about the session (energy delivered, state of charge, the truck's maximum,
+  what the truck asked for),
   graded like every reading (fresh, stale, lost). It reads the cycle's frozen snapshot, so
   a decision sees one consistent picture; a backend that is told its values (OCPP status
   notifications, later) puts them into the process image like any driver.
@@ -66,6 +67,11 @@ class BayStatus:
     energy_delivered_wh: float | None = None  # this session, as the charger counts it
     soc_pct: float | None = None  # the truck's state of charge, when the charger knows it
     ev_max_power_w: float | None = None  # what the truck accepts now, when it says
+    # What the truck asked for (ISO 15118, through OCPP 2.0.1 NotifyEVChargingNeeds), when
+    # it said: the energy it wants for the session from plug-in (a total, not what remains),
+    # and when it leaves (UTC epoch s).
+    ev_energy_wanted_wh: float | None = None
+    ev_departure: float | None = None
     raw: str = ""  # the charger's own status word, for the operator ("preparing-ev-ready")
     at: float | None = None  # when `power_w` was read (monotonic s), to pair it with meters
     setpoint_w: float | None = None  # the setpoint register read back: what was last written

@@ -5,7 +5,8 @@ transaction runs, else a TxDefaultProfile on the bay's connector; a move within 
 sends nothing and reports the accepted profile as confirmed. Each profile is checked:
 `Accepted` -> confirmed; `Rejected`, a CALLERROR or no answer -> failed with the reason, so the
 break-before-make ledger counts it as not applied and the next period asks again.
-`states` reads the frozen snapshot, as `DeviceCharger` does.
+`states` reads the frozen snapshot, as `DeviceCharger` does, and what the bay's truck asked
+for (NotifyEVChargingNeeds) from the station's record, as the last accepted profile.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 from edge.chargers.port import ApplyResult, BayStatus, BayWrite, Outcome
 from edge.clock import Clock
 from edge.drivers.profile_common import connector_point
+from edge.ocpp.ev_needs import EvNeeds
 from edge.ocpp.profiles import ProfileOrder, Rules, Sent, bay_order, decide
 from edge.ocpp.states import bay_state
 from edge.ocpp.station import Station
@@ -149,6 +151,7 @@ class OcppCharger:
         else:
             state, raw = bay_state(status.value)
         sent = self.station.sent.get(connector)
+        needs = self.station.needs.get(connector) or EvNeeds()
         return BayStatus(
             bay=bay,
             state=state,
@@ -157,6 +160,8 @@ class OcppCharger:
             limit_w=_first(fresh("power_limit_w"), sent.limit_w if sent is not None else None),
             energy_delivered_wh=fresh("session_energy_wh"),
             soc_pct=fresh("ev_soc_pct"),
+            ev_energy_wanted_wh=needs.energy_wh,
+            ev_departure=needs.departure,
             raw=raw,
         )
 

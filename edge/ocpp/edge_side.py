@@ -78,6 +78,7 @@ class EdgeSide:
         st = self.ctx.station
         st.transactions.pop(connector, None)
         st.charging.pop(connector, None)
+        st.needs.pop(connector, None)  # the truck's needs were this session's
         log.info("ocpp_transaction_stopped charger=%s connector=%d tx=%s reason=%s",
                  st.identity, connector, tx, reason)  # fmt: skip
         bay = self.ctx.bay(connector)

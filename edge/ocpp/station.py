@@ -15,6 +15,7 @@ from typing import Any
 
 from edge.clock import Clock
 from edge.drivers.profile_common import connector_point
+from edge.ocpp.ev_needs import EvNeeds
 from edge.ocpp.profiles import Sent
 from edge.ocpp.rate_unit import Rate
 from edge.ocpp.states import CODE, STATE, meter_points
@@ -60,6 +61,8 @@ class Station:
     sent: dict[int, Sent] = field(default_factory=dict)  # connector -> last accepted profile
     plugs: dict[int, str] = field(default_factory=dict)  # 2.0.1 ConnectorStatus per EVSE
     charging: dict[int, str] = field(default_factory=dict)  # 2.0.1 ChargingState per EVSE
+    # 2.0.1 NotifyEVChargingNeeds per EVSE, until its transaction ends or it is Available
+    needs: dict[int, EvNeeds] = field(default_factory=dict)
     standing_valid_to: float | None = None
     standing_ok: bool = False
     rate: Rate = field(default_factory=Rate)  # the unit its profiles go in (edge/ocpp/rate_unit.py)

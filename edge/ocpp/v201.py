@@ -1,7 +1,9 @@
 """OCPP 2.0.1: the messages a charging station sends us, and the calls we make. A bay is an
 EVSE (`connector_id` in the site file is the EVSE id); its word joins the connector status
-(StatusNotification) and the transaction's charging state (TransactionEvent). Handlers map
-the wire fields onto `EdgeSide`, which does the rest for both versions."""
+(StatusNotification) and the transaction's charging state (TransactionEvent); what its truck
+asks for over ISO 15118 (NotifyEVChargingNeeds) is kept until the transaction ends or the
+EVSE is Available. Handlers map the wire fields onto `EdgeSide`, which does the rest for
+both versions."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ocpp.v201.enums import Action
 from edge.ocpp.calls import checked, on
 from edge.ocpp.context import Context, parse_iso
 from edge.ocpp.edge_side import EdgeSide
+from edge.ocpp.ev_needs import read_needs
 from edge.ocpp.profiles import ProfileOrder, Purpose
 from edge.ocpp.states import meter_points, v201_word
 
@@ -49,8 +52,27 @@ class V201ChargePoint(EdgeSide, ChargePoint):  # type: ignore[misc]  # the packa
     @on(Action.status_notification)
     def on_status(self, connector_status: str, evse_id: int, connector_id: int, **kw: Any) -> Any:
         self.ctx.station.plugs[evse_id] = connector_status
+        if connector_status == "Available":  # no truck: what one asked for is gone with it
+            self.ctx.station.needs.pop(evse_id, None)
         self._show(evse_id)
         return call_result.StatusNotification()
+
+    @on(Action.notify_ev_charging_needs)
+    def on_ev_needs(self, charging_needs: dict[str, Any], evse_id: int, **kw: Any) -> Any:
+        """Accepted, as the standard asks of a CSMS that takes the needs into its schedule:
+        the control cycle's TxProfile is that schedule."""
+        st, status = self.ctx.station, enums.NotifyEVChargingNeedsStatusEnumType
+        if self.ctx.bay(evse_id) is None:  # an EVSE the site file has no bay for
+            log.info("ocpp_ev_needs_unplaced charger=%s evse=%s", st.identity, evse_id)
+            return call_result.NotifyEVChargingNeeds(status.rejected)
+        needs, refused = read_needs(charging_needs, self.ctx.clock.wall(), st.needs.get(evse_id))
+        for r in refused:
+            log.warning("ocpp_ev_needs_ignored charger=%s evse=%d field=%s value=%r why=%s",
+                        st.identity, evse_id, r.field, r.value, r.why)  # fmt: skip
+        st.needs[evse_id] = needs
+        log.info("ocpp_ev_needs charger=%s evse=%d energy_wh=%s departure=%s",
+                 st.identity, evse_id, needs.energy_wh, needs.departure)  # fmt: skip
+        return call_result.NotifyEVChargingNeeds(status.accepted)
 
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> Any:

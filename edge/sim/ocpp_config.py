@@ -23,6 +23,9 @@ class CpConfig:
     offline_keeps_tx: bool = False  # offline, keep applying TxProfiles
     volts: float = 800.0  # converts profiles in A to W
     signed_meter: bool = False  # attach a (simulation-only) signed reading
+    # 2.0.1: send NotifyEVChargingNeeds after a transaction starts, as an ISO 15118 truck
+    # would (the truck's energy wanted, departure, maximum power and state of charge)
+    ev_needs: bool = False
     tick_s: float = 0.2  # how often it looks at its bays and applies its limits
     response_timeout_s: float = 10.0
     backoff_s: tuple[float, float] = (0.5, 30.0)  # reconnection backoff: first, most

@@ -6,7 +6,9 @@ start reading), Updated (periodic meter values, charging-state changes) and Ende
 while offline and sent later with `offline: true`, in order, `seq_no` counting up.
 
 Sent: BootNotification, StatusNotification (Available / Occupied), Heartbeat, Authorize,
-TransactionEvent. Answered: SetChargingProfile, ClearChargingProfile, GetCompositeSchedule,
+TransactionEvent, and NotifyEVChargingNeeds after a Started event when `ev_needs` is set
+(the truck's needs as ISO 15118 tells them: DC, what it wants this visit, when it leaves).
+Answered: SetChargingProfile, ClearChargingProfile, GetCompositeSchedule,
 RequestStartTransaction, RequestStopTransaction, Reset, UnlockConnector, SetVariables,
 GetVariables (`edge.sim.ocpp_variables`; the Actual attribute, no component instances).
 """
@@ -25,6 +27,7 @@ from edge.sim.ocpp_station import Item, Status
 from edge.sim.ocpp_wire import (
     ProfileError,
     SimWireLogger,
+    ev_charging_needs,
     iso,
     signed_reading,
     to_sim_profile,
@@ -87,6 +90,17 @@ class Cp201(ChargePoint):  # type: ignore[misc]  # the ocpp package is untyped
                 st.stop_session(item.connector, "DeAuthorized", self.host.clock.wall())
                 return
         await self.call(self._event(item), suppress=False)
+        if item.kind == "start" and st.config.ev_needs:
+            await self._needs(item)
+
+    async def _needs(self, item: Item) -> None:
+        """What the truck of `item`'s session asks for, if that session is still on."""
+        st = self.host.station
+        session = st.connectors[item.connector].session
+        if session is None or session.local_id != item.session:
+            return  # sent late (queued offline) and the truck is gone: nothing to ask for
+        needs = ev_charging_needs(session.truck.spec, st.config.volts, item.wall)
+        await self.call(call.NotifyEVChargingNeeds(needs, item.connector), suppress=False)
 
     def _event(self, item: Item) -> call.TransactionEvent:
         st = self.host.station

@@ -124,6 +124,10 @@ class _Csms201(_Recording, Cs201):  # type: ignore[misc]  # the ocpp package is 
             self.peer.transactions.append(str(transaction_info["transaction_id"]))
         return r201.TransactionEvent()
 
+    @on(Action201.notify_ev_charging_needs)  # type: ignore[untyped-decorator]
+    def on_ev_needs(self, **_: Any) -> r201.NotifyEVChargingNeeds:
+        return r201.NotifyEVChargingNeeds("Accepted")
+
 
 class TestCsms:
     """`async with TestCsms(passwords) as csms:`; `csms.url` is `ws://127.0.0.1:<port>/ocpp`."""

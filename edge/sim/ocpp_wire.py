@@ -1,6 +1,7 @@
 """Wire shapes shared by the simulated 1.6J and 2.0.1 charge points: a charging profile as
-the `ocpp` package hands it over (snake_case dicts) to a `SimProfile`, timestamps, and the
-simulated signed meter reading, and where the package's frame log goes.
+the `ocpp` package hands it over (snake_case dicts) to a `SimProfile`, timestamps, the
+simulated signed meter reading, a truck's 2.0.1 charging needs, and where the package's
+frame log goes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from edge.ocpp.wire_logger import WireLogger
 from edge.sim.ocpp_profiles import Kind, Purpose, SimProfile
+from edge.sim.trucks import TruckSpec
 
 PURPOSES = {
     "ChargePointMaxProfile": Purpose.STATION_MAX,  # 1.6
@@ -101,3 +103,20 @@ def signed_reading(identity: str, connector: int, wall: float, register_wh: floa
     key = hashlib.sha256(identity.encode()).digest()
     tag = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     return base64.b64encode(f"{body}|{tag}".encode()).decode()
+
+
+def ev_charging_needs(spec: TruckSpec, volts: float, wall: float) -> dict[str, Any]:
+    """NotifyEVChargingNeeds' chargingNeeds for a DC truck: the energy it wants this visit
+    (Wh, a total), its maximum power, state of charge on arrival and, when still ahead of
+    `wall`, its departure."""
+    dc = {
+        "ev_max_current": round(spec.max_w / volts),
+        "ev_max_voltage": round(volts),
+        "energy_amount": round(spec.wanted_wh),
+        "ev_max_power": round(spec.max_w),
+        "state_of_charge": round(100.0 * spec.soc0),
+    }
+    needs: dict[str, Any] = {"requested_energy_transfer": "DC", "dc_charging_parameters": dc}
+    if spec.leave > wall:
+        needs["departure_time"] = iso(spec.leave)
+    return needs
