@@ -3,6 +3,7 @@ generated days are reproducible; the report follows its schema; a run is determi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import jsonschema
 import pytest
 
 from edge.cli.main import main
+from edge.sessions import Estimate, SessionKind, Source
 from edge.sim.report import summary
 from edge.sim.scenario import load_scenario
 from edge.sim.scenario_keys import ScenarioError
@@ -110,6 +112,45 @@ def test_generate_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert other.trucks != a.trucks
     assert main(["sim", "generate", "--seed", "1", "--rates", "lunch=x"]) == 2
     assert main(["sim", "generate", "--seed", "1", "--rates", "rain=1"]) == 2
+
+
+def test_a_share_of_trucks_reports_its_needs_and_the_day_stays_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    days = []
+    for rates in ("lunch=40,booked_share=0.3", "lunch=40,booked_share=0.3,reports_needs_share=0.5"):
+        assert main(["sim", "generate", "--seed", "7", "--rates", rates, "--site", SITE]) == 0
+        days.append(load_scenario(write(tmp_path, capsys.readouterr().out, "g.toml")))
+    without, half = (d.trucks for d in days)
+    assert not any(t.reports_needs for t in without)
+    assert 0.3 < sum(t.reports_needs for t in half) / len(half) < 0.7
+    same = [dataclasses.replace(t, reports_needs=False) for t in half]
+    assert same == list(without)  # arrivals, bookings and inlets as without the share
+
+
+def test_a_truck_that_reports_its_needs_is_planned_by_them(tmp_path: Path) -> None:
+    text = SHORT.replace('inlet_side = "right"', 'inlet_side = "right"\nreports_needs = true')
+    sc = load_scenario(write(tmp_path, text))
+    a = next(t for t in sc.trucks if t.id == "a")
+    assert a.reports_needs
+    run = sc.runner().begin()
+    for _ in range(120):  # bounded: until truck a is on a bay
+        on = [
+            (bay, b.truck)
+            for bay, b in run.plant.bays.items()
+            if b.truck and b.truck.spec.id == "a"
+        ]
+        if on:
+            break
+        run.advance()
+    assert on, "truck a never reached a bay"
+    bay, truck = on[0]
+    s = run._session(bay, truck)
+    assert (s.energy_wanted_wh, s.departure) == (
+        Estimate(a.wanted_wh, Source.VEHICLE),
+        Estimate(a.leave, Source.VEHICLE),
+    )
+    assert s.kind is SessionKind.BREAK  # what it reported, not what it is
 
 
 def test_same_seed_same_report(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
         "--rates",
         default="",
         help="comma-separated name=value: lunch, evening, scattered, overnight (trucks), "
-        "mcs_share, booked_share, right_share (0..1)",
+        "mcs_share, booked_share, right_share, reports_needs_share (0..1)",
     )
     g.add_argument("--site", default="../config/antwerp-bruges.toml", help="relative to -o")
     g.add_argument("--start", default="2026-06-12T10:00", help="local YYYY-MM-DDTHH:MM")
@@ -94,7 +94,7 @@ def _plot(result: Any, timezone: str, name: str, path: Path) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from edge.sim.scenario_gen import scenario_text  # noqa: PLC0415
+    from edge.sim.scenario_gen import GENERATE_KEYS, scenario_text  # noqa: PLC0415
 
     rates: dict[str, float] = {}
     for item in filter(None, args.rates.split(",")):
@@ -104,15 +104,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"--rates: {item!r} is not name=number", file=sys.stderr)
             return 2
-    known = {
-        "lunch",
-        "evening",
-        "scattered",
-        "overnight",
-        "mcs_share",
-        "booked_share",
-        "right_share",
-    }
+    known = set(GENERATE_KEYS) - {"seed"}
     unknown = sorted(set(rates) - known)
     if unknown:
         print(

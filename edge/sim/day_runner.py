@@ -37,7 +37,7 @@ from edge.power.budget import BayMeasurement, BudgetInputs, NodeBudget, margin_w
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
 from edge.power_inputs import default_session
 from edge.readings import Grade
-from edge.sessions import Estimate, Session, Source, with_booking
+from edge.sessions import Estimate, Session, Source, with_booking, with_vehicle
 from edge.sim.day_result import DayResult
 from edge.sim.events import ChargerFault, Event, GridLimit, MeterFault, Spike, UplinkDown
 from edge.sim.export_sim import ExportSim, bay_draws
@@ -195,6 +195,8 @@ class Run:
         if default is None or default.bay != bay_id:
             default = self._defaults[s.id] = default_session(self.site, bay_id, s.arrive)
         session = dataclasses.replace(default, energy_delivered_wh=tr.delivered_wh)
+        if s.reports_needs:  # as track_sessions takes a charger's NotifyEVChargingNeeds
+            session = with_vehicle(session, s.wanted_wh, s.leave)
         return session if booking is None else with_booking(session, booked_stay(booking))
 
     def _inputs(self, budgets: tuple[NodeBudget, ...], now: float) -> AllocationInputs:

@@ -18,7 +18,14 @@ from edge.sim.trucks import DayShape, TruckSpec, day_arrivals
 from edge.siteconf.model import SiteConfig
 
 RUSHES = ("lunch", "evening", "scattered", "overnight")
-GENERATE_KEYS = (*RUSHES, "seed", "mcs_share", "booked_share", "right_share")
+GENERATE_KEYS = (
+    *RUSHES,
+    "seed",
+    "mcs_share",
+    "booked_share",
+    "right_share",
+    "reports_needs_share",
+)
 SLOT_S = 900.0
 
 
@@ -44,9 +51,11 @@ def generated(
     s = seed if seed is not None else int(keys.typed(("generate", "seed"), g, int, 1))
     booked = keys.number(("generate", "booked_share"), g, 0.0, 0.0, 1.0)
     right = keys.number(("generate", "right_share"), g, 0.5, 0.0, 1.0)
-    return with_access(
+    reports = keys.number(("generate", "reports_needs_share"), g, 0.0, 0.0, 1.0)
+    trucks = with_access(
         day_arrivals(s, day0.timestamp() + 43_200.0, site.timezone, shape), s, booked, right
     )
+    return with_reports(trucks, s, reports)
 
 
 def _rush(
@@ -75,6 +84,13 @@ def with_access(
     return tuple(out)
 
 
+def with_reports(trucks: tuple[TruckSpec, ...], seed: int, share: float) -> tuple[TruckSpec, ...]:
+    """Each truck reports its needs (ISO 15118) with probability `share`, from a draw of its
+    own: a day's arrivals, bookings and inlets stay those of the same seed without it."""
+    rnd = random.Random(seed * 104_729 + 5)  # noqa: S311 (traffic, not secrets)
+    return tuple(replace(t, reports_needs=rnd.random() < share) for t in trucks)
+
+
 def scenario_text(site: str, start: str, seed: int, rates: Mapping[str, float]) -> str:
     """A scenario file for `edge sim generate`: the site, the start and a `[generate]`."""
     lines = [
@@ -93,7 +109,7 @@ def scenario_text(site: str, start: str, seed: int, rates: Mapping[str, float]) 
     for name in RUSHES:
         lo, hi, n = getattr(base, name)
         lines.append(f"{name} = [{lo:g}, {hi:g}, {int(rates.get(name, n))}]")
-    for key in ("mcs_share", "booked_share", "right_share"):
+    for key in ("mcs_share", "booked_share", "right_share", "reports_needs_share"):
         if key in rates:
             lines.append(f"{key} = {rates[key]:g}")
     return "\n".join(lines) + "\n"

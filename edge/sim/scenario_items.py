@@ -35,6 +35,7 @@ ARRIVAL_KEYS = (
     "vehicle",
     "plot",
     "knee",
+    "reports_needs",
 )
 FAULT_KINDS = (
     "meter-silent",
@@ -117,6 +118,7 @@ def _arrival(
                 inlet_side=keys.choice((*p, "inlet_side"), a, ("left", "right"), "left"),
                 vehicle=keys.choice((*p, "vehicle"), a, VEHICLES, "electric-truck"),
                 plot=plot if isinstance(plot, str) else None,
+                reports_needs=bool(keys.typed((*p, "reports_needs"), a, bool, False)),
             )
         )
     return out

@@ -47,6 +47,9 @@ class TruckSpec:
     inlet_side: str = "left"  # where its charging inlet is ("left", "right")
     vehicle: str = "electric-truck"  # admission's vehicle class; others are referred
     plot: str | None = None  # the plot it is booked on / heads for; None: any
+    # It tells the charger its energy wanted and departure (ISO 15118, NotifyEVChargingNeeds
+    # in OCPP 2.0.1): with `knowledge = "site"` the controller takes them, as the daemon does.
+    reports_needs: bool = False
 
     @property
     def slot_start(self) -> float:
