@@ -23,6 +23,7 @@ import pytest
 from edge.local_api.client import ApiError, DaemonUnreachable, LocalApiClient
 from hil_tests.broker import free_port
 from hil_tests.conftest import REPO
+from hil_tests.overnight import overnight_all_day
 
 pytestmark = pytest.mark.hil
 T = TypeVar("T")
@@ -37,6 +38,7 @@ def demo_site(tmp_path: Path) -> Path:
     text = (CONFIG / "demo-ocpp.toml").read_text()
     assert "\nport = 9310\n" in text
     site = tmp_path / "demo-ocpp.toml"
+    text = overnight_all_day(text)  # trucks that share, at any hour
     site.write_text(text.replace("\nport = 9310\n", f"\nport = {free_port()}\n"))
     for name in ("demo-ocpp.secrets", "demo-anpr.secret"):
         shutil.copyfile(CONFIG / name, tmp_path / name)

@@ -21,6 +21,7 @@ from edge.sessions import SessionKind
 from edge.sim.plant import FaultMode
 from edge.sim.trucks import TruckSpec
 from edge.siteconf import load_site
+from hil_tests.overnight import overnight_all_day
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.hil
@@ -35,9 +36,10 @@ async def test_grid_meter_silent_at_peak_holds_then_falls_back_then_recovers(
 ) -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     path = site_file(tmp_path)
-    path.write_text(
-        path.read_text().replace("stale_after_s = 3.0", "stale_after_s = 2.0\nlost_after_s = 5.0")
+    text = path.read_text().replace(
+        "stale_after_s = 3.0", "stale_after_s = 2.0\nlost_after_s = 5.0"
     )
+    path.write_text(overnight_all_day(text))  # trucks that share, at any hour
     config = load_site(path)
     daemon = Daemon(config, socket_path=tmp_path / "edge.sock")
     runner = asyncio.create_task(daemon.run())
@@ -80,7 +82,7 @@ def swap_site(tmp: Path) -> Path:
     )
     text = text.replace('state_dir = "/tmp/edge-demo-state"', f'state_dir = "{tmp / "state"}"')
     path = tmp / "site.toml"
-    path.write_text(text)
+    path.write_text(overnight_all_day(text))  # trucks that share, at any hour
     return path
 
 
