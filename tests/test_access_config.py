@@ -43,6 +43,14 @@ def test_defaults_and_values_load(write_site) -> None:
         ('assign_lead_min = "30"', "access.assign_lead_min: must be a number"),
         ("keep_bookings_days = 0.5", "access.keep_bookings_days: must be >= 1, got 0.5"),
         ("assign_lead_s = 1800", "access.assign_lead_s: unknown key"),
+        ("ad_hoc_reserve_min = 0", "access.ad_hoc_reserve_min: must be >= 1, got 0"),
+        ("ad_hoc_reserve_min = 121", "access.ad_hoc_reserve_min: must be <= 120, got 121"),
+        ('ad_hoc_reserve_min = "10"', "access.ad_hoc_reserve_min: must be a number"),
+        ("ad_hoc_reserve_min = true", "access.ad_hoc_reserve_min: must be a number"),
+        ('ad_hoc_connectors = ["CHAdeMO"]', "access.ad_hoc_connectors[0]: 'CHAdeMO' is not one"),
+        ("ad_hoc_connectors = []", "access.ad_hoc_connectors: "),
+        ('ad_hoc_connectors = ["CCS", "CCS"]', "access.ad_hoc_connectors: "),
+        ('ad_hoc_connectors = "CCS"', "access.ad_hoc_connectors: must be a list"),
     ],
 )
 def test_a_bad_value_names_file_line_and_key(write_site, line: str, expected: str) -> None:
