@@ -58,12 +58,18 @@ async def run(runs: int) -> None:
         for b in calendar(clock.wall(), 1000, rng):
             await owner.upsert(b, by="bench")
         await owner.tick()  # the first tick assigns what is due; later ones change nothing
-        ticks, plans, upserts, raws = [], [], [], []
+        ticks, plans, upserts, raws, stays, scans = [], [], [], [], [], []
         states = occupancy.bay_states([b.id for b in config.bays], (), {})
         for i in range(runs):
             t0 = time.perf_counter()
             await owner.tick()
             ticks.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter()
+            owner.on_bays()  # what the power controller asks every control period
+            stays.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter()
+            sum(1 for _ in owner._bookings.values())  # a bare pass, nothing checked
+            scans.append((time.perf_counter() - t0) * 1e3)
             t0 = time.perf_counter()
             assignment.plan(
                 owner.bookings(), config.bays, states, dict(owner._assigned), clock.wall()
@@ -82,6 +88,8 @@ async def run(runs: int) -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {runs} runs")
     print(f"tick, 1,000+ bookings (ms):          {summary(ticks)}")
     print(f"  baseline assignment.plan (ms):     {summary(plans)}")
+    print(f"on_bays, per control period (ms):   {summary(stays)}")
+    print(f"  baseline one pass over them (ms):  {summary(scans)}")
     print(f"upsert, one transaction (ms):       {summary(upserts)}")
     print(f"  baseline one durable INSERT (ms):  {summary(raws)}")
     ratio = sorted(ticks)[len(ticks) // 2] / max(sorted(plans)[len(plans) // 2], 1e-9)

@@ -54,7 +54,7 @@ def program(seed: int) -> Program:
     for k, now in enumerate(steps()):
         for tr in on_bays(trucks, now).values():
             var[(trucks.index(tr), k)] = len(var)
-    rows = _tree_rows(trucks, var) + _acceptance_rows(trucks, var)
+    rows = tree_rows(trucks, var) + acceptance_rows(trucks, var)
     per_truck: dict[int, list[int]] = {}
     for (i, _), col in var.items():
         per_truck.setdefault(i, []).append(col)
@@ -69,7 +69,7 @@ def program(seed: int) -> Program:
     return Program([P_MAX_W * H] * len(var), rows, goals)
 
 
-def _tree_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row]:
+def tree_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row]:
     """Per step, each charger's two bays at most 400 kW, each feeder and the grid at most
     their limit less the base load (half of it on each feeder)."""
     site = hub()
@@ -90,13 +90,17 @@ def _tree_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row
     return rows
 
 
-def _acceptance_rows(trucks: list[Truck], var: dict[tuple[int, int], int]) -> list[Row]:
-    """p_k + (P/0.3/B) * energy before k <= P * ((1 - soc0) / 0.3 + 0.1), times H."""
+def acceptance_rows(
+    trucks: list[Truck], var: dict[tuple[int, int], int], relax: float = 0.1
+) -> list[Row]:
+    """p_k + (P/0.3/B) * energy before k <= P * ((1 - soc0) / 0.3 + relax), times H. With
+    `relax` 0 this is the model's taper itself while no truck passes 97 % (none does within
+    what it wants): `bench/service_online.py` plans with it."""
     rows: list[Row] = []
     for i, tr in enumerate(trucks):
         ks = sorted(k for (j, k) in var if j == i)
         slope = P_MAX_W / 0.3 / tr.battery_wh * H
-        rhs = P_MAX_W * ((1 - tr.soc) / 0.3 + 0.1) * H
+        rhs = P_MAX_W * ((1 - tr.soc) / 0.3 + relax) * H
         for idx, k in enumerate(ks):
             coefs = {var[(i, kk)]: slope for kk in ks[:idx]}
             coefs[var[(i, k)]] = 1.0

@@ -89,3 +89,24 @@ def test_a_truck_still_on_its_bay_at_the_end_counts_in_no_bound() -> None:
     assert b_stays["trucks"] == 1
     assert b_stays["energy_kwh"] == a_alone["energy_kwh"]
     assert a_alone["energy_kwh"] < both["energy_kwh"]  # type: ignore[operator]
+
+
+def test_the_best_schedule_serves_one_truck_and_then_takes_the_energy_soonest() -> None:
+    # Served counts first (worth 1,000 kWh): one truck gets its 150 or 120 kWh; energy next
+    # (200 kWh either way); then step 0 is worth a little more than step 1, so the charger
+    # is full in step 0 and the schedule is one a controller could apply step by step.
+    x = bounds_solve.best_schedule(program(), [1.0, 0.99, 1.0, 0.99], 1_000 * KWH, 10.0)
+    assert x is not None
+    assert len(x) == 4
+    assert x[0] + x[2] == pytest.approx(100 * KWH)
+    assert x[1] + x[3] == pytest.approx(100 * KWH)
+    served = [x[0] + x[1] >= 150 * KWH - 1, x[2] + x[3] >= 120 * KWH - 1]
+    assert served.count(True) == 1
+
+
+def test_the_best_schedule_follows_the_weights_of_its_columns() -> None:
+    # Truck 1's energy worth more: truck 1 is the one served, and gets its 80 kWh in step 0.
+    x = bounds_solve.best_schedule(program(), [1.0, 1.0, 2.0, 1.9], 0.0, 10.0)
+    assert x is not None
+    assert x[2] + x[3] == pytest.approx(120 * KWH)
+    assert x[2] == pytest.approx(80 * KWH)

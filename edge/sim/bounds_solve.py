@@ -47,8 +47,22 @@ def energy_serving(p: Program, at_least: int, seconds: float) -> float | None:
     return float(-res.fun if res.status == 0 else -res.mip_dual_bound)
 
 
+def best_schedule(
+    p: Program, per_wh: Sequence[float], per_break: float, seconds: float
+) -> Any | None:
+    """The columns of a schedule maximising `sum(per_wh[c] * column c) + per_break * served`
+    (`bench/service_online.py` weighs earlier steps a little more); None if the solver
+    found none in time."""
+    res = _with_goals(p, per_wh, per_break, None, seconds)
+    return None if res.x is None else res.x[: len(p.upper)]
+
+
 def _with_goals(
-    p: Program, per_wh: float, per_break: float, at_least: int | None, seconds: float
+    p: Program,
+    per_wh: float | Sequence[float],
+    per_break: float,
+    at_least: int | None,
+    seconds: float,
 ) -> Any:
     """Maximise `per_wh * energy + per_break * served` with a 0/1 column per goal (1: the
     truck got its Wh), optionally at least `at_least` of them at 1."""
@@ -62,7 +76,7 @@ def _with_goals(
         extra.append(({n + y: -1.0 for y in range(m)}, -float(at_least)))
     a, ub = _matrix([*p.rows, *extra], n + m)
     return milp(
-        np.concatenate([np.full(n, -per_wh), np.full(m, -per_break)]),
+        np.concatenate([-np.broadcast_to(np.asarray(per_wh, float), (n,)), np.full(m, -per_break)]),
         constraints=LinearConstraint(a, -np.inf, ub),
         integrality=np.concatenate([np.zeros(n), np.ones(m)]),
         bounds=Bounds(np.zeros(n + m), np.concatenate([np.asarray(p.upper), np.ones(m)])),
