@@ -130,6 +130,7 @@ def _bay_row(
         "kind": s.kind.value if s is not None else None,
         "booking": s.booking if s is not None else None,  # the booking its truck came on
         "power_w": st.power_w if st is not None else None,
+        "soc_pct": st.soc_pct if st is not None else None,  # the truck's, when reported
         "setpoint_w": setpoint_w,
         "allocated_w": sp.power_w,
         "binding": binding,

@@ -130,6 +130,16 @@ def test_the_ocpp_demo_charges_trucks_within_the_site_limit(tmp_path: Path) -> N
         for bay in now.values():
             assert bay["ocpp"]["profile"] == "tx"
             assert bay["ocpp"]["transaction"]
+        # the trucks' state of charge, from the SoC meter values of both OCPP versions
+        poll(
+            lambda: charging(sock),
+            lambda bays: (
+                {b["charger"] for b in bays.values() if b["soc_pct"] is not None}
+                == {"ch01", "ch02"}
+            ),
+            30,
+            "a charging truck's state of charge on each charge point",
+        )
 
         # every charging bay seen with the charge point applying the controller's setpoint
         matched: set[str] = set()

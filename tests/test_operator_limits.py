@@ -52,6 +52,28 @@ async def test_bad_limits_are_refused_naming_what(
     assert limits.overrides(NOW) == ()
 
 
+def test_the_bays_page_shows_the_trucks_state_of_charge_where_reported() -> None:
+    base = {
+        "state": "charging",
+        "kind": "break",
+        "power_w": 200_000.0,
+        "setpoint_w": 200_000.0,
+        "binding": "limit:grid",
+        "energy_delivered_wh": 50_000.0,
+        "energy_wanted_wh": 270_000.0,
+        "departure": None,
+        "departure_from": None,
+        "slack_s": 600.0,
+    }
+    bays = [{**base, "id": "B01", "soc_pct": 63.4}, {**base, "id": "B02", "soc_pct": None}]
+    lines = bays_page({"bays": bays, "timezone": "Europe/Brussels"}).splitlines()
+    assert lines[0].split()[-4:] == ["DONE/WANTED", "SOC", "LEAVES", "SLACK"]
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith("B0")}
+    after_energy = {bay: row[row.index("50/270") + 1] for bay, row in rows.items()}
+    assert after_energy == {"B01": "63", "B02": "-"}
+    assert rows["B01"][rows["B01"].index("63") + 1] == "%"
+
+
 def test_pages_render_unknown_values_as_dashes() -> None:
     bay = {
         "id": "B01",

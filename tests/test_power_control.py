@@ -305,6 +305,7 @@ async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
     cycle = make_cycle(demo, plant, clock)
     plant.arrive("B01")
     plant.arrive("B02", demand_w=50_000.0)
+    plant.bays["B01"].soc_pct = 42.0  # its charger reports the truck's state of charge
     await run(cycle, plant, clock, 12)  # B01 has ramped up to its allocation
     assert cycle.latest is not None
     record = cycle_record(demo, cycle.latest)
@@ -316,6 +317,7 @@ async def test_bay_rows_in_telemetry_site_carry_binding_and_keep_the_schema(
     assert rows["B01"]["setpoint_w"] == plant.bays["B01"].limit_w
     assert rows["B03"]["binding"] == "bay:B03"  # idle
     assert rows["B04"]["available"] is False
+    assert (rows["B01"]["soc_pct"], rows["B02"]["soc_pct"]) == (42.0, None)  # B02: not reported
 
 
 async def test_an_operator_override_lowers_what_the_bays_under_the_node_get(

@@ -123,6 +123,10 @@ def _departure(epoch: float | None, source: str | None, tz: str) -> str:
     return at if source in (None, "default") else f"{at} ({source})"
 
 
+def _soc(pct: float | None) -> str:
+    return "-" if pct is None else f"{pct:.0f} %"
+
+
 def _slack(s: float | None) -> str:
     if s is None:
         return "-"
@@ -142,6 +146,7 @@ def bays_page(data: dict[str, Any]) -> str:
             kw(b["setpoint_w"]),
             b["binding"],
             f"{kwh(b['energy_delivered_wh'])}/{kwh(b['energy_wanted_wh'])}",
+            _soc(b.get("soc_pct")),  # absent from a daemon older than this CLI
             _departure(b["departure"], b["departure_from"], tz),
             _slack(b["slack_s"]),
         )
@@ -155,6 +160,7 @@ def bays_page(data: dict[str, Any]) -> str:
         "SETPOINT",
         "BINDING",
         "KWH DONE/WANTED",
+        "SOC",
         "LEAVES",
         "SLACK",
     )

@@ -1,6 +1,7 @@
 """Telemetry payloads built from what the daemon already has. Pure, no I/O.
 
-Per bay, power, setpoint, state and `binding` (what limits the bay: `limit:<id>`,
+Per bay, power, setpoint, state, the truck's state of charge (`soc_pct`, when its charger
+reports it) and `binding` (what limits the bay: `limit:<id>`,
 `charger:<id>`, `bay:<id>`, `vehicle`, `mode:<mode>`, `override:<id>`) come from the cycle's
 record (the power controller's bay rows); a value not known (no cycle yet, no charger
 reports the bay) is null, never invented.
@@ -28,6 +29,7 @@ def bay_rows(
                 "power_w": r.get("power_w"),
                 "setpoint_w": r.get("setpoint_w"),
                 "state": r.get("state"),
+                "soc_pct": r.get("soc_pct"),
                 "binding": r.get("binding"),
                 "available": b.id not in out,
             }
