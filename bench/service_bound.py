@@ -12,7 +12,7 @@ stays). Bounds, knowing every arrival, departure and battery in advance (scipy H
 - energy among the schedules that serve at least as many break trucks fully as `allocate`
   did (the bound for an objective that puts the count first).
 
-The programs are solved by `edge/sim/bounds_solve.py`, as the scenario runs' bounds are
+The programs are solved by `edge/schedule_solve.py`, as the scenario runs' bounds are
 (`edge/sim/bounds.py`); this file only builds them from the model. Needs the `[sim]` extra
 (scipy). Prints figures; asserts nothing.
 
@@ -22,12 +22,16 @@ The programs are solved by `edge/sim/bounds_solve.py`, as the scenario runs' bou
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
+from edge import schedule_solve
+from edge.power.allocation_model import Allocation, AllocationInputs
+from edge.power.allocator import allocate
+from edge.power.planner import PlanSettings, make_plan
+from edge.power.schedule_program import Program, Row
 from edge.sessions import SessionKind
-from edge.sim import bounds_solve
-from edge.sim.bounds import Program, Row
 from tests.test_power_objective import (
     POLICIES,
     STEP_S,
@@ -46,7 +50,7 @@ MET_TOLERANCE_WH = 1_000.0
 
 
 def program(seed: int) -> Program:
-    """The day's program for `edge.sim.bounds_solve`: a column per (truck, step) on a bay;
+    """The day's program for `edge.schedule_solve`: a column per (truck, step) on a bay;
     rows for the tree, the acceptance and no truck above what it wants; a goal per break
     truck."""
     trucks = day_trucks(seed)
@@ -108,6 +112,16 @@ def acceptance_rows(
     return rows
 
 
+# The model's trucks taper above 70 %, linearly to 10 % at full: the plan's shape.
+PLAN = PlanSettings(step_s=STEP_S, taper_from_pct=70.0)
+
+
+def planned(inputs: AllocationInputs, now: float) -> Allocation:
+    """`allocate` with a plan made at every step (`edge/power/planner.py`)."""
+    plan = make_plan(inputs, now, PLAN, schedule_solve.best_schedule)
+    return allocate(dataclasses.replace(inputs, plan=plan.power_w if plan else None), now)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
@@ -117,11 +131,12 @@ def main() -> None:
     for seed in args.seeds:
         t0 = time.perf_counter()
         p = program(seed)
-        energy = bounds_solve.energy(p) / 1e6
-        count, proven = bounds_solve.breaks_served(p, args.mip_seconds)
+        energy = schedule_solve.energy(p) / 1e6
+        count, proven = schedule_solve.breaks_served(p, args.mip_seconds)
         solve_s = time.perf_counter() - t0
         cells = []
-        results = {name: run_day(policy, seed) for name, policy in POLICIES.items()}
+        policies = {**POLICIES, "allocate+plan": planned}
+        results = {name: run_day(policy, seed) for name, policy in policies.items()}
         for name, (served, n, mwh) in results.items():
             frac = f"{served / count:.0%}" if count else "?"
             cells.append(f"{name} {served}/{n} ({frac}) {mwh:.2f} MWh ({mwh / energy:.1%})")
@@ -129,7 +144,7 @@ def main() -> None:
         print(f"seed {seed}: bound {count} break trucks{dual}, {energy:.2f} MWh ({solve_s:.0f} s)")
         print("   " + " | ".join(cells))
         served, _, mwh = results["allocate"]
-        with_served_wh = bounds_solve.energy_serving(p, served, args.mip_seconds)
+        with_served_wh = schedule_solve.energy_serving(p, served, args.mip_seconds)
         if with_served_wh:
             with_served = with_served_wh / 1e6
             print(

@@ -31,9 +31,9 @@ import time
 
 from bench.service_bound import MET_TOLERANCE_WH, P_MAX_W, H, acceptance_rows, tree_rows
 from bench.service_bound import program as day_program
+from edge import schedule_solve
+from edge.power.schedule_program import Program
 from edge.sessions import SessionKind
-from edge.sim import bounds_solve
-from edge.sim.bounds import Program
 from tests.test_power_objective import STEP_S, Truck, day_trucks, steps
 
 HORIZON_STEPS = 90  # three hours of 2-minute steps: longer than any break, past every rush
@@ -58,7 +58,7 @@ def run(
         if not known:
             continue
         p, weights, first = _step_program(known, k, times, taper)
-        x = bounds_solve.best_schedule(p, weights, per_break_wh, seconds)
+        x = schedule_solve.best_schedule(p, weights, per_break_wh, seconds)
         if x is None:
             continue  # nothing found in time: the step delivers nothing (counts against it)
         for i, col in first.items():
@@ -77,7 +77,7 @@ def run_step_plan(known: list[Truck], now: float, taper: bool = True) -> dict[st
     times = steps()
     k = times.index(now)
     p, weights, first = _step_program(known, k, times, taper)
-    x = bounds_solve.best_schedule(p, weights, 3e6, 5.0)
+    x = schedule_solve.best_schedule(p, weights, 3e6, 5.0)
     assert x is not None, "no schedule found"
     return {known[i].bay: float(x[col]) / H for i, col in first.items()}
 
@@ -132,8 +132,8 @@ def main() -> None:
     for seed in args.seeds:
         t0 = time.perf_counter()
         bound = day_program(seed)
-        energy = bounds_solve.energy(bound) / 1e6
-        count, _ = bounds_solve.breaks_served(bound, 60.0)
+        energy = schedule_solve.energy(bound) / 1e6
+        count, _ = schedule_solve.breaks_served(bound, 60.0)
         served, mwh = run(
             seed, args.lookahead * 60, args.per_break, args.step_seconds, not args.no_taper
         )

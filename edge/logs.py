@@ -39,6 +39,7 @@ AREAS = (
     "edge.ocpp",
     "edge.operator_limits",
     "edge.power_control",
+    "edge.power_planning",
     "edge.runtime",
     "edge.safe_state",
     "edge.sdnotify",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.chargers.port import ApplyResult, BayStatus, BayWrite, ChargerPort
 from edge.power.allocation_model import (
@@ -52,6 +52,7 @@ from edge.power_inputs import (
     remember_readings,
     track_sessions,
 )
+from edge.power_planning import PlanWorker
 from edge.power_report import PowerReport, build_report
 from edge.readings import Grade, Snapshot
 from edge.sessions import BayState, BookedStay, Session
@@ -93,10 +94,12 @@ class PowerController:
         out_of_service: OutOfService = _nothing_out,
         overrides: Overrides = _none,
         booked: BookedBays = _no_bookings,
+        planner: PlanWorker | None = None,
     ) -> None:
         self.config = config
         self.port = port
         self._booked = booked
+        self.planner = planner  # the plan (`control.plan_every_s`), None without one
         self._out_of_service = out_of_service
         self._overrides = overrides  # operator limits (`edge limit set`): none yet
         self._tuning = ChargerTuning.of_site(config.chargers)
@@ -250,6 +253,8 @@ class PowerController:
             self._out_of_service(),
             c.control.period_s,
         )
+        if self.planner is not None:
+            inputs = replace(inputs, plan=self.planner.power_w(inputs, snapshot.wall))
         allocation = allocate(inputs, snapshot.wall)
         plan = plan_dispatch(
             inputs,
@@ -278,6 +283,8 @@ class PowerController:
             vehicle_max_w=st.ev_max_power_w,
             previous_w=previous_w,
             last_stop_at=self._last_stop.get(bay),
+            soc_pct=st.soc_pct,
+            battery_wh=st.ev_battery_wh,
         )
 
     def _initial_commanded(self, statuses: dict[str, BayStatus]) -> dict[str, float]:

@@ -38,6 +38,7 @@ from edge.ocpp.daemon import start_ocpp
 from edge.operator_limits import OperatorLimits
 from edge.operator_limits import register as register_limits
 from edge.power_control import PowerController
+from edge.power_planning import plan_worker
 from edge.process_image import ProcessImage
 from edge.safe_state import SafeOutput, apply_all, safe_outputs
 from edge.sdnotify import Notifier
@@ -224,6 +225,7 @@ class Daemon:
             out_of_service=self._out_of_service,
             overrides=lambda: self.limits.overrides(self.clock.wall()),
             booked=self.bookings.on_bays,
+            planner=plan_worker(self.config),
         )
         power = self.power
         self.bookings.occupancy = lambda: power.observed  # parked, charging, overstay facts

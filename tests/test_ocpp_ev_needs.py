@@ -1,5 +1,5 @@
-"""NotifyEVChargingNeeds read (edge/ocpp/ev_needs.py): the truck's energy and departure, the
-values refused, and what a later message keeps."""
+"""NotifyEVChargingNeeds read (edge/ocpp/ev_needs.py): the truck's energy, departure and
+battery size, the values refused, and what a later message keeps."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ def test_dc_energy_and_departure() -> None:
         "dc_charging_parameters": {**DC, "energy_amount": 300_000, "ev_max_power": 750_000},
     }
     assert read_needs(needs, NOW) == (EvNeeds(300_000.0, NOW + 9000), ())
+
+
+def test_the_battery_size_is_kept_for_the_plans_taper() -> None:
+    needs = {
+        "requested_energy_transfer": "DC",
+        "dc_charging_parameters": {**DC, "state_of_charge": 20, "ev_energy_capacity": 540_000},
+    }
+    assert read_needs(needs, NOW) == (EvNeeds(None, None, 540_000.0), ())
+    later = {"requested_energy_transfer": "DC", "dc_charging_parameters": DC}
+    assert read_needs(later, NOW, EvNeeds(None, None, 540_000.0))[0].battery_wh == 540_000.0
 
 
 def test_ac_energy_and_an_offset_departure() -> None:
@@ -58,6 +68,16 @@ def test_nothing_said_is_nothing_known() -> None:
         ({"departure_time": "2026-11-30T09:59:59Z"}, "departureTime", "in the past"),
         ({"departure_time": "half past twelve"}, "departureTime", "not an RFC 3339 date-time"),
         ({"departure_time": "2026-11-30T12:30:00"}, "departureTime", "no UTC offset"),
+        (
+            {"dc_charging_parameters": {**DC, "ev_energy_capacity": 0}},
+            "dcChargingParameters.evEnergyCapacity",
+            "not positive",
+        ),
+        (
+            {"dc_charging_parameters": {**DC, "ev_energy_capacity": "big"}},
+            "dcChargingParameters.evEnergyCapacity",
+            "not a number",
+        ),
     ],
 )
 def test_bad_values_are_refused_and_named(needs: dict[str, Any], field: str, why: str) -> None:

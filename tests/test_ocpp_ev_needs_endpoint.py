@@ -26,7 +26,7 @@ from edge.sim.trucks import CCS_MAX_W, TruckSpec
 from tests.ocpp_peers import PASSWORD, Record, charge_point, endpoint
 from tests.polling import wait_until
 
-DC = {"ev_max_current": 500, "ev_max_voltage": 800}
+DC = {"ev_max_current": 500, "ev_max_voltage": 800, "ev_energy_capacity": 540_000}
 
 
 def _b3(site: OcppSite) -> BayStatus:
@@ -63,6 +63,7 @@ async def test_the_trucks_needs_reach_its_bay_and_session(
         b3 = _b3(site)
         departure = parse_iso(leave, 0.0)
         assert (b3.ev_energy_wanted_wh, b3.ev_departure) == (250_000.0, departure)
+        assert b3.ev_battery_wh == 540_000.0  # the battery's size: the plan's taper
         session = track_sessions(site.config, {"B3": b3}, {}, site.clock.wall(), 0.0)["B3"]
         assert session.energy_wanted_wh == Estimate(250_000.0, Source.VEHICLE)
         assert session.departure == Estimate(departure, Source.VEHICLE)

@@ -231,9 +231,24 @@ def _day_inputs(site: Site, on_bay: dict[str, Truck], now: float) -> AllocationI
             tr.kind,
             tr.got_wh,
             Estimate(tr.wanted_wh, Source.BOOKING),
-            Estimate(tr.leave, Source.BOOKING),
+            # The truck charges through the step it leaves in (`on_bays`), as the bounds
+            # count it: its departure is that step's end.
+            Estimate(_steps_ceil(tr.leave), Source.BOOKING),
         )
-        bays.append(BayInput(b.id, BayState.CHARGING, s, tr.draw_w, tr.accepts_w(), tr.setpoint_w))
+        # The truck reports its state of charge and battery size, as over ISO 15118: only
+        # the plan (`edge/power/planner.py`) uses them.
+        bays.append(
+            BayInput(
+                b.id,
+                BayState.CHARGING,
+                s,
+                tr.draw_w,
+                tr.accepts_w(),
+                tr.setpoint_w,
+                soc_pct=100.0 * tr.soc,
+                battery_wh=tr.battery_wh,
+            )
+        )
     budgets = normal_budgets(
         site, {"grid": 3500 - base, "f0": 2200 - base / 2, "f1": 2000 - base / 2}
     )

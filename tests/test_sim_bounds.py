@@ -1,4 +1,4 @@
-"""The bounds' solver (`edge/sim/bounds_solve.py`) on programs small enough to solve by hand.
+"""The bounds' solver (`edge/schedule_solve.py`) on programs small enough to solve by hand.
 
 Two trucks on one 100 kWh-per-step charger for two steps, each able to take 80 kWh a step:
 truck 0 wants 150 kWh, truck 1 wants 120 kWh. Together at most 200 kWh; serving both needs
@@ -13,8 +13,9 @@ import pytest
 
 pytest.importorskip("scipy")
 
-from edge.sim import bounds, bounds_solve
-from edge.sim.bounds import Program, Row
+from edge import schedule_solve
+from edge.power.schedule_program import Program, Row
+from edge.sim import bounds
 from edge.sim.plant import Plant
 from edge.sim.scenario import load_scenario
 from edge.sim.traffic import TruckResult
@@ -34,21 +35,21 @@ def program(rows: list[Row] | None = None) -> Program:
 
 
 def test_energy_is_the_charger_when_both_want_more_than_it_gives() -> None:
-    assert bounds_solve.energy(program()) == pytest.approx(200 * KWH)
+    assert schedule_solve.energy(program()) == pytest.approx(200 * KWH)
 
 
 def test_one_truck_at_most_is_served_and_that_is_proven() -> None:
-    assert bounds_solve.breaks_served(program(), 10.0) == (1, True)
+    assert schedule_solve.breaks_served(program(), 10.0) == (1, True)
 
 
 def test_a_looser_charger_serves_both() -> None:
     loose = Program([80 * KWH] * 4, [(r, 150 * KWH) for r, _ in CHARGER] + WANTS, GOALS)
-    assert bounds_solve.breaks_served(loose, 10.0) == (2, True)
-    assert bounds_solve.energy(loose) == pytest.approx(270 * KWH)
+    assert schedule_solve.breaks_served(loose, 10.0) == (2, True)
+    assert schedule_solve.energy(loose) == pytest.approx(270 * KWH)
 
 
 def test_energy_serving_one_truck_is_still_the_charger() -> None:
-    got = bounds_solve.energy_serving(program(), 1, 10.0)
+    got = schedule_solve.energy_serving(program(), 1, 10.0)
     assert got == pytest.approx(200 * KWH)
 
 
@@ -56,14 +57,14 @@ def test_a_coefficient_row_binds_as_written() -> None:
     # Truck 1's second step at most half its first (an acceptance-style row): x3 - 0.5 x2 <= 0.
     # Truck 1 alone: x2 <= 80, x3 <= 40 -> 120 kWh is reachable exactly; any more is not.
     alone = program([({0: 1.0, 1: 1.0}, 0.0), ({3: 1.0, 2: -0.5}, 0.0)])
-    assert bounds_solve.energy(alone) == pytest.approx(120 * KWH)
-    assert bounds_solve.breaks_served(alone, 10.0) == (1, True)
+    assert schedule_solve.energy(alone) == pytest.approx(120 * KWH)
+    assert schedule_solve.breaks_served(alone, 10.0) == (1, True)
 
 
 def test_an_empty_program_bounds_nothing() -> None:
     empty = Program([], [], [])
-    assert bounds_solve.energy(empty) == 0.0
-    assert bounds_solve.breaks_served(empty, 1.0) == (0, True)
+    assert schedule_solve.energy(empty) == 0.0
+    assert schedule_solve.breaks_served(empty, 1.0) == (0, True)
 
 
 def test_a_truck_still_on_its_bay_at_the_end_counts_in_no_bound() -> None:
@@ -95,7 +96,7 @@ def test_the_best_schedule_serves_one_truck_and_then_takes_the_energy_soonest() 
     # Served counts first (worth 1,000 kWh): one truck gets its 150 or 120 kWh; energy next
     # (200 kWh either way); then step 0 is worth a little more than step 1, so the charger
     # is full in step 0 and the schedule is one a controller could apply step by step.
-    x = bounds_solve.best_schedule(program(), [1.0, 0.99, 1.0, 0.99], 1_000 * KWH, 10.0)
+    x = schedule_solve.best_schedule(program(), [1.0, 0.99, 1.0, 0.99], 1_000 * KWH, 10.0)
     assert x is not None
     assert len(x) == 4
     assert x[0] + x[2] == pytest.approx(100 * KWH)
@@ -106,7 +107,7 @@ def test_the_best_schedule_serves_one_truck_and_then_takes_the_energy_soonest() 
 
 def test_the_best_schedule_follows_the_weights_of_its_columns() -> None:
     # Truck 1's energy worth more: truck 1 is the one served, and gets its 80 kWh in step 0.
-    x = bounds_solve.best_schedule(program(), [1.0, 1.0, 2.0, 1.9], 0.0, 10.0)
+    x = schedule_solve.best_schedule(program(), [1.0, 1.0, 2.0, 1.9], 0.0, 10.0)
     assert x is not None
     assert x[2] + x[3] == pytest.approx(120 * KWH)
     assert x[2] == pytest.approx(80 * KWH)

@@ -72,6 +72,7 @@ class BayStatus:
     # and when it leaves (UTC epoch s).
     ev_energy_wanted_wh: float | None = None
     ev_departure: float | None = None
+    ev_battery_wh: float | None = None  # its battery's size, when it said (the plan's taper)
     raw: str = ""  # the charger's own status word, for the operator ("preparing-ev-ready")
     at: float | None = None  # when `power_w` was read (monotonic s), to pair it with meters
     setpoint_w: float | None = None  # the setpoint register read back: what was last written

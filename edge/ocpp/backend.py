@@ -162,6 +162,7 @@ class OcppCharger:
             soc_pct=fresh("ev_soc_pct"),
             ev_energy_wanted_wh=needs.energy_wh,
             ev_departure=needs.departure,
+            ev_battery_wh=needs.battery_wh,
             raw=raw,
         )
 

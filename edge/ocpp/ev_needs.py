@@ -1,8 +1,10 @@
 """OCPP 2.0.1 NotifyEVChargingNeeds, read: what the truck asks for over ISO 15118, as the
 charging station passes it on. Pure: no I/O, no `ocpp` package, the wall time passed in.
 
-Two figures are kept per EVSE: the energy the truck asks for (Wh; `energyAmount` of the DC
-parameters, else of the AC ones) and its departure time (RFC 3339 -> UTC epoch seconds).
+Three figures are kept per EVSE: the energy the truck asks for (Wh; `energyAmount` of the DC
+parameters, else of the AC ones), its departure time (RFC 3339 -> UTC epoch seconds) and
+its battery's size (Wh; the DC parameters' `evEnergyCapacity`: the plan's taper,
+`edge/power/planner.py`).
 The energy is taken as the total the truck wants for the session from plug-in (the session
 model's `energy_wanted_wh`), not what remains: a station that re-sends its needs later in
 the session with what remains under-states the total, and the truck is planned short.
@@ -27,6 +29,7 @@ class EvNeeds:
 
     energy_wh: float | None = None  # total for the session from plug-in
     departure: float | None = None  # UTC epoch seconds
+    battery_wh: float | None = None  # the battery's size
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +48,29 @@ def read_needs(
     before = earlier or EvNeeds()
     energy = _energy(needs, refused)
     departure = _departure(needs.get("departure_time"), wall, refused)
+    battery = _battery(needs.get("dc_charging_parameters"), refused)
     return (
         EvNeeds(
             energy if energy is not None else before.energy_wh,
             departure if departure is not None else before.departure,
+            battery if battery is not None else before.battery_wh,
         ),
         tuple(refused),
     )
+
+
+def _battery(params: object, refused: list[Refused]) -> float | None:
+    if not isinstance(params, Mapping) or "ev_energy_capacity" not in params:
+        return None
+    value, field = params["ev_energy_capacity"], "dcChargingParameters.evEnergyCapacity"
+    number = _number(value)
+    if number is None:
+        refused.append(Refused(field, value, "not a number"))
+    elif number <= 0:
+        refused.append(Refused(field, value, "not positive"))
+    else:
+        return number
+    return None
 
 
 def _energy(needs: Mapping[str, Any], refused: list[Refused]) -> float | None:

@@ -9,6 +9,7 @@ or out of service), `vehicle` (what the truck accepts or actually draws), `mode:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge.power.budget import MODE_RANK, NodeBudget, NodeMode
@@ -55,6 +56,10 @@ class BayInput:
     vehicle_max_w: float | None = None  # what the truck accepts now, when it says
     previous_w: float = 0.0  # the setpoint commanded last period
     last_stop_at: float | None = None  # when this allocator last stopped its session
+    # The truck's state of charge and battery size, when known: the plan's taper
+    # (`edge/power/planner.py`); `allocate` itself does not use them.
+    soc_pct: float | None = None
+    battery_wh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,9 @@ class AllocationInputs:
     tuning: tuple[ChargerTuning, ...] = ()
     out_of_service: frozenset[str] = frozenset()  # bay and charger ids
     period_s: float = 0.0  # the control period: a known want is capped at what fits in it
+    # The plan's power per bay for now (`edge/power/planner.py`), None without a plan: the
+    # planned bays get it first; the others are shared as without a plan.
+    plan: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

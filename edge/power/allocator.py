@@ -7,6 +7,9 @@ Steps (docs/power.md explains why):
 0. caps: bay max, what the vehicle accepts, what it actually draws (reclaim), the mode
    (hold: no increase; fallback: the node's fallback shared per bay);
 1. keep-alive: every session gets `pause_w` (sessions we stopped < 10 min ago first);
+   with a plan (`AllocationInputs.plan`, `edge/power/planner.py`), the planned bays get
+   their planned power, most urgent first; steps 2-4 then share what is left among the
+   bays the plan does not cover, and step 5 among all;
 2. needs of the break and booked trucks committed to (`deadline_admission`: the most that
    could still finish), earliest departure first: the power their remaining energy needs
    by their departure (x NEED_MARGIN for the taper);
@@ -61,11 +64,18 @@ def allocate(inputs: AllocationInputs, now: float) -> Allocation:
     for p in order:  # 1. keep-alive
         if p.keep_alive:
             grant(tree, used, x, p.bay, min(p.levels.pause_w, p.cap_w), p.levels)
-    deadline = [p for p in order if p.kind_rank == 0 and p.bay not in guessed]
-    rest = [p for p in order if p.kind_rank > 0]
+    planned = inputs.plan or {}
+    for p in order:  # 1b. the plan's power, most urgent first (the budget may have shrunk)
+        if p.bay in planned:
+            # A session restarted < 10 min ago keeps running: the plan may not stop it again.
+            floor = p.levels.min_w if p.protected else 0.0
+            grant(tree, used, x, p.bay, min(max(planned[p.bay], floor), p.cap_w), p.levels)
+    unplanned = [p for p in order if p.bay not in planned] if planned else order
+    deadline = [p for p in unplanned if p.kind_rank == 0 and p.bay not in guessed]
+    rest = [p for p in unplanned if p.kind_rank > 0]
     for p in (*committed(deadline, tree, used), *_overnight_needs(rest)):  # 2., 3. needs
         grant(tree, used, x, p.bay, min(p.need_w * NEED_MARGIN, p.cap_w), p.levels)
-    unknown = (p for p in order if p.kind_rank == 0 and p.bay in guessed)
+    unknown = (p for p in unplanned if p.kind_rank == 0 and p.bay in guessed)
     for p in sorted(unknown, key=_departure):  # 4a. wants unknown: by departure, to the cap
         grant(tree, used, x, p.bay, p.cap_w, p.levels)
     _least_slack_first(tree, used, x, deadline)  # 4b. energy

@@ -27,26 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edge.power.schedule_program import Program, Row
 from edge.sim.plant import Plant
 from edge.sim.traffic import MET_TOLERANCE_WH, TruckResult
 from edge.sim.trucks import TruckSpec
 from edge.siteconf.model import SiteConfig
 
 BASE_NOISE = 0.05  # physics.site_load_w's noise is within +-5 % of the load
-
-
-Row = tuple[dict[int, float], float]  # sum(coef * column) <= rhs
-
-
-@dataclass(frozen=True, slots=True)
-class Program:
-    """What `edge/sim/bounds_solve.py` solves: a column per truck and step, the energy (Wh)
-    the truck takes in it, at most `upper`; `rows`; per break truck a goal, its columns and
-    the Wh it must get there to count as served. Also built by `bench/service_bound.py`."""
-
-    upper: Sequence[float]
-    rows: Sequence[Row]
-    goals: Sequence[tuple[Sequence[int], float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +64,10 @@ def compute(
     steps = max(1, math.ceil((end - start) / step_s))
     cols = _columns(on, start, end, step_s, steps)
     program = _program(on, cols, _rows(site, plant, on, cols, start, step_s, steps))
-    from edge.sim import bounds_solve  # noqa: PLC0415 (scipy only when asked)
+    from edge import schedule_solve  # noqa: PLC0415 (scipy only when asked)
 
-    energy_wh = bounds_solve.energy(program)
-    served, proven = bounds_solve.breaks_served(program, mip_seconds)
+    energy_wh = schedule_solve.energy(program)
+    served, proven = schedule_solve.breaks_served(program, mip_seconds)
     return {
         "computed": True,
         "energy_kwh": round(energy_wh / 1e3, 3),

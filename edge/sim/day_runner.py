@@ -36,6 +36,7 @@ from edge.power.baselines import Policy
 from edge.power.budget import BayMeasurement, BudgetInputs, NodeBudget, margin_w_of, node_budgets
 from edge.power.dispatch_plan import DispatchState, plan_dispatch
 from edge.power_inputs import default_session
+from edge.power_planning import PlanWorker, default_solver, settings_of
 from edge.readings import Grade
 from edge.sessions import Estimate, Session, Source, with_booking, with_vehicle
 from edge.sim.day_result import DayResult
@@ -116,6 +117,13 @@ class Run:
         self._told = 0  # results already sent as events
         self.uplink_until = float("inf")
         self._defaults: dict[str, Session] = {}  # truck -> its [sessions] default
+        # The plan (`control.plan_every_s` of the site file), made in line: deterministic.
+        every_s = self.site.control.plan_every_s
+        self.planner = (
+            PlanWorker(settings_of(self.site), every_s, default_solver(), inline=True)
+            if every_s > 0 and spec.policy is allocate
+            else None
+        )
 
     def advance(self) -> None:
         """One control period at the clock's time, then the clock moves on by a period."""
@@ -156,6 +164,8 @@ class Run:
         )
         self._remember_base(budgets)
         inputs = self._inputs(budgets, now)
+        if self.planner is not None:
+            inputs = dataclasses.replace(inputs, plan=self.planner.power_w(inputs, now))
         allocation = self.spec.policy(inputs, now)
         for bay in allocation.stops:
             self.last_stop[bay] = now
@@ -199,6 +209,11 @@ class Run:
             session = with_vehicle(session, s.wanted_wh, s.leave)
         return session if booking is None else with_booking(session, booked_stay(booking))
 
+    def _battery_wh(self, tr: Truck | None) -> float | None:
+        if tr is None or not (self.spec.knowledge == "exact" or tr.spec.reports_needs):
+            return None
+        return tr.spec.battery_wh
+
     def _inputs(self, budgets: tuple[NodeBudget, ...], now: float) -> AllocationInputs:
         commanded = dict(self.state.commanded)
         bay_inputs = []
@@ -213,6 +228,10 @@ class Run:
                     tr.accepts_w() if tr is not None else None,
                     commanded.get(bay_id, 0.0),
                     self.last_stop.get(bay_id),
+                    # the charger reports the state of charge (the plant's `ev_soc_pct`);
+                    # the battery's size only a truck telling its needs does (ISO 15118)
+                    100.0 * tr.soc if tr is not None else None,
+                    self._battery_wh(tr),
                 )
             )
         s = self.site

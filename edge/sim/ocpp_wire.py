@@ -107,14 +107,15 @@ def signed_reading(identity: str, connector: int, wall: float, register_wh: floa
 
 def ev_charging_needs(spec: TruckSpec, volts: float, wall: float) -> dict[str, Any]:
     """NotifyEVChargingNeeds' chargingNeeds for a DC truck: the energy it wants this visit
-    (Wh, a total), its maximum power, state of charge on arrival and, when still ahead of
-    `wall`, its departure."""
+    (Wh, a total), its maximum power, state of charge on arrival, battery size and, when
+    still ahead of `wall`, its departure."""
     dc = {
         "ev_max_current": round(spec.max_w / volts),
         "ev_max_voltage": round(volts),
         "energy_amount": round(spec.wanted_wh),
         "ev_max_power": round(spec.max_w),
         "state_of_charge": round(100.0 * spec.soc0),
+        "ev_energy_capacity": round(spec.battery_wh),
     }
     needs: dict[str, Any] = {"requested_energy_transfer": "DC", "dc_charging_parameters": dc}
     if spec.leave > wall:

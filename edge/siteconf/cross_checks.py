@@ -6,6 +6,7 @@ one load reports structural and cross-reference errors together.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -61,6 +62,12 @@ def _check_control(data: Mapping[str, Any], report: Report) -> None:
             ("control", written[0]) if written else ("control",),
             f"lost_after_s ({lost:g} s) must be longer than stale_after_s ({stale:g} s): "
             "a value turns stale first, then lost",
+        )
+    if num(control, "plan_every_s") > 0 and importlib.util.find_spec("scipy") is None:
+        report(
+            ("control", "plan_every_s"),
+            "the plan needs scipy (HiGHS), which is not installed: "
+            "pip install 'edge-hub[plan]', or leave plan_every_s out",
         )
     roots = [n for _, n in items(data, "limits") if n.get("parent") is None]
     root_kw = num(roots[0], "import_kw", math.inf) if len(roots) == 1 else math.inf

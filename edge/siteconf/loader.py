@@ -147,6 +147,7 @@ def _build(data: Mapping[str, Any], file: Path, digest: str) -> SiteConfig:
             stale_after_s=float(control.get("stale_after_s", 3 * period)),
             lost_after_s=float(control.get("lost_after_s", 10.0)),
             margin_kw=float(control.get("margin_kw", _default_margin_kw(data["limits"]))),
+            plan_every_s=float(control.get("plan_every_s", 0.0)),
         ),
         plots=tuple(Plot(p["id"], p.get("name", p["id"])) for p in data.get("plots", [])),
         limits=tuple(_limit(n) for n in data["limits"]),
@@ -225,6 +226,7 @@ def _sessions(s: Mapping[str, Any]) -> Sessions:
         if "overnight_until" in s
         else d.overnight_until_min,
         meter_values_every_s=float(s.get("meter_values_every_s", d.meter_values_every_s)),
+        taper_from_pct=float(s.get("taper_from_pct", d.taper_from_pct)),
     )
 
 

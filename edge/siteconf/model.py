@@ -215,6 +215,7 @@ class Control:
     stale_after_s: float  # a value older than this (since its last good read) is stale
     lost_after_s: float = 10.0  # ... and older than this is lost: fallback, not hold
     margin_kw: float = 0.0  # kept free under every limit node (loader default: 2 % of the root)
+    plan_every_s: float = 0.0  # a new plan this often (`edge/power/planner.py`); 0: no plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +259,9 @@ class Sessions:
     overnight_from_min: int = 18 * 60  # minutes after local midnight ("18:00")
     overnight_until_min: int = 6 * 60  # ("06:00"); the window may wrap past midnight
     meter_values_every_s: float = 60.0  # events/meter-values of an observed session
+    # The plan's taper: a truck takes its bay's maximum up to this state of charge, then
+    # linearly less, to nothing at 100 % (`edge/power/planner.py`).
+    taper_from_pct: float = 80.0
 
     def overnight_arrival(self, minute_of_day: int) -> bool:
         """Whether a truck arriving at this local minute of the day stays overnight."""

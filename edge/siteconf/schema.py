@@ -97,6 +97,8 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "stale_after_s": SECONDS,
                 "lost_after_s": SECONDS,
                 "margin_kw": KW0,
+                # 0: no plan (`edge/power/planner.py`); else a new plan this often (scipy)
+                "plan_every_s": {"type": "number", "minimum": 0, "maximum": 3600},
             },
         ),
         "plots": _array_of(_table(["id"], {"id": ID, "name": {"type": "string"}})),
@@ -208,6 +210,7 @@ SITE_SCHEMA: dict[str, Any] = _table(
                 "overnight_from": CLOCK_TIME,
                 "overnight_until": CLOCK_TIME,
                 "meter_values_every_s": {"type": "number", "minimum": 1, "maximum": 3600},
+                "taper_from_pct": {"type": "number", "minimum": 50, "maximum": 99},
             },
         ),
         # Site access: the QR tokens' Ed25519 public keys by key id (public, so kept inline)

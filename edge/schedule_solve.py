@@ -1,6 +1,6 @@
-"""The bounds' linear and mixed-integer programs (scipy HiGHS; imported only when asked):
-solves a `bounds.Program`, which `edge/sim/bounds.py` builds from a scenario run and
-`bench/service_bound.py` from its contested-day model."""
+"""Solves a `schedule_program.Program` with HiGHS through scipy (imported only when asked:
+the daemon needs scipy only with `control.plan_every_s` set): the controller's plan
+(`edge/power/planner.py`), a scenario's bounds (`edge/sim/bounds.py`) and the bench's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from edge.sim.bounds import Program, Row
+from edge.power.schedule_program import Program, Row
 
 
 def energy(p: Program) -> float:
@@ -51,7 +51,7 @@ def best_schedule(
     p: Program, per_wh: Sequence[float], per_break: float, seconds: float
 ) -> Any | None:
     """The columns of a schedule maximising `sum(per_wh[c] * column c) + per_break * served`
-    (`bench/service_online.py` weighs earlier steps a little more); None if the solver
+    (the plan weighs earlier steps a little more); None if the solver
     found none in time."""
     res = _with_goals(p, per_wh, per_break, None, seconds)
     return None if res.x is None else res.x[: len(p.upper)]

@@ -1,0 +1,199 @@
+"""The controller's plan: the power each truck on a bay should take now, from a schedule over
+the next hours that serves the most break and booked trucks fully, then delivers the most
+energy (`docs/power.md`, "The plan"). Pure: builds a `Program` from the allocator's inputs
+and reads the solver's columns back; the solver is passed in (scipy HiGHS, in the shell).
+
+Why a plan: `allocate` decides each period from that period alone, so it fills the trucks it
+commits to early and, when a rush ends, the trucks still on the bays have too little left
+to take the power that frees up. A schedule over the trucks present gives power now to the
+trucks with the least room to spare and defers those that can catch up later
+(`bench.service_online`: 99.1-99.9 % of the energy bound, against 97.1-99.2 %).
+
+What the plan assumes, each a forecast made again at every plan:
+- every node keeps the capacity it has now;
+- no other truck arrives (one that does is shared by `allocate` until the next plan);
+- a truck whose charger reports its state of charge, and whose battery size is known, takes
+  at most its bay's maximum, falling linearly from `taper_from_pct` to nothing at 100 % (the
+  usual constant-current then constant-voltage shape); any other truck takes up to its
+  bay's maximum until it has what it wants. Without the taper the plan serves trucks just
+  in time and a truck that slows down misses: the plan leaves them out (`PlanSettings`).
+
+Which trucks are planned: break and booked trucks whose energy wanted is known (a booking,
+the vehicle, an operator), and overnight trucks. A break truck on the site's default want
+is not: its real want is unknown, and `allocate` serves those earliest departure first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from edge.power.allocation_model import AllocationInputs, BayInput, BayPlan, plan_bays
+from edge.power.constraint_tree import Tree, build_tree
+from edge.power.schedule_program import Program, Row
+from edge.sessions import Source
+
+import os
+DERATE = float(os.environ.get("DERATE", "1.0"))
+CHANGE_COST = float(os.environ.get("CHANGE", "1e-3"))
+SERVED_TOLERANCE_WH = 1_000.0  # a truck within 1 kWh of its want counts as served
+EARLIER = float(os.environ.get("EARLIER", "1e-4"))
+AFTER_HORIZON = 0.99  # energy after the horizon (overnight trucks): worth a little less
+
+# (program, weight per column, served weight, seconds) -> columns, or None: none found
+Solver = Callable[[Program, Sequence[float], float, float], Sequence[float] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSettings:
+    step_s: float = 120.0
+    horizon_s: float = 3 * 3600.0  # longer than a break, past a rush
+    taper_from_pct: float = 80.0
+    per_served_wh: float = 3e6  # a break or booked truck served fully outweighs any energy
+    solve_s: float = 5.0  # the solver's time limit
+    # Plan only trucks whose taper is known (state of charge and battery size): planned at
+    # their bay's maximum, a tapering truck misses what the plan promised it.
+    need_taper: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    made_at: float
+    power_w: Mapping[str, float]  # per planned bay: its power for the first step
+
+
+@dataclass(frozen=True, slots=True)
+class _Truck:
+    plan: BayPlan
+    given: BayInput
+    goal: bool  # a break or booked truck: served counts
+
+
+def make_plan(
+    inputs: AllocationInputs, now: float, settings: PlanSettings, solve: Solver
+) -> Plan | None:
+    """The plan at `now`; None if the solver found no schedule in time."""
+    program, weights, first = build(inputs, now, settings)
+    if not first:
+        return Plan(now, {})
+    x = solve(program, weights, settings.per_served_wh, settings.solve_s)
+    if x is None:
+        return None
+    step_h = settings.step_s / 3600.0
+    # A column is energy; its power is over the part of the first step the truck is there.
+    return Plan(
+        now,
+        {bay: max(0.0, float(x[col])) / (step_h * there) for bay, (col, there) in first.items()},
+    )
+
+
+def build(
+    inputs: AllocationInputs, now: float, settings: PlanSettings
+) -> tuple[Program, list[float], dict[str, tuple[int, float]]]:
+    """The program, the weight of each column, and each planned bay's column for now with
+    the share of the first step it is on its bay (its departure may fall within it)."""
+    tree = build_tree(
+        inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
+    )
+    trucks = _planned(inputs, tree, now, settings)
+    step_h = settings.step_s / 3600.0
+    n_steps = max(1, int(settings.horizon_s // settings.step_s))
+    horizon_end = now + n_steps * settings.step_s
+    upper: list[float] = []
+    weights: list[float] = []
+    rows: list[Row] = []
+    goals: list[tuple[Sequence[int], float]] = []
+    by_node_step: dict[tuple[str, int], list[int]] = {}
+    first: dict[str, tuple[int, float]] = {}
+    for tr in trucks:
+        p = tr.plan
+        cols: list[int] = []
+        later_w = (p.cap_w if p.cap_binding.startswith("mode:") else p.levels.max_w) * DERATE
+        shares: list[float] = []
+        for k in range(n_steps):
+            start = now + k * settings.step_s
+            if start >= now + p.left_s:
+                break
+            share = min(1.0, (now + p.left_s - start) / settings.step_s)
+            shares.append(share)
+            col = len(upper)
+            upper.append((p.cap_w if k == 0 else later_w) * step_h * share)
+            weights.append(1.0 - EARLIER * k)
+            cols.append(col)
+            for node in tree.paths[p.bay]:
+                by_node_step.setdefault((node, k), []).append(col)
+        if cols:
+            first[p.bay] = (cols[0], shares[0])
+            change = len(upper)
+            upper.append(p.levels.max_w * step_h)
+            weights.append(-CHANGE_COST)
+            now_wh = tr.given.previous_w * step_h * shares[0]
+            rows.append(({cols[0]: 1.0, change: -1.0}, now_wh))
+            rows.append(({cols[0]: -1.0, change: -1.0}, -now_wh))
+        rows += _taper_rows(tr, cols, step_h, settings)
+        if now + p.left_s > horizon_end:  # the rest of a long stay, after the horizon
+            cabinet = tree.paths[p.bay][0]
+            share_w = tree.capacity_w[cabinet] / len(tree.bays_at[cabinet])
+            cols.append(len(upper))
+            upper.append(share_w * (now + p.left_s - horizon_end) / 3600.0)
+            weights.append(AFTER_HORIZON)
+        rows.append((dict.fromkeys(cols, 1.0), p.remaining_wh))
+        if tr.goal:
+            goals.append((cols, p.remaining_wh - SERVED_TOLERANCE_WH))
+    kept = _kept_alive(inputs, tree, now)
+    for (node, _), cols in by_node_step.items():
+        room_w = tree.capacity_w[node] - kept.get(node, 0.0)
+        rows.append((dict.fromkeys(cols, 1.0), max(0.0, room_w) * step_h))
+    return Program(upper, rows, goals), weights, first
+
+
+def _planned(
+    inputs: AllocationInputs, tree: Tree, now: float, settings: PlanSettings
+) -> list[_Truck]:
+    given = {b.bay: b for b in inputs.bay_inputs}
+    out = []
+    for p in plan_bays(inputs, tree, now).values():
+        b = given.get(p.bay)
+        if not p.eligible or b is None or b.session is None or p.remaining_wh <= 0:
+            continue
+        if p.left_s <= 0 or p.bay not in tree.paths:
+            continue
+        if settings.need_taper and (b.soc_pct is None or b.battery_wh is None):
+            continue
+        known = b.session.energy_wanted_wh.source is not Source.DEFAULT
+        if p.kind_rank == 0 and known:
+            out.append(_Truck(p, b, True))
+        elif p.kind_rank == 1:
+            out.append(_Truck(p, b, False))
+    return out
+
+
+def _kept_alive(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, float]:
+    """Per node, the pause power `allocate` gives every session under it before the plan
+    (step 1): the plan shares what is left, so what it plans fits on top."""
+    out: dict[str, float] = {}
+    for p in plan_bays(inputs, tree, now).values():
+        if p.eligible and p.keep_alive and p.levels.pause_w > 0:
+            for node in tree.paths[p.bay]:
+                out[node] = out.get(node, 0.0) + min(p.levels.pause_w, p.cap_w)
+    return out
+
+
+def _taper_rows(tr: _Truck, cols: list[int], step_h: float, settings: PlanSettings) -> list[Row]:
+    """Step k's energy + a * the energy before it <= what the taper allows at the state of
+    charge now: p <= max * (100 - soc) / (100 - from), soc = soc0 + 100 * E / battery."""
+    soc, battery = tr.given.soc_pct, tr.given.battery_wh
+    if soc is None or battery is None or battery <= 0:
+        return []
+    span = 100.0 - settings.taper_from_pct
+    if soc + 100.0 * tr.plan.remaining_wh / battery <= settings.taper_from_pct or span <= 0:
+        return []  # it never reaches the taper within what it wants
+    max_w = tr.plan.levels.max_w
+    slope = max_w * step_h * 100.0 / (battery * span)
+    rhs = max_w * step_h * max(0.0, 100.0 - soc) / span
+    rows: list[Row] = []
+    for i, col in enumerate(cols):
+        coefs = dict.fromkeys(cols[:i], slope)
+        coefs[col] = 1.0
+        rows.append((coefs, rhs))
+    return rows
