@@ -81,10 +81,11 @@ class PlanWorker:
         self, inputs: AllocationInputs, now: float, sessions: tuple[tuple[str, float], ...]
     ) -> None:
         self._started_at, self._planned_for = now, sessions
+        keep = self.plan.served if self.plan is not None else frozenset()
         if self._inline:
             future: Future[Plan | None] = Future()
             try:
-                future.set_result(make_plan(inputs, now, self.settings, self._solve))
+                future.set_result(make_plan(inputs, now, self.settings, self._solve, keep))
             except Exception as exc:  # as from the worker thread: kept for `_collect`
                 future.set_exception(exc)
             self._running = future
@@ -92,7 +93,7 @@ class PlanWorker:
             return
         loop = asyncio.get_running_loop()
         self._running = loop.run_in_executor(
-            None, make_plan, inputs, now, self.settings, self._solve
+            None, make_plan, inputs, now, self.settings, self._solve, keep
         )
 
     def _collect(self) -> None:

@@ -36,6 +36,7 @@ from edge.sessions import Source
 import os
 DERATE = float(os.environ.get("DERATE", "1.0"))
 CHANGE_COST = float(os.environ.get("CHANGE", "1e-3"))
+STICKY = bool(os.environ.get("STICKY"))
 SERVED_TOLERANCE_WH = 1_000.0  # a truck within 1 kWh of its want counts as served
 EARLIER = float(os.environ.get("EARLIER", "1e-4"))
 AFTER_HORIZON = 0.99  # energy after the horizon (overnight trucks): worth a little less
@@ -60,6 +61,7 @@ class PlanSettings:
 class Plan:
     made_at: float
     power_w: Mapping[str, float]  # per planned bay: its power for the first step
+    served: frozenset[str] = frozenset()  # bays whose truck it serves fully
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,26 +72,40 @@ class _Truck:
 
 
 def make_plan(
-    inputs: AllocationInputs, now: float, settings: PlanSettings, solve: Solver
+    inputs: AllocationInputs,
+    now: float,
+    settings: PlanSettings,
+    solve: Solver,
+    keep: frozenset[str] = frozenset(),
 ) -> Plan | None:
-    """The plan at `now`; None if the solver found no schedule in time."""
-    program, weights, first = build(inputs, now, settings)
+    """The plan at `now`; None if the solver found no schedule in time. `keep`: the bays
+    whose trucks the last plan served fully: served again if that is still possible."""
+    program, weights, first, goal_bays = build(inputs, now, settings, keep)
     if not first:
         return Plan(now, {})
     x = solve(program, weights, settings.per_served_wh, settings.solve_s)
+    if x is None and keep:
+        program, weights, first, goal_bays = build(inputs, now, settings)
+        x = solve(program, weights, settings.per_served_wh, settings.solve_s)
     if x is None:
         return None
     step_h = settings.step_s / 3600.0
+    served = frozenset(
+        bay
+        for bay, (cols, need) in zip(goal_bays, program.goals, strict=True)
+        if sum(float(x[c]) for c in cols) >= need - 1.0
+    )
     # A column is energy; its power is over the part of the first step the truck is there.
     return Plan(
         now,
         {bay: max(0.0, float(x[col])) / (step_h * there) for bay, (col, there) in first.items()},
+        served,
     )
 
 
 def build(
-    inputs: AllocationInputs, now: float, settings: PlanSettings
-) -> tuple[Program, list[float], dict[str, tuple[int, float]]]:
+    inputs: AllocationInputs, now: float, settings: PlanSettings, keep: frozenset[str] = frozenset()
+) -> tuple[Program, list[float], dict[str, tuple[int, float]], list[str]]:
     """The program, the weight of each column, and each planned bay's column for now with
     the share of the first step it is on its bay (its departure may fall within it)."""
     tree = build_tree(
@@ -105,6 +121,7 @@ def build(
     goals: list[tuple[Sequence[int], float]] = []
     by_node_step: dict[tuple[str, int], list[int]] = {}
     first: dict[str, tuple[int, float]] = {}
+    goal_bays: list[str] = []
     for tr in trucks:
         p = tr.plan
         cols: list[int] = []
@@ -140,11 +157,14 @@ def build(
         rows.append((dict.fromkeys(cols, 1.0), p.remaining_wh))
         if tr.goal:
             goals.append((cols, p.remaining_wh - SERVED_TOLERANCE_WH))
+            goal_bays.append(p.bay)
+            if p.bay in keep and STICKY:  # served as the last plan said: no switching back
+                rows.append((dict.fromkeys(cols, -1.0), -(p.remaining_wh - SERVED_TOLERANCE_WH)))
     kept = _kept_alive(inputs, tree, now)
     for (node, _), cols in by_node_step.items():
         room_w = tree.capacity_w[node] - kept.get(node, 0.0)
         rows.append((dict.fromkeys(cols, 1.0), max(0.0, room_w) * step_h))
-    return Program(upper, rows, goals), weights, first
+    return Program(upper, rows, goals), weights, first, goal_bays
 
 
 def _planned(
