@@ -37,6 +37,9 @@ import os
 DERATE = float(os.environ.get("DERATE", "1.0"))
 CHANGE_COST = float(os.environ.get("CHANGE", "1e-3"))
 STICKY = bool(os.environ.get("STICKY"))
+CAPDERATE = float(os.environ.get("CAPDERATE", "1.0"))
+MARGIN_WH = float(os.environ.get("MARGIN_WH", "0"))
+SOFTKEEP = bool(os.environ.get("SOFTKEEP"))
 SERVED_TOLERANCE_WH = 1_000.0  # a truck within 1 kWh of its want counts as served
 EARLIER = float(os.environ.get("EARLIER", "1e-4"))
 AFTER_HORIZON = 0.99  # energy after the horizon (overnight trucks): worth a little less
@@ -154,15 +157,19 @@ def build(
             cols.append(len(upper))
             upper.append(share_w * (now + p.left_s - horizon_end) / 3600.0)
             weights.append(AFTER_HORIZON)
-        rows.append((dict.fromkeys(cols, 1.0), p.remaining_wh))
+        margin = MARGIN_WH if tr.goal else 0.0
+        rows.append((dict.fromkeys(cols, 1.0), p.remaining_wh + margin))
         if tr.goal:
-            goals.append((cols, p.remaining_wh - SERVED_TOLERANCE_WH))
+            goals.append((cols, p.remaining_wh + margin - SERVED_TOLERANCE_WH))
             goal_bays.append(p.bay)
             if p.bay in keep and STICKY:  # served as the last plan said: no switching back
                 rows.append((dict.fromkeys(cols, -1.0), -(p.remaining_wh - SERVED_TOLERANCE_WH)))
+            if p.bay in keep and SOFTKEEP:  # worth twice: a second goal on the same columns
+                goals.append((cols, p.remaining_wh + margin - SERVED_TOLERANCE_WH))
+                goal_bays.append(p.bay)
     kept = _kept_alive(inputs, tree, now)
     for (node, _), cols in by_node_step.items():
-        room_w = tree.capacity_w[node] - kept.get(node, 0.0)
+        room_w = tree.capacity_w[node] * CAPDERATE - kept.get(node, 0.0)
         rows.append((dict.fromkeys(cols, 1.0), max(0.0, room_w) * step_h))
     return Program(upper, rows, goals), weights, first, goal_bays
 
