@@ -29,8 +29,10 @@ import time
 from edge import schedule_solve
 from edge.power.allocation_model import Allocation, AllocationInputs
 from edge.power.allocator import allocate
-from edge.power.planner import PlanSettings, make_plan
+from edge.power.baselines import Policy
+from edge.power.planner import PlanSettings
 from edge.power.schedule_program import Program, Row
+from edge.power_planning import PlanWorker
 from edge.sessions import SessionKind
 from tests.test_power_objective import (
     POLICIES,
@@ -116,10 +118,15 @@ def acceptance_rows(
 PLAN = PlanSettings(step_s=STEP_S, taper_from_pct=70.0)
 
 
-def planned(inputs: AllocationInputs, now: float) -> Allocation:
-    """`allocate` with a plan made at every step (`edge/power/planner.py`)."""
-    plan = make_plan(inputs, now, PLAN, schedule_solve.best_schedule)
-    return allocate(dataclasses.replace(inputs, plan=plan.power_w if plan else None), now)
+def planned() -> Policy:
+    """`allocate` with a plan made at every step (`edge/power/planner.py`), as the day
+    runner makes it with `control.plan_every_s`: a policy with its own plan worker."""
+    worker = PlanWorker(PLAN, STEP_S, schedule_solve.best_schedule, inline=True)
+
+    def policy(inputs: AllocationInputs, now: float) -> Allocation:
+        return allocate(dataclasses.replace(inputs, plan=worker.power_w(inputs, now)), now)
+
+    return policy
 
 
 def main() -> None:
@@ -135,7 +142,7 @@ def main() -> None:
         count, proven = schedule_solve.breaks_served(p, args.mip_seconds)
         solve_s = time.perf_counter() - t0
         cells = []
-        policies = {**POLICIES, "allocate+plan": planned}
+        policies = {**POLICIES, "allocate+plan": planned()}
         results = {name: run_day(policy, seed) for name, policy in policies.items()}
         for name, (served, n, mwh) in results.items():
             frac = f"{served / count:.0%}" if count else "?"
