@@ -231,7 +231,9 @@ def _day_inputs(site: Site, on_bay: dict[str, Truck], now: float) -> AllocationI
             tr.kind,
             tr.got_wh,
             Estimate(tr.wanted_wh, Source.BOOKING),
-            Estimate(tr.leave, Source.BOOKING),
+            # The truck charges through the step it leaves in (`on_bays`), as the bounds
+            # count it: its departure is that step's end.
+            Estimate(_steps_ceil(tr.leave), Source.BOOKING),
         )
         bays.append(BayInput(b.id, BayState.CHARGING, s, tr.draw_w, tr.accepts_w(), tr.setpoint_w))
     budgets = normal_budgets(
