@@ -62,6 +62,7 @@ def power_status(d: Daemon) -> dict[str, Any]:
         latest.mode if latest is not None else "starting",
         d.power,
         d.limits.rows(d.clock.wall()),
+        d.clock.wall(),
     )
 
 

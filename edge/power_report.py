@@ -149,8 +149,9 @@ def power_page(
     mode: str,
     power: PowerController | None,
     limits: list[dict[str, Any]],
+    now: float = 0.0,
 ) -> dict[str, Any]:
-    """The local API's `power` (and `edge status`'s `power`)."""
+    """The local API's `power` (and `edge status`'s `power`); `now`: the wall time."""
     return {
         "mode": mode,
         "nodes": list(report.nodes) if report is not None else [],
@@ -159,6 +160,22 @@ def power_page(
         "failing": dict(power.failing) if power is not None else {},
         "limits": limits,
         "timezone": config.timezone,
+        "plan": _plan_row(power, now),
+    }
+
+
+def _plan_row(power: PowerController | None, now: float) -> dict[str, Any] | None:
+    """The plan's state (`control.plan_every_s`); None when the site has no plan."""
+    worker = power.planner if power is not None else None
+    if worker is None:
+        return None
+    plan = worker.plan
+    return {
+        "every_s": worker.every_s,
+        "age_s": None if plan is None else round(max(0.0, now - plan.made_at), 1),
+        "bays": 0 if plan is None else len(plan.power_w),
+        "served": 0 if plan is None else len(plan.served),
+        "failures": worker.failures,
     }
 
 

@@ -109,6 +109,10 @@ def test_pages_render_unknown_values_as_dashes() -> None:
     assert "fallback_kw" in page  # the mode explained
     assert "meter grid-meter lost" in page
     assert "B02: refused" in page
+    assert "Plan" not in page  # no plan on this site
+    plan = {"every_s": 60.0, "age_s": 12.0, "bays": 9, "served": 7, "failures": 1}
+    page = power_page(data | {"plan": plan})
+    assert "Plan  every 60 s, made 12 s ago: 9 bays, 7 trucks to serve fully, 1 failed" in page
 
 
 def site_limit_validators() -> Any:

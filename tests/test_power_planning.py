@@ -109,3 +109,35 @@ def test_a_plan_without_scipy_is_refused_at_load_naming_the_key(
     )
     with pytest.raises(ConfigError, match=r"control\.plan_every_s.*scipy"):
         load_site(path)
+
+
+async def test_the_controller_follows_its_plan_and_the_site_limit_holds() -> None:
+    pytest.importorskip("scipy")
+    from edge.clock import SimClock
+    from edge.control_cycle import ControlCycle, NullSink
+    from edge.power_control import PowerController
+    from edge.power_planning import default_solver
+    from edge.power_report import power_page
+    from edge.sdnotify import Notifier
+    from tests.test_power_control import Plant, _no_safe_state, at_local, run
+
+    demo = load_site(DEMO)
+    clock = SimClock(start_wall=at_local(12))  # by day: break trucks
+    plant = Plant(demo, clock)
+    worker = PlanWorker(PlanSettings(taper_from_pct=75.0), 60.0, default_solver(), inline=True)
+    power = PowerController(demo, plant.port, planner=worker)
+    cycle = ControlCycle(
+        demo, plant.image, clock, Notifier(""), NullSink(), lambda r: "", _no_safe_state, power
+    )
+    for bay in ("B01", "B02", "B03"):  # each truck tells its needs (ISO 15118)
+        plant.arrive(bay)
+        sim = plant.bays[bay]
+        sim.soc_pct, sim.ev_battery_wh = 30.0, 540_000.0
+        sim.ev_energy_wanted_wh, sim.ev_departure = 200_000.0, clock.wall() + 2_700
+    imports = await run(cycle, plant, clock, 20)
+    assert max(imports) <= demo.root_limit().import_kw * 1000.0  # the plan never passes it
+    assert worker.plan is not None
+    assert set(worker.plan.power_w) == {"B01", "B02", "B03"}
+    row = power_page(demo, None, "normal", power, [], clock.wall())["plan"]
+    assert (row["every_s"], row["bays"], row["failures"]) == (60.0, 3, 0)
+    assert 0 <= row["age_s"] < 60

@@ -25,6 +25,10 @@ class SimBay:
     energy_delivered_wh: float = 0.0
     soc_pct: float | None = None
     ev_max_power_w: float | None = None
+    # What the truck tells over ISO 15118: its energy wanted, departure, battery size.
+    ev_energy_wanted_wh: float | None = None
+    ev_departure: float | None = None
+    ev_battery_wh: float | None = None
 
     @property
     def power_w(self) -> float:
@@ -72,6 +76,9 @@ class SimCharger:
                 energy_delivered_wh=b.energy_delivered_wh,
                 soc_pct=b.soc_pct,
                 ev_max_power_w=b.ev_max_power_w,
+                ev_energy_wanted_wh=b.ev_energy_wanted_wh,
+                ev_departure=b.ev_departure,
+                ev_battery_wh=b.ev_battery_wh,
                 raw=str(b.state),
                 at=snapshot.taken_at,  # read when asked: at the snapshot's instant
             )

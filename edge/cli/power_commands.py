@@ -190,4 +190,11 @@ def power_page(data: dict[str, Any]) -> str:
         lines += ["Operator limits", limits_page(data)]
     lines.append(f"Writes  {data['writes']} ({data['write_failures']} failed)")
     lines += [f"  ! {bay}: {why}" for bay, why in sorted(data["failing"].items())]
+    plan = data.get("plan")  # absent from an older daemon, None without a plan
+    if plan:
+        age = "none yet" if plan["age_s"] is None else f"made {plan['age_s']:g} s ago"
+        lines.append(
+            f"Plan  every {plan['every_s']:g} s, {age}: {plan['bays']} bays,"
+            f" {plan['served']} trucks to serve fully, {plan['failures']} failed"
+        )
     return "\n".join(lines)
