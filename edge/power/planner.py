@@ -120,10 +120,11 @@ def build(
     tree = build_tree(
         inputs.limits, inputs.chargers, inputs.bays, inputs.budgets, inputs.out_of_service
     )
+    plans = plan_bays(inputs, tree, now)  # once: the trucks planned and the pauses kept
     b = _Builder(tree, now, settings)
-    for tr in _planned(inputs, tree, now, settings):
+    for tr in _planned(inputs, plans, tree, settings):
         b.add(tr, keep)
-    kept = _kept_alive(inputs, tree, now)
+    kept = _kept_alive(plans, tree)
     for (node, _), cols in b.by_node_step.items():
         room_w = tree.capacity_w[node] - kept.get(node, 0.0)
         b.rows.append((dict.fromkeys(cols, 1.0), max(0.0, room_w) * b.step_h))
@@ -191,11 +192,11 @@ class _Builder:
 
 
 def _planned(
-    inputs: AllocationInputs, tree: Tree, now: float, settings: PlanSettings
+    inputs: AllocationInputs, plans: Mapping[str, BayPlan], tree: Tree, settings: PlanSettings
 ) -> list[_Truck]:
     given = {b.bay: b for b in inputs.bay_inputs}
     out = []
-    for p in plan_bays(inputs, tree, now).values():
+    for p in plans.values():
         b = given.get(p.bay)
         if not p.eligible or b is None or b.session is None or p.remaining_wh <= 0:
             continue
@@ -211,11 +212,11 @@ def _planned(
     return out
 
 
-def _kept_alive(inputs: AllocationInputs, tree: Tree, now: float) -> dict[str, float]:
+def _kept_alive(plans: Mapping[str, BayPlan], tree: Tree) -> dict[str, float]:
     """Per node, the pause power `allocate` gives every session under it before the plan
     (step 1): the plan shares what is left, so what it plans fits on top."""
     out: dict[str, float] = {}
-    for p in plan_bays(inputs, tree, now).values():
+    for p in plans.values():
         if p.eligible and p.keep_alive and p.levels.pause_w > 0:
             for node in tree.paths[p.bay]:
                 out[node] = out.get(node, 0.0) + min(p.levels.pause_w, p.cap_w)
